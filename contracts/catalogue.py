@@ -1,0 +1,55 @@
+"""The catalogue: every event type, its topic and its data model, in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from contracts import credentials, learners, programmes, records
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A Kafka topic the system owns; ``compacted`` topics keep the latest event per key."""
+
+    name: str
+    key: str
+    compacted: bool = False
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One event type: its CloudEvents ``type``, the topic it travels on and its data model."""
+
+    type: str
+    topic: str
+    data: type[BaseModel]
+
+
+NOTIFICATIONS_TOPIC = "notifications.v1"
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(learners.TOPIC, key="learner_id", compacted=True),
+    TopicSpec(records.TOPIC, key="learner_id"),
+    TopicSpec(programmes.TOPIC, key="programme_id", compacted=True),
+    TopicSpec(credentials.TOPIC, key="learner_id"),
+    TopicSpec(NOTIFICATIONS_TOPIC, key="learner_id"),
+)
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType(learners.LEARNER_REGISTERED, learners.TOPIC, learners.LearnerRegistered),
+    EventType(records.LEARNING_RECORD_RECORDED, records.TOPIC, records.LearningRecordRecorded),
+    EventType(programmes.PROGRAMME_ANNOUNCED, programmes.TOPIC, programmes.ProgrammeAnnounced),
+    EventType(credentials.TRAIL_UPDATED, credentials.TOPIC, credentials.TrailUpdated),
+)
+
+
+def data_types_on(topic: str) -> dict[str, type[BaseModel]]:
+    """Map each event type carried on ``topic`` to its data model (what a consumer accepts)."""
+    return {e.type: e.data for e in EVENT_TYPES if e.topic == topic}
+
+
+def dead_letter_topic(group: str) -> str:
+    """The dead-letter topic of a consumer group."""
+    return f"{group}.dlq"
