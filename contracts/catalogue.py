@@ -20,9 +20,9 @@ class TopicSpec:
 
 @dataclass(frozen=True)
 class EventType:
-    """One event type: its CloudEvents ``type``, the topic it travels on and its data model."""
+    """One event type: its CloudEvents ``type`` (``name``), the topic it travels on and its data model."""
 
-    type: str
+    name: str
     topic: str
     data: type[BaseModel]
 
@@ -47,7 +47,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
 
 def data_types_on(topic: str) -> dict[str, type[BaseModel]]:
     """Map each event type carried on ``topic`` to its data model (what a consumer accepts)."""
-    return {e.type: e.data for e in EVENT_TYPES if e.topic == topic}
+    return {e.name: e.data for e in EVENT_TYPES if e.topic == topic}
 
 
 def dead_letter_topic(group: str) -> str:

@@ -39,7 +39,7 @@ def utc_now() -> datetime:
 
 
 class EventData(BaseModel):
-    """Base of every event payload: immutable; readers ignore fields added by a later minor version."""
+    """Base of every event payload: immutable; readers ignore fields a later minor adds."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -55,7 +55,9 @@ class Envelope(BaseModel, Generic[DataT]):
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(default_factory=new_event_id, description="UUIDv7 of this event.")
-    type: str = Field(description="Event type, e.g. vn.learningtrail.records.learning_record.recorded.v1")
+    type: str = Field(
+        description="Event type, e.g. vn.learningtrail.records.learning_record.recorded.v1"
+    )
     source: str = Field(description="The service that emitted the event, e.g. /learner.")
     subject: str = Field(description="Learner id, or programme id for programme events.")
     time: AwareDatetime = Field(default_factory=utc_now, description="When it happened (UTC).")
@@ -108,7 +110,9 @@ def from_kafka(
     valid event of one of those types.
     """
     headers = read_headers(raw_headers)
-    missing = [h for h in ("ce_id", "ce_type", "ce_source", "ce_subject", "ce_time") if h not in headers]
+    missing = [
+        h for h in ("ce_id", "ce_type", "ce_source", "ce_subject", "ce_time") if h not in headers
+    ]
     if missing:
         raise ContractError(f"missing CloudEvents headers: {', '.join(missing)}")
     event_type = headers["ce_type"]

@@ -21,8 +21,8 @@ def event_schemas() -> dict[str, Schema]:
     for event in EVENT_TYPES:
         schema = event.data.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = f"https://learningtrail.vn/schemas/{event.type}.json"
-        schemas[event.type] = schema
+        schema["$id"] = f"https://learningtrail.vn/schemas/{event.name}.json"
+        schemas[event.name] = schema
     return schemas
 
 
@@ -36,7 +36,7 @@ def asyncapi_document() -> Schema:
         for event in (e for e in EVENT_TYPES if e.topic == topic.name):
             name = event.data.__name__
             messages[name] = {
-                "name": event.type,
+                "name": event.name,
                 "title": name,
                 "summary": (event.data.__doc__ or "").strip().splitlines()[0],
                 "contentType": "application/json",
@@ -45,7 +45,7 @@ def asyncapi_document() -> Schema:
                     "required": ["ce_id", "ce_type", "ce_source", "ce_subject", "ce_time"],
                     "properties": {
                         "ce_id": {"type": "string", "description": "UUIDv7"},
-                        "ce_type": {"const": event.type},
+                        "ce_type": {"const": event.name},
                         "ce_source": {"type": "string"},
                         "ce_subject": {"type": "string"},
                         "ce_time": {"type": "string", "format": "date-time"},
@@ -53,7 +53,7 @@ def asyncapi_document() -> Schema:
                         "ce_traceparent": {"type": "string"},
                     },
                 },
-                "payload": schemas[event.type],
+                "payload": schemas[event.name],
                 "bindings": {"kafka": {"key": {"type": "string", "description": topic.key}}},
             }
             channel_messages[name] = {"$ref": f"#/components/messages/{name}"}

@@ -65,7 +65,9 @@ def _nfc(value: str) -> str:
 # Vietnamese text is data: normalised to NFC, diacritics kept, surrounding blanks trimmed.
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_nfc)]
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), AfterValidator(_nfc)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_nfc),
 ]
 # An administrative unit code (province or commune), kept as data, never as a hard-coded list.
 UnitCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,6}$")]

@@ -1,0 +1,1 @@
+"""The Learning Trail services and the chassis they share."""

@@ -1,0 +1,54 @@
+"""Who may call an endpoint: FastAPI dependencies over the tokens module."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.common.problems import Problem
+from services.common.settings import Settings, get_settings
+from services.common.tokens import Claims, TokenError, verify_token
+
+bearer = HTTPBearer(auto_error=False, description="A learner token or the admin token.")
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def _unauthorised(detail: str) -> Problem:
+    return Problem(401, "Unauthorised", detail, headers=_CHALLENGE)
+
+
+def caller(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    settings: Annotated[Settings, Depends(get_settings)],
+) -> Claims:
+    """The authenticated caller: the department (admin token) or a learner (signed token)."""
+    if credentials is None:
+        raise _unauthorised(
+            "Send 'Authorization: Bearer <token>' (a learner token or the admin token)."
+        )
+    token = credentials.credentials
+    if hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode()):
+        return Claims(subject="department", role="admin", expires_at=2**62)
+    try:
+        return verify_token(settings.token_secret.get_secret_value(), token, int(time.time()))
+    except TokenError as exc:
+        raise _unauthorised(f"The bearer token was refused: {exc}.") from exc
+
+
+def require_admin(who: Annotated[Claims, Depends(caller)]) -> Claims:
+    """Only the department."""
+    if who.role != "admin":
+        raise Problem(403, "Forbidden", "Only the department's admin credential may call this.")
+    return who
+
+
+def learner_or_admin(learner_id: str, who: Annotated[Claims, Depends(caller)]) -> Claims:
+    """The learner named in the path, or the department."""
+    if who.role == "admin" or (who.role == "learner" and who.subject == learner_id):
+        return who
+    raise Problem(403, "Forbidden", "A learner token gives access to that learner's data only.")

@@ -1,0 +1,183 @@
+"""The idempotent batch consumer: decode, dead-letter what cannot be decoded, hand on the rest.
+
+Every service consumes the same way. A FastStream batch subscriber fetches up to
+``consumer_batch_size`` records; each is decoded against the contracts; a record that is not a
+valid event goes to ``<group>.dlq`` with the reason in its headers and the stream goes on; the
+valid ones go to the service's handler, which writes them with ``bulk_write`` keyed so that a
+redelivered event changes nothing. Offsets are committed only after the handler returns; if it
+raises (MongoDB down, say), the batch is rewound and retried with exponential back-off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.middlewares import AckPolicy
+from opentelemetry import trace
+from pydantic import BaseModel
+
+from contracts.catalogue import dead_letter_topic
+from contracts.envelope import ContractError, Envelope, from_kafka
+from services.common.settings import Settings
+from services.common.telemetry import context_from_traceparent, links_from
+
+BatchHandler = Callable[[list[Envelope[BaseModel]]], Awaitable[None]]
+
+_log = logging.getLogger("learningtrail.consumer")
+_tracer = trace.get_tracer("learningtrail.consumer")
+
+
+@dataclasses.dataclass
+class ConsumerStats:
+    """Counters a service exposes about its consumer."""
+
+    consumed: int = 0
+    dead_lettered: int = 0
+    failed_batches: int = 0
+    last_error: str | None = None
+
+
+def _safe_header(value: bytes | None) -> bytes:
+    if value is None:
+        return b""
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("utf-8", errors="replace").encode()
+    return value
+
+
+async def _tolerant_parser(records: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream decodes every header as UTF-8 before our code runs; one bad header would
+    fail the whole batch forever. Parse sanitised copies, but keep the original records so that
+    the bad one is dead-lettered as it arrived."""
+    batch = records if isinstance(records, tuple) else (records,)
+    safe = tuple(
+        dataclasses.replace(r, headers=[(k, _safe_header(v)) for k, v in r.headers]) for r in batch
+    )
+    message = await original(safe if isinstance(records, tuple) else safe[0])
+    message.raw_message = records
+    return message
+
+
+async def _raw_values(message: Any, original: Callable[[Any], Awaitable[Any]]) -> list[bytes]:
+    """Leave decoding to the contracts, record by record."""
+    return [r.value or b"" for r in message.raw_message]
+
+
+class BatchConsumer:
+    """Consumes ``topics`` in the service's consumer group into ``handler``."""
+
+    def __init__(
+        self,
+        broker: KafkaBroker,
+        settings: Settings,
+        topics: Sequence[str],
+        data_types: dict[str, type[BaseModel]],
+        handler: BatchHandler,
+    ) -> None:
+        self.broker = broker
+        self.settings = settings
+        self.topics = tuple(topics)
+        self.data_types = data_types
+        self.handler = handler
+        self.group = settings.consumer_group
+        self.dead_letter_topic = dead_letter_topic(self.group)
+        self.stats = ConsumerStats()
+        self._failures = 0
+        subscriber = broker.subscriber(
+            *self.topics,
+            group_id=self.group,
+            batch=True,
+            max_records=settings.consumer_batch_size,
+            batch_timeout_ms=settings.consumer_batch_timeout_ms,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=_tolerant_parser,
+            decoder=_raw_values,
+            title=f"{self.group}:{'+'.join(self.topics)}",
+        )
+        subscriber(self._consume)
+
+    async def _consume(self, values: list[bytes], message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
+        events: list[Envelope[BaseModel]] = []
+        for record in records:
+            try:
+                events.append(from_kafka(list(record.headers), record.value, self.data_types))
+            except ContractError as exc:
+                await self._dead_letter(record, exc.reason)
+        if not events:
+            return
+        parent = context_from_traceparent(events[0].traceparent)
+        with _tracer.start_as_current_span(
+            f"{self.group} process",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            links=links_from(e.traceparent for e in events[1:]),
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.consumer.group.name": self.group,
+                "messaging.batch.message_count": len(events),
+            },
+        ):
+            try:
+                await self.handler(events)
+            except Exception as exc:
+                await self._back_off(exc)
+                raise
+        self._failures = 0
+        self.stats.consumed += len(events)
+
+    async def _back_off(self, exc: Exception) -> None:
+        """Wait before the rewound batch is fetched again: 0.5 s doubling to the cap."""
+        self._failures += 1
+        self.stats.failed_batches += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        delay = min(self.settings.consumer_retry_max_seconds, 0.5 * 2 ** (self._failures - 1))
+        _log.warning(
+            "batch failed, retrying",
+            extra={
+                "group": self.group,
+                "attempt": self._failures,
+                "retry_in_s": delay,
+                "error": self.stats.last_error,
+            },
+        )
+        await asyncio.sleep(delay)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        headers = {k: _safe_header(v).decode() for k, v in record.headers}
+        headers.update(
+            {
+                "dlq_reason": reason,
+                "dlq_original_topic": record.topic,
+                "dlq_original_partition": str(record.partition),
+                "dlq_original_offset": str(record.offset),
+                "dlq_group": self.group,
+                "dlq_attempts": "1",
+                "dlq_failed_at": datetime.now(UTC).isoformat(),
+            }
+        )
+        await self.broker.publish(
+            record.value or b"", topic=self.dead_letter_topic, key=record.key, headers=headers
+        )
+        self.stats.dead_lettered += 1
+        _log.warning(
+            "event dead-lettered",
+            extra={
+                "group": self.group,
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "reason": reason,
+            },
+        )

@@ -1,0 +1,41 @@
+"""The MongoDB client factory (PyMongo's native async API) and the traits code may rely on.
+
+The same code runs on FerretDB 1.x (SQLite) in development and MongoDB 8 in production, so it
+uses no transactions and no change streams; idempotence comes from unique keys and upserts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.common.settings import Settings
+
+Document = dict[str, Any]
+
+
+def make_client(settings: Settings) -> AsyncMongoClient[Document]:
+    """One client per process; timeouts short enough that a down server is noticed quickly."""
+    return AsyncMongoClient(
+        settings.mongodb_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5_000,
+        connectTimeoutMS=5_000,
+        appname=f"learningtrail-{settings.service}",
+    )
+
+
+def database(client: AsyncMongoClient[Document], settings: Settings) -> AsyncDatabase[Document]:
+    """The service's own database; no service reads another's."""
+    return client[settings.database_name]
+
+
+async def ping(client: AsyncMongoClient[Document]) -> bool:
+    """Whether the server answers, for readiness checks."""
+    try:
+        await client.admin.command("ping")
+    except Exception:
+        return False
+    return True

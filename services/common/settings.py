@@ -1,0 +1,54 @@
+"""The one settings object, read from the environment (prefix ``LT_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a service is configured with. Secrets have no defaults: set them or fail fast."""
+
+    model_config = SettingsConfigDict(env_prefix="LT_", extra="ignore")
+
+    service: str = Field(default="learner", description="learner, credential or notify.")
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    mongodb_uri: str = Field(
+        default="mongodb://127.0.0.1:27017",
+        validation_alias=AliasChoices("LT_MONGODB_URI", "MONGODB_URI"),
+    )
+    mongodb_database: str | None = Field(
+        default=None, description="Defaults to lt_<service>: each service owns its database."
+    )
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    consumer_batch_size: int = Field(default=500, ge=1)
+    consumer_batch_timeout_ms: int = Field(default=200, ge=1)
+    consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
+    identity_hmac_key: SecretStr = Field(
+        description="Key of the HMAC that turns a national ID number into a lookup hash."
+    )
+    token_secret: SecretStr = Field(description="Key that signs learner and admin tokens.")
+    admin_token: SecretStr = Field(description="The department's admin credential.")
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces."
+    )
+    log_level: str = "INFO"
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or f"lt_{self.service}"
+
+    @property
+    def consumer_group(self) -> str:
+        return self.service
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()  # secrets come from the environment
