@@ -6,11 +6,11 @@ import hmac
 import time
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.problems import Problem
-from services.common.settings import Settings, get_settings
+from services.common.settings import Settings
 from services.common.tokens import Claims, TokenError, verify_token
 
 bearer = HTTPBearer(auto_error=False, description="A learner token or the admin token.")
@@ -22,9 +22,15 @@ def _unauthorised(detail: str) -> Problem:
     return Problem(401, "Unauthorised", detail, headers=_CHALLENGE)
 
 
+def app_settings(request: Request) -> Settings:
+    """The settings the serving app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    settings: Annotated[Settings, Depends(get_settings)],
+    settings: Annotated[Settings, Depends(app_settings)],
 ) -> Claims:
     """The authenticated caller: the department (admin token) or a learner (signed token)."""
     if credentials is None:

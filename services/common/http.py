@@ -12,12 +12,14 @@ from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from services.common.problems import install_problem_handlers
+from services.common.settings import Settings
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
 def create_app(
     *,
+    settings: Settings,
     title: str,
     description: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]],
@@ -32,6 +34,7 @@ def create_app(
         lifespan=lifespan,
         openapi_tags=openapi_tags,
     )
+    app.state.settings = settings
     install_problem_handlers(app)
 
     @app.middleware("http")

@@ -1,0 +1,1 @@
+"""The learner service: learners, training centres and everything they submit."""
