@@ -20,7 +20,7 @@ class TopicSpec:
 
 @dataclass(frozen=True)
 class EventType:
-    """One event type: its CloudEvents ``type`` (``name``), the topic it travels on and its data model."""
+    """One event type: its CloudEvents ``type`` (``name``), its topic and its data model."""
 
     name: str
     topic: str

@@ -23,7 +23,7 @@ class LearnerIdentity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     national_id: str = Field(
-        description="12-digit personal identification number (CCCD); hashed on arrival, never kept.",
+        description="12-digit personal ID number (CCCD); hashed on arrival, never kept.",
         examples=["079190001234"],
     )
     full_name: ShortText = Field(examples=["Nguyễn Thị Hương"])
