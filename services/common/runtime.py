@@ -6,14 +6,16 @@ own store, handlers and routes on it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import uvicorn
 from fastapi import FastAPI
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
+from contracts.catalogue import data_types_on
 from services.common.broker import ensure_topics, make_broker
+from services.common.consumer import BatchConsumer, BatchHandler
 from services.common.logs import configure_logging
 from services.common.mongo import database, make_client, ping
 from services.common.settings import Settings
@@ -31,7 +33,14 @@ class Runtime:
         self.client = make_client(settings)
         self.db = database(self.client, settings)
         self.broker = make_broker(settings)
-        self.consumes = False
+        self.consumer: BatchConsumer | None = None
+
+    def consume(self, topics: Sequence[str], handler: BatchHandler) -> BatchConsumer:
+        """Subscribe the service's consumer group to ``topics``; events reach ``handler`` in
+        batches, already decoded against the contracts."""
+        data_types = {t: m for topic in topics for t, m in data_types_on(topic).items()}
+        self.consumer = BatchConsumer(self.broker, self.settings, topics, data_types, handler)
+        return self.consumer
 
     async def readiness(self) -> dict[str, bool]:
         return {"mongodb": await ping(self.client), "kafka": await self.broker.ping(timeout=2.0)}
@@ -44,7 +53,7 @@ class Runtime:
 
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-            groups = (self.settings.consumer_group,) if self.consumes else ()
+            groups = (self.settings.consumer_group,) if self.consumer else ()
             await ensure_topics(self.settings, groups)
             await on_start()
             await self.broker.start()

@@ -1,0 +1,1 @@
+"""The notify service: telling learners about the programmes that fit them."""

@@ -1,0 +1,127 @@
+"""The trail without I/O: entries from recorded learning, and the summary a learner reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel
+
+from contracts.records import LearningRecordRecorded
+from contracts.vocabulary import Pathway
+
+# The order pathways appear in on a trail: formal first, then the rest of lifelong learning.
+PATHWAY_ORDER: tuple[Pathway, ...] = tuple(Pathway)
+
+PATHWAY_NAMES_VI: dict[Pathway, str] = {
+    Pathway.REGULAR: "Giáo dục chính quy",
+    Pathway.CONTINUING: "Giáo dục thường xuyên",
+    Pathway.VOCATIONAL: "Giáo dục nghề nghiệp",
+    Pathway.IN_SERVICE: "Bồi dưỡng cán bộ, công chức, viên chức",
+    Pathway.LITERACY: "Xóa mù chữ, phổ cập giáo dục",
+    Pathway.ONLINE: "Học trực tuyến, từ xa",
+    Pathway.COMMUNITY: "Học tập cộng đồng",
+    Pathway.RECOGNITION: "Công nhận kết quả học tập",
+}
+
+
+def entry_from_record(event: LearningRecordRecorded, event_id: str) -> dict[str, Any]:
+    """The stored trail entry for a recorded completion (keyed by its record id)."""
+    entry = event.model_dump(mode="json", exclude_none=True)
+    entry["_id"] = entry.pop("record_id")
+    entry["event_id"] = event_id
+    return entry
+
+
+class TrailEntry(BaseModel):
+    """One piece of learning on the trail."""
+
+    record_id: str
+    provider_id: str
+    kind: str
+    title: str
+    code: str | None = None
+    vqf_level: int | None = None
+    general_education_level: str | None = None
+    credits: float | None = None
+    hours: float | None = None
+    result: dict[str, Any]
+    started_on: date | None = None
+    completed_on: date
+    awarded_on: date | None = None
+    certificate_number: str | None = None
+
+
+class PathwayGroup(BaseModel):
+    """The entries of one pathway, newest first, with their totals."""
+
+    pathway: Pathway
+    name_vi: str
+    entries: list[TrailEntry]
+    credits: float
+    hours: float
+
+
+class YearTotals(BaseModel):
+    year: int
+    entries: int
+    credits: float
+    hours: float
+
+
+class Trail(BaseModel):
+    """A learner's whole trail, grouped by pathway."""
+
+    learner_id: str
+    full_name: str | None
+    entry_count: int
+    total_credits: float
+    total_hours: float
+    highest_vqf_level: int | None
+    pathways: list[PathwayGroup]
+    per_year: list[YearTotals]
+
+
+def build_trail(learner_id: str, full_name: str | None, entries: list[dict[str, Any]]) -> Trail:
+    """Group stored entries by pathway (in :data:`PATHWAY_ORDER`) and add up their totals."""
+    by_pathway: dict[Pathway, list[TrailEntry]] = defaultdict(list)
+    years: dict[int, YearTotals] = {}
+    highest: int | None = None
+    for raw in entries:
+        entry = TrailEntry.model_validate({**raw, "record_id": raw["_id"]})
+        by_pathway[Pathway(raw["pathway"])].append(entry)
+        year = years.setdefault(
+            entry.completed_on.year,
+            YearTotals(year=entry.completed_on.year, entries=0, credits=0, hours=0),
+        )
+        year.entries += 1
+        year.credits += entry.credits or 0
+        year.hours += entry.hours or 0
+        if entry.vqf_level is not None and raw["result"]["status"] != "failed":
+            highest = max(highest or 0, entry.vqf_level)
+    groups = []
+    for pathway in PATHWAY_ORDER:
+        items = sorted(
+            by_pathway.get(pathway, []), key=lambda e: (e.completed_on, e.record_id), reverse=True
+        )
+        if items:
+            groups.append(
+                PathwayGroup(
+                    pathway=pathway,
+                    name_vi=PATHWAY_NAMES_VI[pathway],
+                    entries=items,
+                    credits=sum(e.credits or 0 for e in items),
+                    hours=sum(e.hours or 0 for e in items),
+                )
+            )
+    return Trail(
+        learner_id=learner_id,
+        full_name=full_name,
+        entry_count=sum(len(g.entries) for g in groups),
+        total_credits=sum(g.credits for g in groups),
+        total_hours=sum(g.hours for g in groups),
+        highest_vqf_level=highest,
+        pathways=groups,
+        per_year=sorted(years.values(), key=lambda y: y.year),
+    )
