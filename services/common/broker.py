@@ -26,11 +26,17 @@ def make_broker(settings: Settings) -> KafkaBroker:
         enable_idempotence=True,
         acks="all",
         request_timeout_ms=10_000,
+        allow_auto_create_topics=False,  # topics are made by ensure_topics, with their settings
         logger=logging.getLogger(f"learningtrail.{settings.service}.kafka"),
     )
 
 
-async def ensure_topics(settings: Settings, dead_letter_groups: tuple[str, ...] = ()) -> list[str]:
+async def ensure_topics(
+    bootstrap_servers: str,
+    partitions: int,
+    replication_factor: int,
+    dead_letter_groups: tuple[str, ...] = (),
+) -> list[str]:
     """Create the system's topics (and the given groups' dead-letter topics) if missing.
 
     Topics are never auto-created by the broker: partition count and compaction are decided
@@ -39,22 +45,21 @@ async def ensure_topics(settings: Settings, dead_letter_groups: tuple[str, ...] 
     wanted = [
         NewTopic(
             t.name,
-            num_partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
+            num_partitions=partitions,
+            replication_factor=replication_factor,
             topic_configs={"cleanup.policy": "compact"} if t.compacted else {},
         )
         for t in TOPICS
     ] + [
         NewTopic(
             dead_letter_topic(group),
-            num_partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication_factor,
+            num_partitions=partitions,
+            replication_factor=replication_factor,
         )
         for group in dead_letter_groups
     ]
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        client_id=f"learningtrail-{settings.service}-admin",
+        bootstrap_servers=bootstrap_servers, client_id="learningtrail-admin"
     )
     await admin.start()
     try:

@@ -54,7 +54,12 @@ class Runtime:
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             groups = (self.settings.consumer_group,) if self.consumer else ()
-            await ensure_topics(self.settings, groups)
+            await ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                self.settings.topic_partitions,
+                self.settings.topic_replication_factor,
+                groups,
+            )
             await on_start()
             await self.broker.start()
             try:

@@ -1,0 +1,458 @@
+"""The local stack without Docker: Kafka from Maven Central jars, FerretDB from the Go module
+proxy, and the three services as processes. Driven by ``trail dev up|down|status``.
+
+Everything lives under ``.cache/``: downloaded jars and binaries, data, logs and pid files.
+Start-up is idempotent (what runs and answers is left alone) and ``down`` stops everything it
+started.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from string import Template
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache"
+RUN = CACHE / "dev"
+KAFKA_VERSION = "4.4.0"
+FERRETDB_VERSION = "v1.24.2"
+KAFKA_LIBS = CACHE / "kafka" / "libs"
+FERRETDB_BIN = CACHE / "bin" / "ferretdb"
+DEPLOY = ROOT / "deploy" / "local"
+
+
+class StackError(RuntimeError):
+    """Something the developer must fix; the message says what and how."""
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int = 9092
+    kafka_controller: int = 9093
+    mongodb: int = 27017
+    learner: int = 8081
+    credential: int = 8082
+    notify: int = 8083
+
+    @classmethod
+    def from_env(cls) -> Ports:
+        """Ports can be moved with LT_DEV_<NAME>_PORT, e.g. LT_DEV_KAFKA_PORT=19092."""
+        values = {
+            name: int(os.environ.get(f"LT_DEV_{name.upper()}_PORT", default))
+            for name, default in cls().__dict__.items()
+        }
+        return cls(**values)
+
+
+SERVICES = ("learner", "credential", "notify")
+CONSUMER_GROUPS = ("credential", "notify")
+
+
+@dataclass
+class Component:
+    name: str
+    address: str
+    port: int
+    command: Callable[[], list[str]]
+    healthy: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[], None] | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return RUN / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return RUN / "logs" / f"{self.name}.log"
+
+
+# prerequisites
+
+
+def _require(tool: str, why: str, install: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise StackError(f"{tool} is not installed; it is needed {why}. Install it: {install}")
+    return path
+
+
+def check_prerequisites(need_ferretdb: bool) -> None:
+    _require("java", "to run Kafka", "apt-get install -y openjdk-17-jre-headless")
+    if not (KAFKA_LIBS / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
+        _require("mvn", "to fetch Kafka's jars from Maven Central", "apt-get install -y maven")
+    if need_ferretdb and not FERRETDB_BIN.exists():
+        _require(
+            "go", "to build FerretDB from the Go module proxy", "see https://go.dev/doc/install"
+        )
+
+
+def _run(cmd: list[str], what: str, **kwargs: object) -> None:
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise StackError(f"{what} failed (exit {result.returncode}):\n{tail}")
+
+
+def fetch_kafka() -> None:
+    """Kafka's jars, from Maven Central, once."""
+    if (KAFKA_LIBS / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
+        return
+    print(f"Fetching Apache Kafka {KAFKA_VERSION} jars from Maven Central …", flush=True)
+    KAFKA_LIBS.mkdir(parents=True, exist_ok=True)
+    _run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(DEPLOY / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={KAFKA_LIBS}",
+            "-Dmdep.includeScope=runtime",
+        ],
+        "Downloading Kafka's jars with Maven (is Maven Central reachable?)",
+    )
+
+
+def build_ferretdb() -> None:
+    """FerretDB, built once from its module in the Go module proxy.
+
+    ``go install`` alone yields a binary that panics: the release's build/version/version.txt
+    is not in the module zip, so it is written into a copy of the module before building.
+    """
+    if FERRETDB_BIN.exists():
+        return
+    print(
+        f"Building FerretDB {FERRETDB_VERSION} from the Go module proxy (about a minute) …",
+        flush=True,
+    )
+    module = f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}"
+    result = subprocess.run(
+        ["go", "mod", "download", "-json", module], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise StackError(
+            f"Downloading {module} from the Go module proxy failed:\n{result.stdout}{result.stderr}"
+        )
+    source = Path(json.loads(result.stdout)["Dir"])
+    work = CACHE / "build" / "ferretdb"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(source, work)
+    for path in work.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
+    (work / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        [
+            "go",
+            "build",
+            "-trimpath",
+            "-tags",
+            "ferretdb_no_postgresql",
+            "-o",
+            str(FERRETDB_BIN),
+            "./cmd/ferretdb",
+        ],
+        "Building FerretDB with 'go build'",
+        cwd=work,
+    )
+    shutil.rmtree(work, ignore_errors=True)
+
+
+# secrets for development
+
+
+def dev_secrets() -> dict[str, str]:
+    """Secrets for the local stack, made once and kept in .cache/dev/secrets.env (mode 600)."""
+    path = RUN / "secrets.env"
+    if not path.exists():
+        RUN.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"LT_IDENTITY_HMAC_KEY={secrets.token_urlsafe(32)}",
+            f"LT_TOKEN_SECRET={secrets.token_urlsafe(32)}",
+            f"LT_ADMIN_TOKEN=adm_{secrets.token_urlsafe(24)}",
+        ]
+        path.write_text("\n".join(lines) + "\n")
+        path.chmod(0o600)
+    values = {}
+    for line in path.read_text().splitlines():
+        name, _, value = line.partition("=")
+        values[name.strip()] = value.strip()
+    return values
+
+
+# health checks
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+def http_ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def mongodb_uri(ports: Ports) -> str:
+    return os.environ.get("MONGODB_URI") or f"mongodb://127.0.0.1:{ports.mongodb}/"
+
+
+# components
+
+
+def components(ports: Ports) -> list[Component]:
+    kafka_run = RUN / "kafka"
+    ferret_run = RUN / "ferretdb"
+
+    def prepare_kafka() -> None:
+        kafka_run.mkdir(parents=True, exist_ok=True)
+        (kafka_run / "logs").mkdir(exist_ok=True)
+        props = Template((DEPLOY / "kafka" / "server.properties").read_text()).substitute(
+            LOG_DIRS=str(kafka_run / "data"),
+            PORT=ports.kafka,
+            CONTROLLER_PORT=ports.kafka_controller,
+        )
+        (kafka_run / "server.properties").write_text(props)
+        if not (kafka_run / "data" / "meta.properties").exists():
+            cluster_id = "-"
+            while cluster_id.startswith("-"):
+                cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+            _run(
+                [
+                    "java",
+                    "-cp",
+                    f"{KAFKA_LIBS}/*",
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "--standalone",
+                    "-t",
+                    cluster_id,
+                    "-c",
+                    str(kafka_run / "server.properties"),
+                ],
+                "Formatting Kafka's storage",
+            )
+
+    def kafka_cmd() -> list[str]:
+        return [
+            "java",
+            "-Xms256m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={kafka_run / 'logs'}",
+            f"-Dlog4j2.configurationFile={DEPLOY / 'kafka' / 'log4j2.yaml'}",
+            "-cp",
+            f"{KAFKA_LIBS}/*",
+            "kafka.Kafka",
+            str(kafka_run / "server.properties"),
+        ]
+
+    def ferret_cmd() -> list[str]:
+        ferret_run.mkdir(parents=True, exist_ok=True)
+        (ferret_run / "data").mkdir(exist_ok=True)
+        return [
+            str(FERRETDB_BIN),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{ferret_run / 'data'}/",
+            f"--listen-addr=127.0.0.1:{ports.mongodb}",
+            "--debug-addr=-",
+            f"--state-dir={ferret_run}",
+            "--telemetry=disable",
+            "--log-level=error",
+        ]
+
+    found = [
+        Component(
+            "kafka",
+            f"127.0.0.1:{ports.kafka}",
+            ports.kafka,
+            kafka_cmd,
+            lambda: port_open(ports.kafka),
+            prepare=prepare_kafka,
+        )
+    ]
+    if not os.environ.get("MONGODB_URI"):
+        found.append(
+            Component(
+                "ferretdb",
+                f"mongodb://127.0.0.1:{ports.mongodb}",
+                ports.mongodb,
+                ferret_cmd,
+                lambda: port_open(ports.mongodb),
+            )
+        )
+    base_env = {
+        **dev_secrets(),
+        "LT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
+        "LT_MONGODB_URI": mongodb_uri(ports),
+        "LT_CONSUMER_RETRY_MAX_SECONDS": "5",
+    }
+    for service in SERVICES:
+        port = getattr(ports, service)
+        found.append(
+            Component(
+                service,
+                f"http://127.0.0.1:{port}",
+                port,
+                functools.partial(list, [sys.executable, "-m", f"services.{service}"]),
+                functools.partial(http_ready, port),
+                env={**base_env, "LT_SERVICE": service, "LT_HTTP_PORT": str(port)},
+            )
+        )
+    return found
+
+
+# process control
+
+
+def _pid(component: Component) -> int | None:
+    try:
+        pid = int(component.pid_file.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def start(component: Component, timeout: float = 90) -> None:
+    """Start one component unless it already runs, then wait until it is healthy."""
+    if _pid(component) is not None:
+        _wait_healthy(component, timeout)
+        return
+    if port_open(component.port):
+        raise StackError(
+            f"Port {component.port} is taken by another process, so {component.name} cannot "
+            f"start. Stop that process (see: ss -ltnp 'sport = :{component.port}') or move "
+            f"{component.name} with LT_DEV_{component.name.upper()}_PORT."
+        )
+    if component.prepare:
+        component.prepare()
+    component.log_file.parent.mkdir(parents=True, exist_ok=True)
+    with component.log_file.open("ab") as log:
+        process = subprocess.Popen(
+            component.command(),
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **component.env},
+        )
+    component.pid_file.write_text(str(process.pid))
+    _wait_healthy(component, timeout, process)
+
+
+def _wait_healthy(
+    component: Component, timeout: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if component.healthy():
+            return
+        if process is not None and process.poll() is not None:
+            raise StackError(
+                f"{component.name} exited with code {process.returncode} while starting; "
+                f"last lines of {component.log_file}:\n{_tail(component.log_file)}"
+            )
+        time.sleep(0.3)
+    raise StackError(
+        f"{component.name} did not become healthy within {timeout:.0f}s; "
+        f"see {component.log_file}:\n{_tail(component.log_file)}"
+    )
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def stop(component: Component, kill: bool = False, timeout: float = 20) -> bool:
+    """Stop one component (SIGTERM, or SIGKILL with ``kill``); True if it was running."""
+    pid = _pid(component)
+    if pid is None:
+        component.pid_file.unlink(missing_ok=True)
+        return False
+    os.killpg(pid, signal.SIGKILL if kill else signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        _reap(pid)
+        time.sleep(0.1)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    _reap(pid)
+    component.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+# the stack
+
+
+def up(ports: Ports | None = None, only: tuple[str, ...] | None = None) -> list[Component]:
+    ports = ports or Ports.from_env()
+    check_prerequisites(need_ferretdb=not os.environ.get("MONGODB_URI"))
+    fetch_kafka()
+    if not os.environ.get("MONGODB_URI"):
+        build_ferretdb()
+    started = []
+    for component in components(ports):
+        if only and component.name not in only:
+            continue
+        start(component)
+        started.append(component)
+    return started
+
+
+def down(ports: Ports | None = None) -> list[str]:
+    stopped = []
+    for component in reversed(components(ports or Ports.from_env())):
+        if stop(component):
+            stopped.append(component.name)
+    return stopped
+
+
+def component(name: str, ports: Ports | None = None) -> Component:
+    for found in components(ports or Ports.from_env()):
+        if found.name == name:
+            return found
+    raise StackError(f"no component named {name!r}")
+
+
+def status(ports: Ports | None = None) -> list[tuple[str, int | None, str, bool]]:
+    return [
+        (c.name, _pid(c), c.address, c.healthy()) for c in components(ports or Ports.from_env())
+    ]

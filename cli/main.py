@@ -1,0 +1,157 @@
+"""The ``trail`` command-line tool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cli import localstack
+from cli.config import Endpoints, secret
+from services.common.tokens import issue_token
+
+app = typer.Typer(
+    help="Learning Trail: run the stack, seed a demo, administer.", no_args_is_help=True
+)
+dev = typer.Typer(help="The local stack (Kafka, FerretDB, the three services) without Docker.")
+app.add_typer(dev, name="dev")
+console = Console()
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+@dev.command("up")
+def dev_up(
+    only: Annotated[list[str] | None, typer.Option(help="Start only these components.")] = None,
+) -> None:
+    """Start what is not running yet and wait until each part is healthy (idempotent)."""
+    started = time.monotonic()
+    try:
+        localstack.up(only=tuple(only) if only else None)
+    except localstack.StackError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"[green]stack is up[/] in {time.monotonic() - started:.1f}s")
+    _print_status()
+
+
+@dev.command("down")
+def dev_down() -> None:
+    """Stop everything the stack started."""
+    stopped = localstack.down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+
+
+@dev.command("status")
+def dev_status() -> None:
+    """What runs where, and whether it is healthy."""
+    _print_status()
+
+
+def _print_status() -> None:
+    table = Table("component", "pid", "address", "health")
+    for name, pid, address, healthy in localstack.status():
+        table.add_row(
+            name,
+            str(pid) if pid else "-",
+            address,
+            "[green]healthy[/]" if healthy else ("[red]unhealthy[/]" if pid else "stopped"),
+        )
+    console.print(table)
+
+
+@app.command()
+def topics() -> None:
+    """Create the system's topics and the consumer groups' dead-letter topics."""
+    from services.common.broker import ensure_topics
+
+    bootstrap = os.environ.get(
+        "LT_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{localstack.Ports.from_env().kafka}"
+    )
+    partitions = int(os.environ.get("LT_TOPIC_PARTITIONS", "6"))
+    replication = int(os.environ.get("LT_TOPIC_REPLICATION_FACTOR", "1"))
+    created = asyncio.run(
+        ensure_topics(bootstrap, partitions, replication, localstack.CONSUMER_GROUPS)
+    )
+    console.print(f"created: {', '.join(created) or 'all topics already exist'}")
+
+
+@app.command()
+def token(
+    learner_id: str,
+    hours: Annotated[int, typer.Option(help="How long the token stays valid.")] = 24,
+) -> None:
+    """Issue a learner token (signed with LT_TOKEN_SECRET) to read that learner's data."""
+    expires = int(time.time()) + hours * 3600
+    print(issue_token(secret("LT_TOKEN_SECRET"), learner_id, "learner", expires))
+
+
+providers = typer.Typer(help="Training centres (department only).")
+app.add_typer(providers, name="providers")
+
+
+@providers.command("create")
+def providers_create(
+    name: Annotated[str, typer.Option(help="Name, in Vietnamese.")],
+    kind: Annotated[str, typer.Option(help="school, university, vocational_continuing_centre, …")],
+    unit_code: Annotated[str, typer.Option(help="Administrative unit code.")],
+    pathway: Annotated[list[str], typer.Option(help="A pathway it may record; repeat.")],
+) -> None:
+    """Register a training centre and print its API key (shown once)."""
+    body = {"name": name, "kind": kind, "unit_code": unit_code, "pathways": pathway}
+    response = httpx.post(
+        f"{Endpoints.from_env().learner}/v1/admin/providers",
+        json=body,
+        headers={"Authorization": f"Bearer {secret('LT_ADMIN_TOKEN')}"},
+        timeout=10,
+    )
+    if response.status_code != 201:
+        raise _fail(f"{response.status_code}: {response.json().get('detail', response.text)}")
+    created = response.json()
+    console.print_json(json.dumps(created, ensure_ascii=False))
+
+
+contracts_app = typer.Typer(help="Event contracts: JSON Schemas and the AsyncAPI document.")
+app.add_typer(contracts_app, name="contracts")
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "contracts" / "schemas"
+
+
+@contracts_app.command("generate")
+def contracts_generate() -> None:
+    """Write contracts/schemas/*.json and asyncapi.json from the models."""
+    from contracts.schemas import asyncapi_document, event_schemas
+
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for event_type, schema in event_schemas().items():
+        _write_json(SCHEMA_DIR / f"{event_type}.json", schema)
+    _write_json(SCHEMA_DIR / "asyncapi.json", asyncapi_document())
+    console.print(f"wrote {SCHEMA_DIR}")
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+@app.command()
+def demo() -> None:
+    """Seed two training centres, learners, records and a programme; show one learner's trail."""
+    from cli.demo import run_demo
+
+    try:
+        run_demo(Endpoints.from_env(), console)
+    except (httpx.HTTPError, RuntimeError) as exc:
+        raise _fail(f"{exc} — is the stack up? Try: trail dev up") from exc
+
+
+if __name__ == "__main__":
+    app()
