@@ -30,7 +30,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache"
-RUN = CACHE / "dev"
+# LT_DEV_DIR gives a second stack (other ports too) its own data, logs and pid files.
+RUN = Path(os.environ.get("LT_DEV_DIR", CACHE / "dev")).resolve()
 KAFKA_VERSION = "4.4.0"
 FERRETDB_VERSION = "v1.24.2"
 KAFKA_LIBS = CACHE / "kafka" / "libs"

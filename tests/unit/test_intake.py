@@ -11,22 +11,13 @@ from pydantic import ValidationError
 from contracts.vocabulary import Pathway
 from services.learner.identity import national_id_hash, normalise_name
 from services.learner.intake import RecordSubmission, check_submission, fingerprint
+from tests.conftest import record
 
 TODAY = date(2026, 11, 27)
 ALL = frozenset(Pathway)
 
 
-def submission(**record: Any) -> RecordSubmission:
-    base: dict[str, Any] = {
-        "pathway": "vocational",
-        "kind": "certificate",
-        "title": "Sơ cấp Kỹ thuật trồng nho",
-        "vqf_level": 1,
-        "hours": 300,
-        "result": {"status": "passed"},
-        "completed_on": "2025-03-15",
-    }
-    base.update(record)
+def submission(**changes: Any) -> RecordSubmission:
     return RecordSubmission.model_validate(
         {
             "provider_record_ref": "R-1",
@@ -35,7 +26,7 @@ def submission(**record: Any) -> RecordSubmission:
                 "full_name": "Nguyễn Thị Hương",
                 "birth_date": "1990-05-14",
             },
-            "record": base,
+            "record": record(**changes),
         }
     )
 
