@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from contracts import credentials, learners, programmes, records
+from contracts import credentials, learners, notifications, programmes, records
 
 
 @dataclass(frozen=True)
@@ -27,21 +27,37 @@ class EventType:
     data: type[BaseModel]
 
 
-NOTIFICATIONS_TOPIC = "notifications.v1"
-
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(learners.TOPIC, key="learner_id", compacted=True),
     TopicSpec(records.TOPIC, key="learner_id"),
     TopicSpec(programmes.TOPIC, key="programme_id", compacted=True),
     TopicSpec(credentials.TOPIC, key="learner_id"),
-    TopicSpec(NOTIFICATIONS_TOPIC, key="learner_id"),
+    TopicSpec(notifications.TOPIC, key="learner_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
     EventType(learners.LEARNER_REGISTERED, learners.TOPIC, learners.LearnerRegistered),
+    EventType(learners.LEARNER_UPDATED, learners.TOPIC, learners.LearnerUpdated),
+    EventType(learners.LEARNER_MERGED, learners.TOPIC, learners.LearnerMerged),
     EventType(records.LEARNING_RECORD_RECORDED, records.TOPIC, records.LearningRecordRecorded),
+    EventType(records.LEARNING_RECORD_CORRECTED, records.TOPIC, records.LearningRecordCorrected),
+    EventType(records.LEARNING_RECORD_REVOKED, records.TOPIC, records.LearningRecordRevoked),
     EventType(programmes.PROGRAMME_ANNOUNCED, programmes.TOPIC, programmes.ProgrammeAnnounced),
+    EventType(programmes.PROGRAMME_UPDATED, programmes.TOPIC, programmes.ProgrammeUpdated),
+    EventType(programmes.PROGRAMME_WITHDRAWN, programmes.TOPIC, programmes.ProgrammeWithdrawn),
     EventType(credentials.TRAIL_UPDATED, credentials.TOPIC, credentials.TrailUpdated),
+    EventType(credentials.RECOGNITION_GRANTED, credentials.TOPIC, credentials.RecognitionGranted),
+    EventType(credentials.RECOGNITION_REVOKED, credentials.TOPIC, credentials.RecognitionRevoked),
+    EventType(credentials.CREDENTIAL_ISSUED, credentials.TOPIC, credentials.CredentialIssued),
+    EventType(credentials.CREDENTIAL_REVOKED, credentials.TOPIC, credentials.CredentialRevoked),
+    EventType(
+        notifications.NOTIFICATION_DELIVERED,
+        notifications.TOPIC,
+        notifications.NotificationDelivered,
+    ),
+    EventType(
+        notifications.NOTIFICATION_FAILED, notifications.TOPIC, notifications.NotificationFailed
+    ),
 )
 
 

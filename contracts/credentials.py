@@ -1,14 +1,18 @@
-"""``credentials.v1`` (keyed by learner id): what changed in a learner's trail."""
+"""``credentials.v1`` (keyed by learner id): what the credential service decided and issued."""
 
 from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
 from contracts.envelope import EventData
-from contracts.vocabulary import Pathway
+from contracts.vocabulary import Pathway, ShortText
 
 TOPIC = "credentials.v1"
 TRAIL_UPDATED = "vn.learningtrail.credentials.trail.updated.v1"
+RECOGNITION_GRANTED = "vn.learningtrail.credentials.recognition.granted.v1"
+RECOGNITION_REVOKED = "vn.learningtrail.credentials.recognition.revoked.v1"
+CREDENTIAL_ISSUED = "vn.learningtrail.credentials.credential.issued.v1"
+CREDENTIAL_REVOKED = "vn.learningtrail.credentials.credential.revoked.v1"
 
 
 class TrailUpdated(EventData):
@@ -26,3 +30,64 @@ class TrailUpdated(EventData):
     total_hours: float = Field(ge=0)
     pathways: list[Pathway] = Field(description="Pathways the trail now spans.")
     updated_at: AwareDatetime
+
+
+class RecognitionGranted(EventData):
+    """Learning in one pathway was recognised toward another (liên thông).
+
+    Emitted by the credential service when a recognition rule's conditions are met. Says which
+    records, which rule and which rule version led to it, and what it means in words a learner
+    understands. Consumed by notify, which tells the learner.
+    """
+
+    recognition_id: str = Field(description="Stable id: the same decision always has the same id.")
+    learner_id: str
+    rule_id: str
+    rule_version: str
+    record_ids: list[str] = Field(min_length=1, description="The records the decision rests on.")
+    outcome_vi: ShortText = Field(description="What was recognised, in Vietnamese.")
+    outcome_en: ShortText | None = None
+    toward: ShortText | None = Field(
+        default=None, description="The programme or level it counts toward."
+    )
+    credits: float | None = Field(default=None, ge=0, description="Credits recognised, if any.")
+    granted_at: AwareDatetime
+
+
+class RecognitionRevoked(EventData):
+    """A recognition no longer holds because a record it rested on was corrected or revoked.
+
+    Emitted by the credential service; consumed by notify.
+    """
+
+    recognition_id: str
+    learner_id: str
+    rule_id: str
+    rule_version: str
+    reason: ShortText
+    revoked_at: AwareDatetime
+
+
+class CredentialIssued(EventData):
+    """A signed credential (CLR 2.0 with Open Badges 3.0 achievements) was issued to a learner.
+
+    Emitted by the credential service; consumed by notify, which tells the learner.
+    """
+
+    credential_id: str = Field(description="The credential's id (a URL or urn:uuid).")
+    learner_id: str
+    record_ids: list[str] = Field(min_length=1)
+    verify_url: str | None = Field(default=None, description="Where anyone can verify it.")
+    issued_at: AwareDatetime
+
+
+class CredentialRevoked(EventData):
+    """A credential was revoked (its status list bit is set).
+
+    Emitted by the credential service, e.g. when a record it contains is revoked.
+    """
+
+    credential_id: str
+    learner_id: str
+    reason: ShortText
+    revoked_at: AwareDatetime

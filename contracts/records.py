@@ -17,6 +17,8 @@ from contracts.vocabulary import (
 
 TOPIC = "learning-records.v1"
 LEARNING_RECORD_RECORDED = "vn.learningtrail.records.learning_record.recorded.v1"
+LEARNING_RECORD_CORRECTED = "vn.learningtrail.records.learning_record.corrected.v1"
+LEARNING_RECORD_REVOKED = "vn.learningtrail.records.learning_record.revoked.v1"
 
 
 class Result(BaseModel):
@@ -78,3 +80,32 @@ class LearningRecordRecorded(LearningRecordContent, EventData):
     provider_id: str = Field(description="The training centre that posted it.")
     provider_record_ref: ShortText = Field(description="The centre's own reference for it.")
     recorded_at: AwareDatetime
+
+
+class LearningRecordCorrected(LearningRecordContent, EventData):
+    """The training centre that posted a record corrected it.
+
+    Emitted by the learner service when the owning centre submits a correction; carries the
+    whole corrected content, which replaces the record's content (the original event stays in
+    the log). Consumers apply it only if it is newer than what they hold.
+    """
+
+    record_id: str
+    learner_id: str
+    provider_id: str
+    reason: ShortText = Field(description="Why the record was corrected, in the centre's words.")
+    corrected_at: AwareDatetime
+
+
+class LearningRecordRevoked(EventData):
+    """The training centre that posted a record withdrew it (issued in error, fraud, …).
+
+    Emitted by the learner service; the record leaves the trail, and credentials and
+    recognitions built on it are revoked. The original event stays in the log.
+    """
+
+    record_id: str
+    learner_id: str
+    provider_id: str
+    reason: ShortText
+    revoked_at: AwareDatetime
