@@ -46,10 +46,13 @@ class Runtime:
         return {"mongodb": await ping(self.client), "kafka": await self.broker.ping(timeout=2.0)}
 
     def lifespan(
-        self, on_start: Callable[[], Awaitable[None]]
+        self,
+        on_start: Callable[[], Awaitable[None]],
+        on_stop: Callable[[], Awaitable[None]] | None = None,
     ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-        """Start-up: topics, then the service's own preparation (indexes), then the broker.
-        Shut-down: the broker first, so in-flight batches finish and commit, then MongoDB."""
+        """Start-up: topics, then the service's own preparation (indexes, background workers),
+        then the broker. Shut-down: the broker first, so in-flight batches finish and commit,
+        then the service's own ``on_stop`` (stop workers), then MongoDB."""
 
         @asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +69,8 @@ class Runtime:
                 yield
             finally:
                 await self.broker.stop()
+                if on_stop is not None:
+                    await on_stop()
                 await self.client.close()
                 self.tracer_provider.shutdown()
 
