@@ -142,6 +142,40 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+@app.command("import")
+def import_records(
+    file: Annotated[Path | None, typer.Argument(help="CSV file in the template's columns.")] = None,
+    provider: Annotated[str | None, typer.Option(help="Your training centre's id.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="LT_API_KEY", help="Your API key (or LT_API_KEY).")
+    ] = None,
+    template: Annotated[
+        bool, typer.Option("--template", help="Write the CSV template (with help) and stop.")
+    ] = False,
+) -> None:
+    """Import a training centre's records from CSV; safe to re-run after an interruption."""
+    import csv
+
+    from cli.csv_records import template_rows
+    from cli.importer import ImportFailed, import_csv, print_summary
+
+    if template:
+        target = file or Path("records-template.csv")
+        with target.open("w", newline="", encoding="utf-8-sig") as handle:
+            csv.writer(handle).writerows(template_rows())
+        console.print(f"template written: {target}")
+        return
+    if file is None or provider is None or api_key is None:
+        raise _fail("give FILE, --provider and --api-key (or LT_API_KEY); see trail import --help")
+    if not file.exists():
+        raise _fail(f"{file} does not exist")
+    try:
+        summary, errors = import_csv(file, provider, api_key, Endpoints.from_env().learner, console)
+    except ImportFailed as exc:
+        raise _fail(f"{exc}. Rows sent so far are kept; re-running the import is safe.") from exc
+    print_summary(console, summary, errors)
+
+
 @app.command()
 def demo() -> None:
     """Seed two training centres, learners, records and a programme; show one learner's trail."""

@@ -85,4 +85,7 @@ def serve(app: FastAPI, settings: Settings) -> None:
         port=settings.http_port,
         log_config=None,
         timeout_graceful_shutdown=10,
+        # longer than typical client pools keep idle connections, so the server rarely
+        # closes one the client is about to reuse
+        timeout_keep_alive=75,
     )

@@ -36,6 +36,12 @@ class Settings(BaseSettings):
         default=None, description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces."
     )
     log_level: str = "INFO"
+    rate_limit_per_minute: int = Field(
+        default=600, ge=1, description="Requests a minute per API key (or per address)."
+    )
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Where this service is reached, for links."
+    )
 
     @property
     def database_name(self) -> str:

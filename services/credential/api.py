@@ -37,6 +37,13 @@ async def get_trail(
 ) -> Trail:
     """Every piece of learning recorded for the learner, grouped by pathway, with totals."""
     learner = await trails.learner(learner_id)
+    if learner is not None and learner.get("merged_into"):
+        raise Problem(
+            404,
+            "Learner merged",
+            "This learner record was merged into another by the department; the trail now "
+            "lives under the surviving learner.",
+        )
     entries = (await trails.entries_of([learner_id]))[learner_id]
     if learner is None and not entries:
         raise Problem(

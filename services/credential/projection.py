@@ -1,4 +1,11 @@
-"""Consuming the log into the trail: the credential service's event handler."""
+"""Consuming the log into the trail: the credential service's event handler.
+
+Applying a batch twice, or replaying the topics from the start, gives the same trail:
+records are inserted once by record id; corrections apply only if newer than what the entry
+holds; revocations and merges are plain state. A merge and a record of the merged learner
+may arrive in either order (they travel on different topics); both orders end with the entry
+under the surviving learner.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,24 @@ from datetime import UTC, datetime
 
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
+from pymongo import UpdateMany, UpdateOne
 
 from contracts import credentials
 from contracts.credentials import TrailUpdated
 from contracts.envelope import Envelope
-from contracts.learners import LearnerRegistered
-from contracts.records import LearningRecordRecorded
+from contracts.learners import LearnerMerged, LearnerProfile
+from contracts.records import (
+    LearningRecordContent,
+    LearningRecordCorrected,
+    LearningRecordRecorded,
+    LearningRecordRevoked,
+)
 from services.common.broker import publish_event
-from services.credential.store import CredentialStore
+from services.credential.store import CredentialStore, Write
 from services.credential.trail import build_trail, entry_from_record
 
 SOURCE = "/credential"
+CONTENT_FIELDS = tuple(LearningRecordContent.model_fields)
 _log = logging.getLogger("learningtrail.credential.projection")
 
 
@@ -29,34 +43,92 @@ class TrailProjection:
         self.broker = broker
 
     async def handle(self, events: list[Envelope[BaseModel]]) -> None:
-        learners = []
-        entries: dict[str, dict[str, object]] = {}
+        learner_writes: list[Write] = []
+        merge_writes: list[Write] = []
+        entry_writes: list[Write] = []
+        changed: dict[str, list[str]] = {}  # learner -> records whose trail changed
+        survivors = await self.store.survivors(
+            {getattr(e.data, "learner_id", "") for e in events} - {""}
+        )
+
+        def survivor(learner_id: str) -> str:
+            return survivors.get(learner_id, learner_id)
+
         for event in events:
             data = event.data
-            if isinstance(data, LearnerRegistered):
-                doc = data.model_dump(mode="json", exclude_none=True)
-                doc["_id"] = doc.pop("learner_id")
-                learners.append(doc)
+            if isinstance(data, LearnerProfile):
+                profile = data.model_dump(mode="json", exclude_none=True)
+                profile["_id"] = profile.pop("learner_id")
+                learner_writes.append(
+                    UpdateOne({"_id": profile["_id"]}, {"$set": profile}, upsert=True)
+                )
+            elif isinstance(data, LearnerMerged):
+                survivors[data.learner_id] = survivor(data.merged_into)
+                merge_writes.append(
+                    UpdateOne(
+                        {"_id": data.learner_id},
+                        {"$set": {"merged_into": data.merged_into}},
+                        upsert=True,
+                    )
+                )
+                learner_writes.append(
+                    UpdateOne(
+                        {"_id": data.learner_id},
+                        {"$set": {"merged_into": data.merged_into}},
+                        upsert=True,
+                    )
+                )
+                entry_writes.append(
+                    UpdateMany(
+                        {"learner_id": data.learner_id},
+                        {"$set": {"learner_id": survivor(data.merged_into)}},
+                    )
+                )
+                changed.setdefault(survivor(data.merged_into), [])
             elif isinstance(data, LearningRecordRecorded):
-                entries.setdefault(data.record_id, entry_from_record(data, event.id))
-        await self.store.put_learners(learners)
-        new = await self.store.add_entries(list(entries.values()))
-        if entries:
-            _log.info("trail entries stored", extra={"received": len(entries), "new": new})
-            await self._announce(entries)
+                entry = entry_from_record(data, event.id)
+                entry["learner_id"] = survivor(data.learner_id)
+                entry_writes.append(
+                    UpdateOne({"_id": entry["_id"]}, {"$setOnInsert": entry}, upsert=True)
+                )
+                changed.setdefault(entry["learner_id"], []).append(data.record_id)
+            elif isinstance(data, LearningRecordCorrected):
+                entry_writes.append(_correction(data))
+                changed.setdefault(survivor(data.learner_id), []).append(data.record_id)
+            elif isinstance(data, LearningRecordRevoked):
+                entry_writes.append(
+                    UpdateOne(
+                        {"_id": data.record_id},
+                        {
+                            "$set": {
+                                "revoked": True,
+                                "revoked_at": data.revoked_at.isoformat(),
+                                "revocation_reason": data.reason,
+                            }
+                        },
+                    )
+                )
+                changed.setdefault(survivor(data.learner_id), []).append(data.record_id)
+        await self.store.write_merges(merge_writes)
+        await self.store.write_learners(learner_writes)
+        new = await self.store.write_entries(entry_writes)
+        if changed:
+            _log.info("trail updated", extra={"learners": len(changed), "new_entries": new})
+            await self._announce(changed)
 
-    async def _announce(self, entries: dict[str, dict[str, object]]) -> None:
+    async def _announce(self, changed: dict[str, list[str]]) -> None:
         """Tell the rest of the system which trails changed (as state, so repeats are harmless)."""
-        by_learner: dict[str, list[str]] = {}
-        for record_id, entry in entries.items():
-            by_learner.setdefault(str(entry["learner_id"]), []).append(record_id)
-        stored = await self.store.entries_of(list(by_learner))
+        stored = await self.store.entries_of(list(changed))
         now = datetime.now(UTC)
-        for learner_id, record_ids in by_learner.items():
+        for learner_id, record_ids in changed.items():
+            if not record_ids:
+                record_ids = [e["_id"] for e in stored[learner_id]]
+            if not record_ids:
+                continue
             trail = build_trail(learner_id, None, stored[learner_id])
             update = TrailUpdated(
                 learner_id=learner_id,
-                record_ids=record_ids,
+                record_ids=list(dict.fromkeys(record_ids)),
                 entry_count=trail.entry_count,
                 total_credits=trail.total_credits,
                 total_hours=trail.total_hours,
@@ -70,3 +142,22 @@ class TrailProjection:
                     type=credentials.TRAIL_UPDATED, source=SOURCE, subject=learner_id, data=update
                 ),
             )
+
+
+def _correction(data: LearningRecordCorrected) -> UpdateOne:
+    """Replace the entry's content, unless it already holds a correction at least as new."""
+    content = data.model_dump(mode="json", include=set(CONTENT_FIELDS), exclude_none=True)
+    at = data.corrected_at.isoformat()
+    update: dict[str, dict[str, object]] = {
+        "$set": {**content, "corrected_at": at, "correction_reason": data.reason}
+    }
+    gone = {name: "" for name in CONTENT_FIELDS if name not in content}
+    if gone:
+        update["$unset"] = dict(gone)
+    return UpdateOne(
+        {
+            "_id": data.record_id,
+            "$or": [{"corrected_at": {"$exists": False}}, {"corrected_at": {"$lt": at}}],
+        },
+        update,
+    )

@@ -1,46 +1,67 @@
-"""The credential service's MongoDB access layer: trail entries and the learners they belong to."""
+"""The credential service's MongoDB access layer: trail entries, learners and merges."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.mongo import Document
 
+Write = UpdateOne | UpdateMany
+
 
 class CredentialStore:
-    """Trail entries (one per record id) and learner names, projected from the log."""
+    """Trail entries (one per record id), learner profiles and learner merges, from the log."""
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.entries = db["trail_entries"]
         self.learners = db["learners"]
+        self.merges = db["learner_merges"]
 
     async def ensure_indexes(self) -> None:
         await self.entries.create_index([("learner_id", ASCENDING), ("completed_on", ASCENDING)])
 
-    async def add_entries(self, entries: list[Document]) -> int:
-        """Insert entries not seen before; an entry already there is left as it is.
-        Returns how many were new."""
-        if not entries:
+    async def write_entries(self, writes: list[Write]) -> int:
+        """Apply entry writes in order; returns how many entries were new."""
+        if not writes:
             return 0
-        result = await self.entries.bulk_write(
-            [UpdateOne({"_id": e["_id"]}, {"$setOnInsert": e}, upsert=True) for e in entries],
-            ordered=False,
-        )
+        result = await self.entries.bulk_write(writes, ordered=True)
         return result.upserted_count
 
-    async def put_learners(self, learners: list[Document]) -> None:
-        if learners:
-            await self.learners.bulk_write(
-                [UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in learners],
-                ordered=False,
-            )
+    async def write_learners(self, writes: list[Write]) -> None:
+        if writes:
+            await self.learners.bulk_write(writes, ordered=True)
+
+    async def write_merges(self, writes: list[Write]) -> None:
+        if writes:
+            await self.merges.bulk_write(writes, ordered=True)
+
+    async def survivors(self, learner_ids: set[str]) -> dict[str, str]:
+        """For each learner merged away, the learner that finally remains."""
+        merged: dict[str, str] = {}
+        frontier = set(learner_ids)
+        while frontier:
+            cursor = self.merges.find({"_id": {"$in": sorted(frontier)}})
+            step = {m["_id"]: m["merged_into"] async for m in cursor}
+            merged.update(step)
+            frontier = set(step.values()) - set(merged)
+
+        def follow(learner_id: str) -> str:
+            seen = set()
+            while learner_id in merged and learner_id not in seen:
+                seen.add(learner_id)
+                learner_id = merged[learner_id]
+            return learner_id
+
+        return {old: follow(old) for old in merged}
 
     async def entries_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
+        """The live (not revoked) entries of each learner."""
         found: dict[str, list[Document]] = {i: [] for i in learner_ids}
-        async for entry in self.entries.find({"learner_id": {"$in": learner_ids}}):
+        cursor = self.entries.find({"learner_id": {"$in": learner_ids}, "revoked": {"$ne": True}})
+        async for entry in cursor:
             found[entry["learner_id"]].append(entry)
         return found
 

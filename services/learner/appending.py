@@ -1,32 +1,68 @@
-"""Appending the learner service's events to Kafka: the only way it writes to the log."""
+"""Appending the learner service's events to Kafka: the only way it writes to the log.
+
+A document that changed carries ``pending = {event_id, type, topic, subject, data}``; appending
+publishes exactly that event (same id on every attempt, so consumers see one event however
+often a failed append is retried) and then clears it.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from contracts.envelope import Envelope
+from contracts.catalogue import EVENT_TYPES
+from contracts.envelope import Envelope, new_event_id
 from services.common.broker import publish_event
+from services.common.mongo import Document
+from services.learner.store import LearnerStore, OutboxKind
 
 SOURCE = "/learner"
 _log = logging.getLogger("learningtrail.learner.appending")
+_MODELS = {e.name: (e.topic, e.data) for e in EVENT_TYPES}
 
 
 class AppendFailed(Exception):
-    """Kafka did not confirm the event; nothing was accepted, the caller should retry."""
+    """Kafka did not confirm the event; the change is kept and the caller should retry."""
 
 
-async def append(
-    broker: KafkaBroker, topic: str, event_type: str, event_id: str, subject: str, data: BaseModel
+def pending_event(event_type: str, subject: str, data: BaseModel) -> Document:
+    """The ``pending`` field for a document whose change ``data`` announces."""
+    topic, _ = _MODELS[event_type]
+    return {
+        "event_id": new_event_id(),
+        "type": event_type,
+        "topic": topic,
+        "subject": subject,
+        "data": data.model_dump(mode="json", exclude_none=True),
+    }
+
+
+async def append_pending(
+    broker: KafkaBroker,
+    store: LearnerStore,
+    kind: OutboxKind,
+    doc: Document,
+    also: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event, waiting for acks=all; :class:`AppendFailed` if Kafka did not take it."""
+    """Append the document's pending event (if any) and clear it, setting ``also`` with it."""
+    pending = doc.get("pending")
+    if not pending:
+        return
+    topic, model = _MODELS[pending["type"]]
     envelope = Envelope[BaseModel](
-        id=event_id, type=event_type, source=SOURCE, subject=subject, data=data
+        id=pending["event_id"],
+        type=pending["type"],
+        source=SOURCE,
+        subject=pending["subject"],
+        data=model.model_validate(pending["data"]),
     )
     try:
         await publish_event(broker, topic, envelope)
     except Exception as exc:
         _log.warning("append failed", extra={"topic": topic, "error": repr(exc)})
         raise AppendFailed(str(exc)) from exc
+    await store.clear_pending(kind, doc["_id"], pending["event_id"], also or {})
+    _log.info("event appended", extra={"topic": topic, "event_type": pending["type"]})

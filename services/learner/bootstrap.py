@@ -7,32 +7,46 @@ from fastapi import FastAPI
 from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.common.settings import Settings
-from services.learner.api import Services, admin_router, programmes_router, records_router
+from services.learner.api import ROUTERS
+from services.learner.api.deps import Services
+from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
+from services.learner.providers import Providers
+from services.learner.ratelimit import RateLimiter
 from services.learner.store import LearnerStore
-from services.learner.submissions import Intake
+from services.learner.submissions import Records
+
+DESCRIPTION = """Where learning enters Learning Trail.
+
+* **Training centres** (API key in `X-API-Key`) submit completions — one, a batch of up to
+  1,000, or a CSV file with `trail import` — correct and revoke them, and announce programmes.
+* **Learners** register themselves and keep their profile (a learner token:
+  `Authorization: Bearer …`).
+* **The department** (admin token) registers training centres, issues and revokes keys,
+  decides held records and merges learners.
+
+Every error is `application/problem+json` (RFC 9457) and says what to fix.
+"""
 
 
 def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
     store = LearnerStore(runtime.db)
+    identity_key = settings.identity_hmac_key.get_secret_value().encode()
     app = create_app(
         settings=settings,
         title="Learning Trail — learner service",
-        description=(
-            "Where learning enters the system: training centres submit completions and announce "
-            "programmes with their API key; the department registers training centres."
-        ),
+        description=DESCRIPTION,
         lifespan=runtime.lifespan(store.ensure_indexes),
         readiness=runtime.readiness,
     )
     app.state.services = Services(
-        store=store,
-        intake=Intake(
-            store, runtime.broker, settings.identity_hmac_key.get_secret_value().encode()
-        ),
+        records=Records(store, runtime.broker, identity_key),
         programmes=Programmes(store, runtime.broker),
+        providers=Providers(store),
+        profiles=Profiles(store, runtime.broker, identity_key),
+        limiter=RateLimiter(settings.rate_limit_per_minute),
     )
-    for router in (records_router, programmes_router, admin_router):
+    for router in ROUTERS:
         app.include_router(router)
     return app

@@ -6,15 +6,20 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from contracts.records import LearningRecordContent, LearningRecordRecorded
-from contracts.vocabulary import Pathway, ShortText, UnitCode
+from contracts.vocabulary import Pathway, RecordKind, ResultStatus, ShortText, UnitCode
 from services.learner.identity import is_national_id, normalise_name
 
 # Pathways where general-education levels (tiểu học, THCS, THPT) make sense.
 GENERAL_EDUCATION_PATHWAYS = frozenset({Pathway.REGULAR, Pathway.CONTINUING, Pathway.LITERACY})
+# Pathways whose learning carries no qualifications-framework level of its own.
+LEVEL_FREE_PATHWAYS = frozenset({Pathway.LITERACY, Pathway.COMMUNITY})
+# Kinds that are documents awarded on success (văn bằng, chứng chỉ).
+AWARD_KINDS = frozenset({RecordKind.CERTIFICATE, RecordKind.DIPLOMA})
 
 
 class LearnerIdentity(BaseModel):
@@ -30,6 +35,7 @@ class LearnerIdentity(BaseModel):
     birth_date: date = Field(examples=["1990-05-14"])
     commune_code: UnitCode | None = Field(default=None, examples=["22015"])
     email: EmailStr | None = None
+    phone: Phone | None = None
 
     @field_validator("national_id")
     @classmethod
@@ -43,6 +49,18 @@ class LearnerIdentity(BaseModel):
     @classmethod
     def _normalised(cls, value: str) -> str:
         return normalise_name(value)
+
+
+def _e164(value: str) -> str:
+    digits = value.replace(" ", "").replace(".", "").replace("-", "")
+    if digits.startswith("0") and len(digits) == 10:
+        digits = "+84" + digits[1:]  # Vietnamese national format
+    if not (digits.startswith("+") and digits[1:].isdigit() and 8 <= len(digits) <= 16):
+        raise ValueError("must be a phone number, e.g. +84912345678 or 0912345678")
+    return digits
+
+
+Phone = Annotated[str, AfterValidator(_e164)]
 
 
 class RecordContentInput(LearningRecordContent):
@@ -76,51 +94,77 @@ def check_submission(
     submission: RecordSubmission, allowed_pathways: frozenset[Pathway], today: date
 ) -> list[FieldError]:
     """Every rule the submission breaks (empty when it is acceptable)."""
-    record = submission.record
     errors: list[FieldError] = []
-    if record.pathway not in allowed_pathways:
-        allowed = ", ".join(sorted(allowed_pathways)) or "none"
-        errors.append(
-            FieldError(
-                "record.pathway",
-                f"this training centre may not record the '{record.pathway}' pathway "
-                f"(allowed: {allowed}); ask the department to extend its registration",
-            )
-        )
     if submission.learner.birth_date >= today:
         errors.append(FieldError("learner.birth_date", "must be in the past"))
+    errors += check_record(
+        submission.record, submission.learner.birth_date, allowed_pathways, today
+    )
+    return errors
+
+
+def check_record(
+    record: LearningRecordContent,
+    birth_date: date,
+    allowed_pathways: frozenset[Pathway],
+    today: date,
+    prefix: str = "record.",
+) -> list[FieldError]:
+    """Every rule a record's content breaks, for a learner born on ``birth_date``."""
+    errors: list[FieldError] = []
+
+    def error(name: str, message: str) -> None:
+        errors.append(FieldError(prefix + name, message))
+
+    if record.pathway not in allowed_pathways:
+        allowed = ", ".join(sorted(allowed_pathways)) or "none"
+        error(
+            "pathway",
+            f"this training centre may not record the '{record.pathway}' pathway "
+            f"(allowed: {allowed}); ask the department to extend its registration",
+        )
     if record.completed_on > today:
-        errors.append(FieldError("record.completed_on", "cannot be in the future"))
-    if record.completed_on < submission.learner.birth_date:
-        errors.append(FieldError("record.completed_on", "cannot be before the learner's birth"))
+        error("completed_on", "cannot be in the future")
+    if record.completed_on < birth_date:
+        error("completed_on", "cannot be before the learner's birth")
     if record.started_on and record.started_on > record.completed_on:
-        errors.append(FieldError("record.started_on", "must be on or before completed_on"))
+        error("started_on", "must be on or before completed_on")
     if record.awarded_on and record.awarded_on < record.completed_on:
-        errors.append(FieldError("record.awarded_on", "must be on or after completed_on"))
+        error("awarded_on", "must be on or after completed_on")
     if record.awarded_on and record.awarded_on > today:
-        errors.append(FieldError("record.awarded_on", "cannot be in the future"))
+        error("awarded_on", "cannot be in the future")
     if record.vqf_level is not None and record.general_education_level is not None:
-        errors.append(
-            FieldError(
-                "record.general_education_level",
-                "give either vqf_level or general_education_level, not both: general "
-                "education sits outside the qualifications framework",
-            )
+        error(
+            "general_education_level",
+            "give either vqf_level or general_education_level, not both: general "
+            "education sits outside the qualifications framework",
         )
     if (
         record.general_education_level is not None
         and record.pathway not in GENERAL_EDUCATION_PATHWAYS
     ):
-        errors.append(
-            FieldError(
-                "record.general_education_level",
-                f"a general-education level does not fit the '{record.pathway}' pathway",
-            )
+        error(
+            "general_education_level",
+            f"a general-education level does not fit the '{record.pathway}' pathway",
         )
+    if record.vqf_level is not None and record.pathway in LEVEL_FREE_PATHWAYS:
+        error(
+            "vqf_level",
+            f"the '{record.pathway}' pathway awards no qualifications-framework level; "
+            "leave vqf_level out",
+        )
+    if (
+        record.kind in (RecordKind.DIPLOMA,)
+        and record.vqf_level is None
+        and (record.general_education_level is None)
+    ):
+        error("vqf_level", "a diploma states its level (vqf_level or general_education_level)")
+    if record.result.status == ResultStatus.FAILED and record.kind in AWARD_KINDS:
+        error("result.status", f"a {record.kind} is only awarded on success; report the exam")
     if record.pathway == Pathway.RECOGNITION and record.recognition is None:
-        errors.append(
-            FieldError("record.recognition", "a recognition record must say what it recognises")
-        )
+        error("recognition", "a recognition record must say what it recognises")
+    if record.recognition is not None and record.pathway != Pathway.RECOGNITION:
+        error("recognition", "only a record on the 'recognition' pathway recognises learning")
     return errors
 
 
@@ -151,3 +195,20 @@ def recorded_event(
         recorded_at=recorded_at,
         **submission.record.model_dump(),
     )
+
+
+class RecordCorrection(BaseModel):
+    """A correction of a record by the centre that posted it: the whole corrected content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ShortText = Field(examples=["Sai số giờ học: 300 thay vì 30"])
+    record: RecordContentInput
+
+
+class RecordRevocation(BaseModel):
+    """Withdrawal of a record by the centre that posted it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ShortText = Field(examples=["Cấp nhầm học viên"])

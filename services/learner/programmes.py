@@ -1,4 +1,4 @@
-"""Programmes training centres announce: the rules (no I/O) and the use case."""
+"""Programmes training centres announce, update and withdraw: the rules (pure) and use cases."""
 
 from __future__ import annotations
 
@@ -9,30 +9,41 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import programmes
 from contracts.envelope import new_event_id
-from contracts.programmes import ProgrammeAnnounced
+from contracts.programmes import ProgrammeAnnounced, ProgrammeUpdated, ProgrammeWithdrawn
 from contracts.vocabulary import Pathway, ShortText, Text, UnitCode
 from services.common.mongo import Document
-from services.learner.appending import append
+from services.learner.appending import append_pending, pending_event
 from services.learner.intake import FieldError
 from services.learner.store import LearnerStore
 
 
 class ProgrammeAnnouncement(BaseModel):
-    """A programme a training centre offers."""
+    """A programme a training centre offers: what, where, when, for whom, how to enrol."""
 
     model_config = ConfigDict(extra="forbid")
 
     title: ShortText = Field(examples=["Kỹ thuật trồng nho an toàn"])
-    description: Text | None = None
+    description: Text | None = Field(default=None, max_length=5000)
     pathway: Pathway
     vqf_level: int | None = Field(default=None, ge=1, le=8)
-    place_codes: list[UnitCode] = Field(min_length=1, examples=[["22015"]])
+    place_codes: list[UnitCode] = Field(min_length=1, max_length=200, examples=[["22735"]])
     starts_on: date | None = None
     ends_on: date | None = None
     min_age: int | None = Field(default=None, ge=0, le=120)
     max_age: int | None = Field(default=None, ge=0, le=120)
+    prior_vqf_level: int | None = Field(
+        default=None, ge=1, le=8, description="Level a learner must already hold."
+    )
     topics: list[ShortText] = Field(default_factory=list, max_length=20)
+    capacity: int | None = Field(default=None, ge=1, le=100_000)
+    fee_vnd: int | None = Field(default=None, ge=0, le=1_000_000_000)
     how_to_enrol: ShortText = Field(examples=["Đăng ký tại Trung tâm GDNN-GDTX, ĐT 0259 3822 123"])
+
+
+class ProgrammeWithdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: ShortText = Field(examples=["Không đủ học viên"])
 
 
 def check_announcement(
@@ -47,11 +58,8 @@ def check_announcement(
                 f"this training centre may not offer the '{announcement.pathway}' pathway",
             )
         )
-    if (
-        announcement.starts_on
-        and announcement.ends_on
-        and announcement.ends_on < announcement.starts_on
-    ):
+    starts, ends = announcement.starts_on, announcement.ends_on
+    if starts and ends and ends < starts:
         errors.append(FieldError("ends_on", "must be on or after starts_on"))
     if (
         announcement.min_age is not None
@@ -68,34 +76,106 @@ class ProgrammeRejected(Exception):
         self.errors = errors
 
 
+class ProgrammeNotFound(Exception):
+    pass
+
+
+class ProgrammeWithdrawnAlready(Exception):
+    pass
+
+
 class Programmes:
-    """The announce-a-programme use case."""
+    """Announce, update and withdraw programmes (the owning centre only)."""
 
     def __init__(self, store: LearnerStore, broker: KafkaBroker) -> None:
         self.store = store
         self.broker = broker
 
-    async def announce(self, provider: Document, announcement: ProgrammeAnnouncement) -> str:
+    def _check(self, provider: Document, announcement: ProgrammeAnnouncement) -> None:
         allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
         if errors := check_announcement(announcement, allowed):
             raise ProgrammeRejected(errors)
+
+    async def announce(self, provider: Document, announcement: ProgrammeAnnouncement) -> Document:
+        self._check(provider, announcement)
         programme_id = new_event_id()
+        now = datetime.now(UTC)
         event = ProgrammeAnnounced(
             programme_id=programme_id,
             provider_id=provider["_id"],
-            announced_at=datetime.now(UTC),
+            announced_at=now,
             **announcement.model_dump(),
         )
-        await self.store.save_programme(
-            {"_id": programme_id, "state": "pending", **event.model_dump(mode="json")}
+        doc: Document = {
+            "_id": programme_id,
+            "provider_id": provider["_id"],
+            "state": "announced",
+            "announced_at": now,
+            "description": announcement.model_dump(mode="json", exclude_none=True),
+            "pending": pending_event(programmes.PROGRAMME_ANNOUNCED, programme_id, event),
+        }
+        await self.store.add_programme(doc)
+        await append_pending(self.broker, self.store, "programmes", doc)
+        return doc
+
+    async def owned(self, provider: Document, programme_id: str) -> Document:
+        doc = await self.store.programme(programme_id)
+        if doc is None or doc["provider_id"] != provider["_id"]:
+            raise ProgrammeNotFound(programme_id)
+        await append_pending(self.broker, self.store, "programmes", doc)
+        return doc
+
+    async def update(
+        self, provider: Document, programme_id: str, announcement: ProgrammeAnnouncement
+    ) -> Document:
+        doc = await self.owned(provider, programme_id)
+        if doc["state"] == "withdrawn":
+            raise ProgrammeWithdrawnAlready(programme_id)
+        self._check(provider, announcement)
+        description = announcement.model_dump(mode="json", exclude_none=True)
+        if description == doc["description"]:
+            return doc
+        now = datetime.now(UTC)
+        event = ProgrammeUpdated(
+            programme_id=programme_id,
+            provider_id=provider["_id"],
+            announced_at=doc["announced_at"],
+            updated_at=now,
+            **announcement.model_dump(),
         )
-        await append(
-            self.broker,
-            programmes.TOPIC,
-            programmes.PROGRAMME_ANNOUNCED,
-            new_event_id(),
+        changed = await self.store.change_programme(
             programme_id,
-            event,
+            {
+                "description": description,
+                "updated_at": now,
+                "pending": pending_event(programmes.PROGRAMME_UPDATED, programme_id, event),
+            },
         )
-        await self.store.save_programme({"_id": programme_id, "state": "announced"})
-        return programme_id
+        assert changed is not None
+        await append_pending(self.broker, self.store, "programmes", changed)
+        return changed
+
+    async def withdraw(
+        self, provider: Document, programme_id: str, withdrawal: ProgrammeWithdrawal
+    ) -> Document:
+        doc = await self.owned(provider, programme_id)
+        if doc["state"] == "withdrawn":
+            return doc
+        now = datetime.now(UTC)
+        event = ProgrammeWithdrawn(
+            programme_id=programme_id,
+            provider_id=provider["_id"],
+            reason=withdrawal.reason,
+            withdrawn_at=now,
+        )
+        changed = await self.store.change_programme(
+            programme_id,
+            {
+                "state": "withdrawn",
+                "withdrawn_at": now,
+                "pending": pending_event(programmes.PROGRAMME_WITHDRAWN, programme_id, event),
+            },
+        )
+        assert changed is not None
+        await append_pending(self.broker, self.store, "programmes", changed)
+        return changed

@@ -1,15 +1,24 @@
-"""The learner service's MongoDB access layer: providers, keys, learners, records, programmes."""
+"""The learner service's MongoDB access layer: providers, keys, learners, records, programmes.
+
+Learners, records and programmes each carry their not-yet-appended event in a ``pending``
+field (a per-document outbox): the change and the event to announce it are one atomic write;
+:mod:`services.learner.appending` appends it to Kafka and clears it. A document whose append
+failed keeps its ``pending`` event until the next attempt, so nothing is announced twice or
+lost.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.common.mongo import Document
+
+OutboxKind = Literal["learners", "records", "programmes"]
 
 
 class LearnerStore:
@@ -27,84 +36,134 @@ class LearnerStore:
         await self.records.create_index(
             [("provider_id", ASCENDING), ("provider_record_ref", ASCENDING)], unique=True
         )
+        await self.records.create_index([("state", ASCENDING), ("created_at", ASCENDING)])
+        await self.records.create_index([("learner_id", ASCENDING)])
         await self.api_keys.create_index([("provider_id", ASCENDING)])
+        await self.programmes.create_index([("provider_id", ASCENDING)])
 
     # providers and keys
 
-    async def add_provider(self, provider: Document, key_hash: str, scopes: list[str]) -> None:
+    async def add_provider(self, provider: Document) -> None:
         await self.providers.insert_one(provider)
-        await self.api_keys.insert_one(
-            {
-                "_id": key_hash,
-                "provider_id": provider["_id"],
-                "scopes": scopes,
-                "created_at": provider["created_at"],
-                "revoked_at": None,
-            }
-        )
 
-    async def provider_for_key(self, key_hash: str) -> tuple[Document, list[str]] | None:
-        key = await self.api_keys.find_one({"_id": key_hash, "revoked_at": None})
-        if key is None:
-            return None
-        provider = await self.providers.find_one({"_id": key["provider_id"]})
-        if provider is None:
-            return None
-        return provider, list(key.get("scopes", []))
+    async def provider(self, provider_id: str) -> Document | None:
+        return await self.providers.find_one({"_id": provider_id})
+
+    async def update_provider(self, provider_id: str, changes: Document) -> Document | None:
+        return await self.providers.find_one_and_update(
+            {"_id": provider_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
 
     async def list_providers(self) -> list[Document]:
         return [p async for p in self.providers.find({}).sort("created_at", ASCENDING)]
 
+    async def add_key(self, key: Document) -> None:
+        await self.api_keys.insert_one(key)
+
+    async def key(self, key_hash: str) -> Document | None:
+        return await self.api_keys.find_one({"_id": key_hash})
+
+    async def keys_of(self, provider_id: str) -> list[Document]:
+        cursor = self.api_keys.find({"provider_id": provider_id}).sort("created_at", ASCENDING)
+        return [k async for k in cursor]
+
+    async def revoke_key(self, provider_id: str, key_id: str, at: datetime) -> bool:
+        result = await self.api_keys.update_one(
+            {"provider_id": provider_id, "key_id": key_id, "revoked_at": None},
+            {"$set": {"revoked_at": at}},
+        )
+        return result.modified_count == 1
+
     # learners
+
+    async def learner(self, learner_id: str) -> Document | None:
+        return await self.learners.find_one({"_id": learner_id})
 
     async def learner_by_hash(self, id_hash: str) -> Document | None:
         return await self.learners.find_one({"id_hash": id_hash})
 
-    async def add_learner(self, learner: Document) -> Document:
-        """Insert a new learner; if another request created the same one first, return that."""
+    async def add_learner(self, learner: Document) -> tuple[Document, bool]:
+        """Insert a new learner; if another request created the same one first, return that.
+        The flag says whether this call created it."""
         try:
             await self.learners.insert_one(learner)
         except DuplicateKeyError:
             existing = await self.learner_by_hash(learner["id_hash"])
             if existing is None:  # pragma: no cover - the unique key was just violated
                 raise
-            return existing
-        return learner
+            return existing, False
+        return learner, True
 
-    async def mark_learner_published(self, learner_id: str) -> None:
-        await self.learners.update_one({"_id": learner_id}, {"$set": {"published": True}})
+    async def change_learner(self, learner_id: str, changes: Document) -> Document | None:
+        return await self.learners.find_one_and_update(
+            {"_id": learner_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
 
     # records (idempotency keys: provider and the provider's reference)
+
+    async def record(self, record_id: str) -> Document | None:
+        return await self.records.find_one({"_id": record_id})
 
     async def record_by_ref(self, provider_id: str, ref: str) -> Document | None:
         return await self.records.find_one({"provider_id": provider_id, "provider_record_ref": ref})
 
-    async def add_pending_record(self, record: Document) -> Document | None:
-        """Insert a pending record; None if the same (provider, reference) already exists."""
+    async def add_record(self, record: Document) -> bool:
+        """Insert a record; False if the same (provider, reference) already exists."""
         try:
             await self.records.insert_one(record)
         except DuplicateKeyError:
-            return None
-        return record
+            return False
+        return True
 
-    async def mark_record_appended(self, record_id: str, at: datetime) -> None:
-        await self.records.update_one(
-            {"_id": record_id}, {"$set": {"state": "appended", "appended_at": at}}
+    async def change_record(
+        self, record_id: str, changes: Document, expect: Document | None = None
+    ) -> Document | None:
+        """Apply ``changes`` if the record still matches ``expect``; the record after, or None."""
+        return await self.records.find_one_and_update(
+            {"_id": record_id, **(expect or {})},
+            {"$set": changes},
+            return_document=ReturnDocument.AFTER,
         )
+
+    async def held_records(self, limit: int) -> list[Document]:
+        cursor = self.records.find({"state": "held"}).sort("created_at", ASCENDING).limit(limit)
+        return [r async for r in cursor]
+
+    async def records_of_learner(self, learner_id: str) -> list[Document]:
+        return [r async for r in self.records.find({"learner_id": learner_id})]
 
     # programmes
 
-    async def save_programme(self, programme: Document) -> Document:
-        saved: Document | None = await self.programmes.find_one_and_update(
-            {"_id": programme["_id"]},
-            {"$set": programme},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert saved is not None
-        return saved
+    async def add_programme(self, programme: Document) -> None:
+        await self.programmes.insert_one(programme)
 
-    async def count(self) -> dict[str, Any]:
+    async def programme(self, programme_id: str) -> Document | None:
+        return await self.programmes.find_one({"_id": programme_id})
+
+    async def change_programme(self, programme_id: str, changes: Document) -> Document | None:
+        return await self.programmes.find_one_and_update(
+            {"_id": programme_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
+
+    async def programmes_of(self, provider_id: str) -> list[Document]:
+        cursor = self.programmes.find({"provider_id": provider_id}).sort("announced_at", DESCENDING)
+        return [p async for p in cursor]
+
+    async def clear_pending(
+        self, kind: OutboxKind, doc_id: str, event_id: str, also: Document
+    ) -> None:
+        """Mark a document's pending event appended (only if it is still that event)."""
+        collection = {
+            "learners": self.learners,
+            "records": self.records,
+            "programmes": self.programmes,
+        }[kind]
+        await collection.update_one(
+            {"_id": doc_id, "pending.event_id": event_id},
+            {"$set": {"pending": None, **also}},
+        )
+
+    async def counts(self) -> dict[str, Any]:
         return {
             "providers": await self.providers.count_documents({}),
             "learners": await self.learners.count_documents({}),

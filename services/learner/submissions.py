@@ -1,37 +1,46 @@
-"""Taking in a completion: resolve the learner, keep the idempotency key, append the event.
+"""Records from training centres: intake, corrections, revocations and the review queue.
 
-Nothing is acknowledged before Kafka has the event (acks=all). The record is first kept as
-*pending* under its unique ``(provider, provider_record_ref)``; a retry of a submission whose
-append failed re-appends the same event (same record id, same event id), so a retry is always
-safe and consumers never see two different records for one reference.
+Nothing is acknowledged before Kafka has the event (acks=all). A record is first stored with
+its event pending under its unique ``(provider, provider_record_ref)``; a retry of a submission
+whose append failed appends the same event (same record id, same event id), so a retry is
+always safe and consumers never see two different records for one reference.
+
+When the national ID is known but the name or birth date disagree, the record is not merged
+silently: it is held for review and the centre is told; the department accepts or rejects it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Literal
 
 from faststream.kafka import KafkaBroker
 
 from contracts import learners, records
 from contracts.envelope import new_event_id
 from contracts.learners import LearnerRegistered
-from contracts.records import LearningRecordRecorded
+from contracts.records import LearningRecordCorrected, LearningRecordRevoked
 from contracts.vocabulary import Pathway
 from services.common.mongo import Document
-from services.learner.appending import append
-from services.learner.identity import national_id_hash
+from services.learner.appending import AppendFailed, append_pending, pending_event
+from services.learner.identity import national_id_hash, same_person
 from services.learner.intake import (
     FieldError,
+    RecordCorrection,
+    RecordRevocation,
     RecordSubmission,
+    check_record,
     check_submission,
     fingerprint,
     recorded_event,
 )
 from services.learner.store import LearnerStore
 
-_log = logging.getLogger("learningtrail.learner.intake")
+_log = logging.getLogger("learningtrail.learner.records")
+Status = Literal["accepted", "held_for_review", "rejected", "revoked"]
 
 
 class SubmissionRejected(Exception):
@@ -50,120 +59,311 @@ class ConflictingResubmission(Exception):
         self.record_id = record_id
 
 
+class RecordNotFound(Exception):
+    """No such record, or not the caller's."""
+
+
+class RecordStateConflict(Exception):
+    """The record is in a state that does not allow the change; the message says which."""
+
+
 @dataclass(frozen=True)
-class Accepted:
+class Outcome:
+    """What became of a submission."""
+
     record_id: str
-    learner_id: str
+    learner_id: str | None
+    status: Status
     replayed: bool
 
 
-class Intake:
-    """The record-intake use case."""
+def status_of(doc: Document) -> Status:
+    state: Status = {
+        "accepted": "accepted",
+        "held": "held_for_review",
+        "rejected": "rejected",
+        "revoked": "revoked",
+    }[doc["state"]]  # type: ignore[assignment]
+    return state
+
+
+def learner_profile(doc: Document) -> dict[str, object]:
+    """The profile fields of a stored learner, as learner events carry them."""
+    return {
+        "learner_id": doc["_id"],
+        "full_name": doc["full_name"],
+        "birth_date": doc["birth_date"],
+        "commune_code": doc.get("commune_code"),
+        "email": doc.get("email"),
+        "phone": doc.get("phone"),
+        "preferred_language": doc.get("preferred_language", "vi"),
+        "interests": doc.get("interests", []),
+        "topics": doc.get("topics", []),
+    }
+
+
+class Records:
+    """The record use cases of training centres and the department."""
 
     def __init__(self, store: LearnerStore, broker: KafkaBroker, identity_key: bytes) -> None:
         self.store = store
         self.broker = broker
         self.identity_key = identity_key
 
-    async def submit(self, provider: Document, submission: RecordSubmission) -> Accepted:
+    # intake
+
+    async def submit(self, provider: Document, submission: RecordSubmission) -> Outcome:
         allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
         errors = check_submission(submission, allowed, datetime.now(UTC).date())
         if errors:
             raise SubmissionRejected(errors)
         id_hash = national_id_hash(self.identity_key, submission.learner.national_id)
         digest = fingerprint(id_hash, submission.record)
+        ref = submission.provider_record_ref
 
-        existing = await self.store.record_by_ref(provider["_id"], submission.provider_record_ref)
+        existing = await self.store.record_by_ref(provider["_id"], ref)
         if existing is None:
-            learner = await self._resolve_learner(id_hash, submission)
-            now = datetime.now(UTC)
-            record_id = new_event_id()
-            event = recorded_event(
-                record_id=record_id,
-                learner_id=learner["_id"],
-                provider_id=provider["_id"],
-                submission=submission,
-                recorded_at=now,
-            )
-            pending: Document = {
-                "_id": record_id,
-                "provider_id": provider["_id"],
-                "provider_record_ref": submission.provider_record_ref,
-                "learner_id": learner["_id"],
-                "fingerprint": digest,
-                "state": "pending",
-                "event_id": new_event_id(),
-                "event": event.model_dump(mode="json", exclude_none=True),
-                "created_at": now,
-            }
-            if await self.store.add_pending_record(pending) is not None:
-                await self._append_record(pending)
-                return Accepted(record_id, learner["_id"], replayed=False)
-            # A concurrent submission with the same reference won the race.
-            existing = await self.store.record_by_ref(
-                provider["_id"], submission.provider_record_ref
-            )
+            doc = await self._new_record(provider, submission, id_hash, digest)
+            if await self.store.add_record(doc):
+                await append_pending(self.broker, self.store, "records", doc)
+                return self._outcome(doc, replayed=False)
+            existing = await self.store.record_by_ref(provider["_id"], ref)  # lost a race
             assert existing is not None
-
         if existing["fingerprint"] != digest:
             raise ConflictingResubmission(existing["_id"])
-        if existing["state"] != "appended":
-            await self._append_record(existing)
-        return Accepted(existing["_id"], existing["learner_id"], replayed=True)
+        await append_pending(self.broker, self.store, "records", existing)
+        return self._outcome(existing, replayed=True)
+
+    async def submit_many(
+        self, provider: Document, items: list[RecordSubmission | list[FieldError]]
+    ) -> list[Outcome | Exception]:
+        """Submit a batch; each item succeeds or fails on its own (partial success)."""
+        gate = asyncio.Semaphore(16)
+
+        async def one(item: RecordSubmission | list[FieldError]) -> Outcome | Exception:
+            if isinstance(item, list):
+                return SubmissionRejected(item)
+            async with gate:
+                try:
+                    return await self.submit(provider, item)
+                except (SubmissionRejected, ConflictingResubmission, AppendFailed) as exc:
+                    return exc
+
+        return list(await asyncio.gather(*(one(item) for item in items)))
+
+    async def _new_record(
+        self, provider: Document, submission: RecordSubmission, id_hash: str, digest: str
+    ) -> Document:
+        learner = await self._resolve_learner(id_hash, submission)
+        identity = submission.learner
+        same = same_person(
+            learner["full_name"],
+            date.fromisoformat(learner["birth_date"]),
+            identity.full_name,
+            identity.birth_date,
+        )
+        now = datetime.now(UTC)
+        record_id = new_event_id()
+        event = recorded_event(
+            record_id=record_id,
+            learner_id=learner["_id"],
+            provider_id=provider["_id"],
+            submission=submission,
+            recorded_at=now,
+        )
+        doc: Document = {
+            "_id": record_id,
+            "provider_id": provider["_id"],
+            "provider_record_ref": submission.provider_record_ref,
+            "learner_id": learner["_id"],
+            "fingerprint": digest,
+            "content": submission.record.model_dump(mode="json", exclude_none=True),
+            "revision": 0,
+            "created_at": now,
+            "state": "accepted" if same else "held",
+            "pending": pending_event(records.LEARNING_RECORD_RECORDED, learner["_id"], event)
+            if same
+            else None,
+        }
+        if not same:
+            doc["review"] = {
+                "reason": "name or birth date differ from the learner with this national ID",
+                "submitted_name": identity.full_name,
+                "submitted_birth_date": identity.birth_date.isoformat(),
+                "held_event": event.model_dump(mode="json", exclude_none=True),
+            }
+            _log.warning(
+                "record held for review",
+                extra={"record_id": record_id, "provider_id": provider["_id"]},
+            )
+        return doc
 
     async def _resolve_learner(self, id_hash: str, submission: RecordSubmission) -> Document:
         learner = await self.store.learner_by_hash(id_hash)
         if learner is None:
             identity = submission.learner
             now = datetime.now(UTC)
-            learner = await self.store.add_learner(
-                {
-                    "_id": new_event_id(),
-                    "id_hash": id_hash,
-                    "full_name": identity.full_name,
-                    "birth_date": identity.birth_date.isoformat(),
-                    "commune_code": identity.commune_code,
-                    "email": identity.email,
-                    "registered_at": now,
-                    "registration_event_id": new_event_id(),
-                    "published": False,
-                }
+            learner_id = new_event_id()
+            fresh: Document = {
+                "_id": learner_id,
+                "id_hash": id_hash,
+                "full_name": identity.full_name,
+                "birth_date": identity.birth_date.isoformat(),
+                "commune_code": identity.commune_code,
+                "email": identity.email,
+                "phone": identity.phone,
+                "preferred_language": "vi",
+                "interests": [],
+                "topics": [],
+                "registered_at": now,
+                "merged_into": None,
+            }
+            fresh["pending"] = pending_event(
+                learners.LEARNER_REGISTERED,
+                learner_id,
+                LearnerRegistered.model_validate({**learner_profile(fresh), "registered_at": now}),
             )
-        if not learner.get("published"):
-            await self._append_learner(learner)
+            learner, _ = await self.store.add_learner(fresh)
+        while learner.get("merged_into"):
+            merged = await self.store.learner(learner["merged_into"])
+            if merged is None:
+                break
+            learner = merged
+        await append_pending(self.broker, self.store, "learners", learner)
         return learner
 
-    async def _append_learner(self, learner: Document) -> None:
-        data = LearnerRegistered(
-            learner_id=learner["_id"],
-            full_name=learner["full_name"],
-            birth_date=date.fromisoformat(learner["birth_date"]),
-            commune_code=learner.get("commune_code"),
-            email=learner.get("email"),
-            registered_at=learner["registered_at"],
-        )
-        await append(
-            self.broker,
-            learners.TOPIC,
-            learners.LEARNER_REGISTERED,
-            learner["registration_event_id"],
-            learner["_id"],
-            data,
-        )
-        await self.store.mark_learner_published(learner["_id"])
+    @staticmethod
+    def _outcome(doc: Document, replayed: bool) -> Outcome:
+        status = status_of(doc)
+        learner_id = doc["learner_id"] if status != "held_for_review" else None
+        return Outcome(doc["_id"], learner_id, status, replayed)
 
-    async def _append_record(self, pending: Document) -> None:
-        data = LearningRecordRecorded.model_validate(pending["event"])
-        await append(
-            self.broker,
-            records.TOPIC,
-            records.LEARNING_RECORD_RECORDED,
-            pending["event_id"],
-            data.learner_id,
-            data,
+    # reading, correcting, revoking (the owning centre only)
+
+    async def owned(self, provider: Document, record_id: str) -> Document:
+        doc = await self.store.record(record_id)
+        if doc is None or doc["provider_id"] != provider["_id"]:
+            raise RecordNotFound(record_id)
+        return doc
+
+    async def correct(
+        self, provider: Document, record_id: str, correction: RecordCorrection
+    ) -> tuple[Document, bool]:
+        """Replace the record's content; returns the record and whether this was a replay."""
+        doc = await self.owned(provider, record_id)
+        self._must_be_accepted(doc, "corrected")
+        await append_pending(self.broker, self.store, "records", doc)
+        learner = await self.store.learner(doc["learner_id"])
+        assert learner is not None
+        allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
+        birth = date.fromisoformat(learner["birth_date"])
+        errors = check_record(correction.record, birth, allowed, datetime.now(UTC).date())
+        if errors:
+            raise SubmissionRejected(errors)
+        content = correction.record.model_dump(mode="json", exclude_none=True)
+        if content == doc["content"]:
+            return doc, True
+        now = datetime.now(UTC)
+        event = LearningRecordCorrected(
+            record_id=record_id,
+            learner_id=doc["learner_id"],
+            provider_id=provider["_id"],
+            reason=correction.reason,
+            corrected_at=now,
+            **correction.record.model_dump(),
         )
-        await self.store.mark_record_appended(pending["_id"], datetime.now(UTC))
-        _log.info(
-            "record appended",
-            extra={"record_id": pending["_id"], "provider_id": pending["provider_id"]},
+        changed = await self.store.change_record(
+            record_id,
+            {
+                "content": content,
+                "revision": doc["revision"] + 1,
+                "corrected_at": now,
+                "pending": pending_event(
+                    records.LEARNING_RECORD_CORRECTED, doc["learner_id"], event
+                ),
+            },
+            expect={"revision": doc["revision"], "state": "accepted"},
         )
+        if changed is None:
+            raise RecordStateConflict("the record changed meanwhile; read it again and retry")
+        await append_pending(self.broker, self.store, "records", changed)
+        return changed, False
+
+    async def revoke(
+        self, provider: Document, record_id: str, revocation: RecordRevocation
+    ) -> tuple[Document, bool]:
+        """Withdraw the record; returns the record and whether it was already revoked."""
+        doc = await self.owned(provider, record_id)
+        if doc["state"] == "revoked":
+            await append_pending(self.broker, self.store, "records", doc)
+            return doc, True
+        self._must_be_accepted(doc, "revoked")
+        await append_pending(self.broker, self.store, "records", doc)
+        now = datetime.now(UTC)
+        event = LearningRecordRevoked(
+            record_id=record_id,
+            learner_id=doc["learner_id"],
+            provider_id=provider["_id"],
+            reason=revocation.reason,
+            revoked_at=now,
+        )
+        changed = await self.store.change_record(
+            record_id,
+            {
+                "state": "revoked",
+                "revoked_at": now,
+                "revocation_reason": revocation.reason,
+                "pending": pending_event(records.LEARNING_RECORD_REVOKED, doc["learner_id"], event),
+            },
+            expect={"revision": doc["revision"], "state": "accepted"},
+        )
+        if changed is None:
+            raise RecordStateConflict("the record changed meanwhile; read it again and retry")
+        await append_pending(self.broker, self.store, "records", changed)
+        return changed, False
+
+    @staticmethod
+    def _must_be_accepted(doc: Document, verb: str) -> None:
+        if doc["state"] == "held":
+            raise RecordStateConflict(
+                f"the record is held for review and cannot be {verb} until the department "
+                "decides; resubmit after it is accepted or rejected"
+            )
+        if doc["state"] != "accepted":
+            raise RecordStateConflict(
+                f"a {status_of(doc).replace('_', ' ')} record cannot be {verb}"
+            )
+
+    # the review queue (the department)
+
+    async def held(self, limit: int = 100) -> list[Document]:
+        return await self.store.held_records(limit)
+
+    async def decide(self, record_id: str, accept: bool, note: str) -> Document:
+        doc = await self.store.record(record_id)
+        if doc is None:
+            raise RecordNotFound(record_id)
+        if doc["state"] != "held":
+            if doc["state"] == ("accepted" if accept else "rejected"):
+                await append_pending(self.broker, self.store, "records", doc)
+                return doc
+            raise RecordStateConflict(f"the record is {status_of(doc)}, not held for review")
+        changes: Document = {
+            "state": "accepted" if accept else "rejected",
+            "decided_at": datetime.now(UTC),
+            "decision_note": note,
+        }
+        if accept:
+            held_event = recorded_event_from(doc["review"]["held_event"])
+            changes["pending"] = pending_event(
+                records.LEARNING_RECORD_RECORDED, doc["learner_id"], held_event
+            )
+        changed = await self.store.change_record(record_id, changes, expect={"state": "held"})
+        if changed is None:
+            raise RecordStateConflict("the record was decided meanwhile")
+        await append_pending(self.broker, self.store, "records", changed)
+        return changed
+
+
+def recorded_event_from(data: Document) -> records.LearningRecordRecorded:
+    return records.LearningRecordRecorded.model_validate(data)

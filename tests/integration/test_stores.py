@@ -1,19 +1,29 @@
-"""The stores against the real MongoDB-protocol server (FerretDB, or MongoDB if configured)."""
+"""Stores and projections against the real MongoDB-protocol server (FerretDB, or MongoDB if
+configured) and the real Kafka broker."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.envelope import new_event_id
+from contracts import learners, records
+from contracts.envelope import Envelope, new_event_id
+from contracts.learners import LearnerMerged, LearnerRegistered
+from contracts.records import LearningRecordCorrected, LearningRecordRecorded, LearningRecordRevoked
 from services.common.mongo import Document
+from services.credential.projection import TrailProjection
 from services.credential.store import CredentialStore
 from services.learner.store import LearnerStore
-from tests.conftest import Stack
+from tests.conftest import Stack, record
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -25,17 +35,104 @@ async def db(stack: Stack) -> AsyncIterator[AsyncDatabase[Document]]:
     await client.close()
 
 
-async def test_trail_entries_are_stored_once_whatever_is_redelivered(
-    db: AsyncDatabase[Document],
+@pytest.fixture
+async def broker(stack: Stack) -> AsyncIterator[KafkaBroker]:
+    kafka = KafkaBroker(stack.kafka)
+    await kafka.start()
+    yield kafka
+    await kafka.stop()
+
+
+def envelope(event_type: str, subject: str, data: BaseModel) -> Envelope[BaseModel]:
+    return Envelope[BaseModel](type=event_type, source="/test", subject=subject, data=data)
+
+
+def recorded(rid: str, learner_id: str, **changes: Any) -> Envelope[BaseModel]:
+    data = LearningRecordRecorded.model_validate(
+        {
+            **record(**changes),
+            "record_id": rid,
+            "learner_id": learner_id,
+            "provider_id": "P",
+            "provider_record_ref": rid,
+            "recorded_at": T0,
+        }
+    )
+    return envelope(records.LEARNING_RECORD_RECORDED, learner_id, data)
+
+
+def corrected(rid: str, learner_id: str, at: datetime, **changes: Any) -> Envelope[BaseModel]:
+    data = LearningRecordCorrected.model_validate(
+        {
+            **record(**changes),
+            "record_id": rid,
+            "learner_id": learner_id,
+            "provider_id": "P",
+            "reason": "sửa",
+            "corrected_at": at,
+        }
+    )
+    return envelope(records.LEARNING_RECORD_CORRECTED, learner_id, data)
+
+
+async def trail_state(
+    store: CredentialStore, *learner_ids: str
+) -> dict[str, list[tuple[str, Any]]]:
+    entries = await store.entries_of(list(learner_ids))
+    return {
+        lid: sorted((e["_id"], e.get("hours")) for e in found) for lid, found in entries.items()
+    }
+
+
+async def test_replaying_a_batch_in_any_order_gives_the_same_trail(
+    db: AsyncDatabase[Document], broker: KafkaBroker
 ) -> None:
     store = CredentialStore(db)
     await store.ensure_indexes()
-    entries = [{"_id": f"r{i}", "learner_id": "L1", "title": f"Khóa {i}"} for i in range(5)]
-    assert await store.add_entries(entries[:3]) == 3
-    assert await store.add_entries(entries) == 2
-    assert await store.add_entries([{**entries[0], "title": "changed"}]) == 0
-    found = (await store.entries_of(["L1"]))["L1"]
-    assert len(found) == 5 and found[0]["title"] == "Khóa 0"
+    projection = TrailProjection(store, broker)
+    old, new = f"L-old-{new_event_id()}", f"L-new-{new_event_id()}"
+    registered = envelope(
+        learners.LEARNER_REGISTERED,
+        new,
+        LearnerRegistered(
+            learner_id=new,
+            full_name="Nguyễn Thị Hương",
+            birth_date=date(1990, 5, 14),
+            registered_at=T0,
+        ),
+    )
+    merge = envelope(
+        learners.LEARNER_MERGED,
+        old,
+        LearnerMerged(learner_id=old, merged_into=new, reason="trùng", merged_at=T0),
+    )
+    revoke = envelope(
+        records.LEARNING_RECORD_REVOKED,
+        new,
+        LearningRecordRevoked(
+            record_id="r3", learner_id=new, provider_id="P", reason="nhầm", revoked_at=T0
+        ),
+    )
+    stream = [
+        registered,
+        recorded("r1", new, hours=10),
+        recorded("r2", old, hours=20),
+        corrected("r1", new, T0 + timedelta(hours=1), hours=11),
+        corrected("r1", new, T0 + timedelta(hours=2), hours=12),
+        recorded("r3", new, hours=30),
+        revoke,
+        merge,
+        recorded("r4", old, hours=40),  # arrives after the merge, on the other topic
+    ]
+    await projection.handle(stream)
+    expected = {new: [("r1", 12), ("r2", 20), ("r4", 40)], old: []}
+    assert await trail_state(store, new, old) == expected
+
+    await projection.handle(stream)  # redelivered whole
+    await projection.handle(list(reversed(stream)))  # and in the worst order
+    await projection.handle([stream[3]])  # an old correction late
+    assert await trail_state(store, new, old) == expected
+    assert (await store.learner(new))["full_name"] == "Nguyễn Thị Hương"  # type: ignore[index]
 
 
 async def test_a_provider_reference_names_one_record(db: AsyncDatabase[Document]) -> None:
@@ -45,17 +142,18 @@ async def test_a_provider_reference_names_one_record(db: AsyncDatabase[Document]
         "_id": "rec-1",
         "provider_id": "P",
         "provider_record_ref": "R-1",
-        "state": "pending",
+        "state": "accepted",
         "created_at": datetime.now(UTC),
     }
-    assert await store.add_pending_record(doc) is not None
-    assert await store.add_pending_record({**doc, "_id": "rec-2"}) is None
+    assert await store.add_record(doc)
+    assert not await store.add_record({**doc, "_id": "rec-2"})
     assert (await store.record_by_ref("P", "R-1"))["_id"] == "rec-1"  # type: ignore[index]
 
 
 async def test_one_national_id_hash_is_one_learner(db: AsyncDatabase[Document]) -> None:
     store = LearnerStore(db)
     await store.ensure_indexes()
-    first = await store.add_learner({"_id": "L1", "id_hash": "h"})
-    second = await store.add_learner({"_id": "L2", "id_hash": "h"})
+    first, created_first = await store.add_learner({"_id": "L1", "id_hash": "h"})
+    second, created_second = await store.add_learner({"_id": "L2", "id_hash": "h"})
     assert first["_id"] == second["_id"] == "L1"
+    assert (created_first, created_second) == (True, False)

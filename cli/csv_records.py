@@ -1,0 +1,177 @@
+"""CSV rows to record submissions, and safe CSV cells — no I/O.
+
+The column set is the template training centres fill in (``docs/records-template.csv``);
+``COLUMNS`` documents each column in Vietnamese for the template's help.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+# (column, required, Vietnamese help)
+COLUMNS: tuple[tuple[str, bool, str], ...] = (
+    ("provider_record_ref", True, "Mã hồ sơ của trung tâm, duy nhất; nhập lại không bị trùng"),
+    ("national_id", True, "Số định danh cá nhân (CCCD) 12 chữ số"),
+    ("full_name", True, "Họ và tên, có dấu"),
+    ("birth_date", True, "Ngày sinh: 14/05/1990 hoặc 1990-05-14"),
+    ("commune_code", False, "Mã đơn vị hành chính cấp xã nơi cư trú"),
+    ("email", False, "Thư điện tử của người học"),
+    ("phone", False, "Số điện thoại, ví dụ 0912345678"),
+    (
+        "pathway",
+        True,
+        "Loại hình: chinh_quy/regular, thuong_xuyen/continuing, nghe/vocational, "
+        "boi_duong/in_service, xoa_mu_chu/literacy, truc_tuyen/online, cong_dong/community, "
+        "cong_nhan/recognition",
+    ),
+    ("kind", True, "Loại: course, programme, module, certificate, diploma, exam, recognised_unit"),
+    ("title", True, "Tên khóa học / chương trình / học phần"),
+    ("code", False, "Mã khóa học của trung tâm"),
+    ("vqf_level", False, "Bậc Khung trình độ quốc gia 1–8 (1–3 sơ cấp, 4 trung cấp, 5 cao đẳng…)"),
+    ("general_education_level", False, "Cấp phổ thông: primary, lower_secondary, upper_secondary"),
+    ("credits", False, "Số tín chỉ, ví dụ 3 hoặc 2,5"),
+    ("hours", False, "Số giờ học"),
+    ("result_status", True, "Kết quả: passed (đạt), completed (hoàn thành), failed (không đạt)"),
+    ("grade", False, "Điểm hoặc xếp loại, ví dụ 8.5 hoặc Giỏi"),
+    ("grade_scale", False, "Thang điểm, ví dụ 0-10"),
+    ("started_on", False, "Ngày bắt đầu"),
+    ("completed_on", True, "Ngày hoàn thành"),
+    ("awarded_on", False, "Ngày cấp chứng chỉ / văn bằng"),
+    ("certificate_number", False, "Số hiệu chứng chỉ / văn bằng"),
+    ("evidence_url", False, "Đường dẫn minh chứng (https://…)"),
+    ("recognises", False, "Với công nhận kết quả: nội dung được công nhận"),
+    ("toward_programme", False, "Với công nhận kết quả: chương trình được tính vào"),
+)
+COLUMN_NAMES = tuple(c for c, _, _ in COLUMNS)
+REQUIRED = tuple(c for c, required, _ in COLUMNS if required)
+
+PATHWAY_ALIASES = {
+    "chinh_quy": "regular",
+    "thuong_xuyen": "continuing",
+    "nghe": "vocational",
+    "boi_duong": "in_service",
+    "xoa_mu_chu": "literacy",
+    "truc_tuyen": "online",
+    "cong_dong": "community",
+    "cong_nhan": "recognition",
+}
+_DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+class RowError(ValueError):
+    """A cell that cannot be read; says which column and why."""
+
+
+def template_rows() -> list[list[str]]:
+    """The template: a header row, a help row and one example row."""
+    example = {
+        "provider_record_ref": "NP-2025-0001",
+        "national_id": "079190001234",
+        "full_name": "Nguyễn Thị Hương",
+        "birth_date": "14/05/1990",
+        "commune_code": "22735",
+        "pathway": "nghe",
+        "kind": "certificate",
+        "title": "Sơ cấp Kỹ thuật trồng nho",
+        "code": "SC-NHO-01",
+        "vqf_level": "1",
+        "hours": "300",
+        "result_status": "passed",
+        "grade": "8,0",
+        "grade_scale": "0-10",
+        "completed_on": "15/03/2025",
+        "certificate_number": "NP-SC-2025-0042",
+    }
+    help_row = [
+        ("# " if i == 0 else "") + f"{'(bắt buộc) ' if req else ''}{text}"
+        for i, (_, req, text) in enumerate(COLUMNS)
+    ]
+    return [list(COLUMN_NAMES), help_row, [example.get(c, "") for c in COLUMN_NAMES]]
+
+
+def is_comment(row: dict[str, str]) -> bool:
+    """The template's help row (and any row starting with '#') is not data."""
+    first = (row.get(COLUMN_NAMES[0]) or "").lstrip()
+    return first.startswith("#")
+
+
+def parse_date(value: str, column: str) -> str:
+    value = value.strip()
+    if match := _DMY.match(value):
+        day, month, year = (int(g) for g in match.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError as exc:
+            raise RowError(f"{column}: {value!r} is not a real date") from exc
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
+    except ValueError as exc:
+        raise RowError(f"{column}: {value!r} is not a date (use 14/05/1990 or 1990-05-14)") from exc
+
+
+def parse_number(value: str, column: str) -> float:
+    try:
+        return float(value.strip().replace(",", "."))
+    except ValueError as exc:
+        raise RowError(f"{column}: {value!r} is not a number") from exc
+
+
+def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row (column -> text) as the body of ``POST /v1/records``."""
+    cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    missing = [c for c in REQUIRED if not cells.get(c)]
+    if missing:
+        raise RowError(f"missing required column(s): {', '.join(missing)}")
+
+    def optional(column: str) -> str | None:
+        return cells.get(column) or None
+
+    learner: dict[str, Any] = {
+        "national_id": cells["national_id"],
+        "full_name": cells["full_name"],
+        "birth_date": parse_date(cells["birth_date"], "birth_date"),
+    }
+    for column in ("commune_code", "email", "phone"):
+        if value := optional(column):
+            learner[column] = value
+    pathway = cells["pathway"].lower()
+    record: dict[str, Any] = {
+        "pathway": PATHWAY_ALIASES.get(pathway, pathway),
+        "kind": cells["kind"].lower(),
+        "title": cells["title"],
+        "result": {"status": cells["result_status"].lower()},
+        "completed_on": parse_date(cells["completed_on"], "completed_on"),
+    }
+    for column in ("code", "general_education_level", "certificate_number", "evidence_url"):
+        if value := optional(column):
+            record[column] = value
+    if value := optional("vqf_level"):
+        record["vqf_level"] = int(parse_number(value, "vqf_level"))
+    for column in ("credits", "hours"):
+        if value := optional(column):
+            record[column] = parse_number(value, column)
+    for column in ("started_on", "awarded_on"):
+        if value := optional(column):
+            record[column] = parse_date(value, column)
+    for column in ("grade", "grade_scale"):
+        if value := optional(column):
+            record["result"][column] = value
+    if value := optional("recognises"):
+        record["recognition"] = {"recognises": value}
+        if toward := optional("toward_programme"):
+            record["recognition"]["toward_programme"] = toward
+    return {
+        "provider_record_ref": cells["provider_record_ref"],
+        "learner": learner,
+        "record": record,
+    }
+
+
+def safe_cell(value: object) -> str:
+    """A cell a spreadsheet will show as text, never run as a formula (CSV injection)."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text

@@ -1,0 +1,135 @@
+"""What the routes share: the wired use cases, who the caller is, rate limits, problems."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+
+from services.common.mongo import Document
+from services.common.problems import Problem
+from services.learner.appending import AppendFailed
+from services.learner.intake import FieldError
+from services.learner.profiles import Profiles
+from services.learner.programmes import Programmes
+from services.learner.providers import Providers, Scope
+from services.learner.ratelimit import RateLimiter
+from services.learner.submissions import Records
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="A training centre's API key."
+)
+
+
+@dataclass(frozen=True)
+class Services:
+    """The use cases the routes call, wired by the composition root."""
+
+    records: Records
+    programmes: Programmes
+    providers: Providers
+    profiles: Profiles
+    limiter: RateLimiter
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+@dataclass(frozen=True)
+class ProviderCaller:
+    """An authenticated training centre and the key it used."""
+
+    provider: Document
+    key: Document
+
+
+def throttle(svc: Services, caller: str) -> None:
+    """Refuse with 429 and Retry-After when the caller is over its rate limit."""
+    wait = svc.limiter.check(caller, time.monotonic())
+    if wait is not None:
+        raise Problem(
+            429,
+            "Too many requests",
+            f"This caller is limited to {svc.limiter.per_minute} requests a minute; "
+            f"retry after {wait} s.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+async def _provider(key: str | None, svc: Services, scope: Scope | None) -> ProviderCaller:
+    if not key:
+        raise Problem(
+            401,
+            "Unauthorised",
+            "Send the training centre's API key in the X-API-Key header.",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+    found = await svc.providers.authenticate(key)
+    if found is None:
+        raise Problem(
+            401,
+            "Unauthorised",
+            "The API key is unknown, revoked, or its training centre is inactive; ask the "
+            "department for a new key.",
+            headers={"WWW-Authenticate": "ApiKey"},
+        )
+    provider, key_doc = found
+    throttle(svc, key_doc["key_id"])
+    if scope is not None and scope not in key_doc["scopes"]:
+        raise Problem(403, "Forbidden", f"This API key lacks the '{scope}' scope.")
+    return ProviderCaller(provider, key_doc)
+
+
+async def records_writer(
+    key: Annotated[str | None, Depends(api_key_header)], svc: ServicesDep
+) -> ProviderCaller:
+    return await _provider(key, svc, "records:write")
+
+
+async def programmes_writer(
+    key: Annotated[str | None, Depends(api_key_header)], svc: ServicesDep
+) -> ProviderCaller:
+    return await _provider(key, svc, "programmes:write")
+
+
+async def any_provider(
+    key: Annotated[str | None, Depends(api_key_header)], svc: ServicesDep
+) -> ProviderCaller:
+    return await _provider(key, svc, None)
+
+
+def rejected(errors: list[FieldError], what: str) -> Problem:
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return Problem(
+        422,
+        f"{what} rejected",
+        f"Fix these fields and resubmit: {summary}",
+        type_="https://learningtrail.vn/problems/validation",
+        errors=[{"field": e.field, "message": e.message} for e in errors],
+    )
+
+
+def unavailable(exc: AppendFailed) -> Problem:
+    return Problem(
+        503,
+        "Service unavailable",
+        "The event log did not confirm the write, so nothing new was accepted. "
+        "Retry the same request: it is safe to repeat.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def not_found(what: str, ident: str) -> Problem:
+    return Problem(404, f"Unknown {what}", f"No {what} {ident} belongs to this caller.")
+
+
+def conflict(detail: str) -> Problem:
+    return Problem(409, "Conflict", detail)

@@ -1,0 +1,123 @@
+"""Programmes: what training centres announce, update and withdraw."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+from services.common.mongo import Document
+from services.common.problems import Problem
+from services.learner.api.deps import (
+    ProviderCaller,
+    ServicesDep,
+    not_found,
+    programmes_writer,
+    rejected,
+    unavailable,
+)
+from services.learner.appending import AppendFailed
+from services.learner.programmes import (
+    ProgrammeAnnouncement,
+    ProgrammeNotFound,
+    ProgrammeRejected,
+    ProgrammeWithdrawal,
+    ProgrammeWithdrawnAlready,
+)
+
+router = APIRouter(prefix="/v1", tags=["programmes"])
+Writer = Annotated[ProviderCaller, Depends(programmes_writer)]
+
+
+class ProgrammeView(BaseModel):
+    programme_id: str
+    state: Literal["announced", "withdrawn"]
+    announced_at: datetime
+    updated_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    programme: ProgrammeAnnouncement
+
+
+def _view(doc: Document) -> ProgrammeView:
+    return ProgrammeView(
+        programme_id=doc["_id"],
+        state=doc["state"],
+        announced_at=doc["announced_at"],
+        updated_at=doc.get("updated_at"),
+        withdrawn_at=doc.get("withdrawn_at"),
+        programme=ProgrammeAnnouncement.model_validate(doc["description"]),
+    )
+
+
+@router.post(
+    "/programmes",
+    status_code=202,
+    response_model=ProgrammeView,
+    summary="Announce a programme (training centres; scope programmes:write).",
+    responses={422: {"description": "A rule is broken."}, 503: {"description": "Retry."}},
+)
+async def announce(
+    announcement: ProgrammeAnnouncement, caller: Writer, svc: ServicesDep
+) -> ProgrammeView:
+    """Announce a programme; the notify service tells the learners it fits."""
+    try:
+        return _view(await svc.programmes.announce(caller.provider, announcement))
+    except ProgrammeRejected as exc:
+        raise rejected(exc.errors, "Programme") from exc
+    except AppendFailed as exc:
+        raise unavailable(exc) from exc
+
+
+@router.get(
+    "/programmes",
+    response_model=list[ProgrammeView],
+    summary="This training centre's programmes (scope programmes:write).",
+)
+async def list_programmes(caller: Writer, svc: ServicesDep) -> list[ProgrammeView]:
+    return [_view(d) for d in await svc.programmes.store.programmes_of(caller.provider["_id"])]
+
+
+@router.put(
+    "/programmes/{programme_id}",
+    status_code=202,
+    response_model=ProgrammeView,
+    summary="Replace a programme's description (the centre that announced it).",
+    responses={404: {"description": "Not this centre's."}, 409: {"description": "Withdrawn."}},
+)
+async def update(
+    programme_id: str, announcement: ProgrammeAnnouncement, caller: Writer, svc: ServicesDep
+) -> ProgrammeView:
+    """The whole new description; learners are matched again against it."""
+    try:
+        return _view(await svc.programmes.update(caller.provider, programme_id, announcement))
+    except ProgrammeNotFound as exc:
+        raise not_found("programme", programme_id) from exc
+    except ProgrammeWithdrawnAlready as exc:
+        raise Problem(
+            409, "Withdrawn", "A withdrawn programme cannot change; announce a new one."
+        ) from exc
+    except ProgrammeRejected as exc:
+        raise rejected(exc.errors, "Programme") from exc
+    except AppendFailed as exc:
+        raise unavailable(exc) from exc
+
+
+@router.post(
+    "/programmes/{programme_id}/withdrawal",
+    status_code=202,
+    response_model=ProgrammeView,
+    summary="Withdraw a programme (the centre that announced it).",
+    responses={404: {"description": "Not this centre's."}},
+)
+async def withdraw(
+    programme_id: str, withdrawal: ProgrammeWithdrawal, caller: Writer, svc: ServicesDep
+) -> ProgrammeView:
+    """Pending messages about it are cancelled. Withdrawing twice changes nothing."""
+    try:
+        return _view(await svc.programmes.withdraw(caller.provider, programme_id, withdrawal))
+    except ProgrammeNotFound as exc:
+        raise not_found("programme", programme_id) from exc
+    except AppendFailed as exc:
+        raise unavailable(exc) from exc

@@ -1,0 +1,180 @@
+"""Learners themselves: registering, reading and correcting their profile; merges by the
+department. Every change is a full-profile event on the compacted ``learners.v1``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from contracts import learners
+from contracts.envelope import new_event_id
+from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
+from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
+from services.common.mongo import Document
+from services.learner.appending import append_pending, pending_event
+from services.learner.identity import is_national_id, national_id_hash, normalise_name
+from services.learner.intake import Phone
+from services.learner.store import LearnerStore
+from services.learner.submissions import learner_profile
+
+
+class Contact(BaseModel):
+    """How and about what a learner wants to hear."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    commune_code: UnitCode | None = Field(default=None, examples=["22735"])
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    preferred_language: Language = Language.VI
+    interests: list[Pathway] = Field(default_factory=list, max_length=8)
+    topics: list[ShortText] = Field(default_factory=list, max_length=20)
+
+
+class SelfRegistration(Contact):
+    """A learner registering themselves."""
+
+    national_id: str = Field(description="12-digit personal ID number (CCCD); hashed on arrival.")
+    full_name: ShortText = Field(examples=["Lê Hoàng Yến"])
+    birth_date: date
+
+    @field_validator("national_id")
+    @classmethod
+    def _twelve_digits(cls, value: str) -> str:
+        value = value.strip()
+        if not is_national_id(value):
+            raise ValueError("must be the 12-digit personal identification number (CCCD)")
+        return value
+
+    @field_validator("full_name")
+    @classmethod
+    def _normalised(cls, value: str) -> str:
+        return normalise_name(value)
+
+
+class ProfileChange(BaseModel):
+    """Fields a learner may correct; name and birth date only through the department."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    commune_code: UnitCode | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    preferred_language: Language | None = None
+    interests: list[Pathway] | None = Field(default=None, max_length=8)
+    topics: list[ShortText] | None = Field(default=None, max_length=20)
+    full_name: ShortText | None = Field(default=None, description="Department only.")
+    birth_date: date | None = Field(default=None, description="Department only.")
+
+
+class Merge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    merged_into: str = Field(description="The learner id that remains.")
+    reason: ShortText = Field(examples=["Hai hồ sơ của cùng một người (nhập sai số CCCD)"])
+
+
+class AlreadyRegistered(Exception):
+    """The national ID is known already."""
+
+
+class LearnerNotFound(Exception):
+    pass
+
+
+class ProfileConflict(Exception):
+    """The change is not possible in the learner's state; the message says why."""
+
+
+class Profiles:
+    def __init__(self, store: LearnerStore, broker: KafkaBroker, identity_key: bytes) -> None:
+        self.store = store
+        self.broker = broker
+        self.identity_key = identity_key
+
+    async def register(self, registration: SelfRegistration) -> Document:
+        id_hash = national_id_hash(self.identity_key, registration.national_id)
+        if await self.store.learner_by_hash(id_hash) is not None:
+            raise AlreadyRegistered()
+        now = datetime.now(UTC)
+        doc: Document = {
+            "_id": new_event_id(),
+            "id_hash": id_hash,
+            **registration.model_dump(mode="json", exclude={"national_id"}),
+            "registered_at": now,
+            "merged_into": None,
+        }
+        doc["pending"] = pending_event(
+            learners.LEARNER_REGISTERED,
+            doc["_id"],
+            LearnerRegistered.model_validate({**learner_profile(doc), "registered_at": now}),
+        )
+        learner, created = await self.store.add_learner(doc)
+        if not created:
+            raise AlreadyRegistered()
+        await append_pending(self.broker, self.store, "learners", learner)
+        return learner
+
+    async def get(self, learner_id: str) -> Document:
+        doc = await self.store.learner(learner_id)
+        if doc is None:
+            raise LearnerNotFound(learner_id)
+        return doc
+
+    async def change(self, learner_id: str, change: ProfileChange, by_admin: bool) -> Document:
+        doc = await self.get(learner_id)
+        if doc.get("merged_into"):
+            raise ProfileConflict(f"this learner was merged into {doc['merged_into']}")
+        changes = change.model_dump(mode="json", exclude_unset=True)
+        if not by_admin and ({"full_name", "birth_date"} & set(changes)):
+            raise PermissionError(
+                "name and birth date are corrected by the department, with proof of identity"
+            )
+        await append_pending(self.broker, self.store, "learners", doc)
+        merged = {**doc, **changes}
+        if all(doc.get(k) == v for k, v in changes.items()):
+            return doc
+        now = datetime.now(UTC)
+        changes["updated_at"] = now
+        changes["pending"] = pending_event(
+            learners.LEARNER_UPDATED,
+            learner_id,
+            LearnerUpdated.model_validate({**learner_profile(merged), "updated_at": now}),
+        )
+        changed = await self.store.change_learner(learner_id, changes)
+        assert changed is not None
+        await append_pending(self.broker, self.store, "learners", changed)
+        return changed
+
+    async def merge(self, learner_id: str, merge: Merge) -> Document:
+        if learner_id == merge.merged_into:
+            raise ProfileConflict("a learner cannot be merged into itself")
+        doc = await self.get(learner_id)
+        target = await self.store.learner(merge.merged_into)
+        if target is None:
+            raise LearnerNotFound(merge.merged_into)
+        if target.get("merged_into"):
+            raise ProfileConflict(f"{merge.merged_into} was itself merged; merge into the survivor")
+        if doc.get("merged_into"):
+            if doc["merged_into"] == merge.merged_into:
+                await append_pending(self.broker, self.store, "learners", doc)
+                return doc
+            raise ProfileConflict(f"this learner was already merged into {doc['merged_into']}")
+        await append_pending(self.broker, self.store, "learners", doc)
+        now = datetime.now(UTC)
+        event = LearnerMerged(
+            learner_id=learner_id, merged_into=merge.merged_into, reason=merge.reason, merged_at=now
+        )
+        changed = await self.store.change_learner(
+            learner_id,
+            {
+                "merged_into": merge.merged_into,
+                "merged_at": now,
+                "pending": pending_event(learners.LEARNER_MERGED, learner_id, event),
+            },
+        )
+        assert changed is not None
+        await append_pending(self.broker, self.store, "learners", changed)
+        return changed

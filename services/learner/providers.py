@@ -1,0 +1,131 @@
+"""Training centres and their API keys: registration, keys shown once, rotation, revocation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.envelope import new_event_id
+from contracts.vocabulary import Pathway, ShortText, UnitCode
+from services.common.mongo import Document
+from services.common.tokens import api_key_hash, new_api_key
+from services.learner.store import LearnerStore
+
+ProviderKind = Literal[
+    "school",
+    "university",
+    "vocational_continuing_centre",
+    "community_learning_centre",
+    "enterprise",
+    "government_body",
+]
+Scope = Literal["records:write", "programmes:write"]
+ALL_SCOPES: list[Scope] = ["records:write", "programmes:write"]
+
+
+class ProviderRegistration(BaseModel):
+    """A training centre the department registers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText = Field(examples=["Trung tâm GDNN-GDTX Ninh Phước"])
+    kind: ProviderKind
+    unit_code: UnitCode = Field(
+        description="Administrative unit where it sits.", examples=["22735"]
+    )
+    pathways: list[Pathway] = Field(min_length=1, description="Pathways it may record.")
+    scopes: list[Scope] = Field(
+        default_factory=lambda: list(ALL_SCOPES),
+        min_length=1,
+        description="Scopes of the first API key.",
+    )
+
+
+class ProviderChange(BaseModel):
+    """What the department may change about a training centre."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: ShortText | None = None
+    kind: ProviderKind | None = None
+    unit_code: UnitCode | None = None
+    pathways: list[Pathway] | None = Field(default=None, min_length=1)
+    active: bool | None = Field(default=None, description="An inactive centre's keys stop working.")
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new API key: ``secret`` is shown this once and never stored."""
+
+    key_id: str
+    secret: str
+    scopes: list[Scope]
+    created_at: datetime
+
+
+class Providers:
+    """The department's management of training centres."""
+
+    def __init__(self, store: LearnerStore) -> None:
+        self.store = store
+
+    async def register(self, registration: ProviderRegistration) -> tuple[Document, IssuedKey]:
+        provider: Document = {
+            "_id": new_event_id(),
+            "name": registration.name,
+            "kind": registration.kind,
+            "unit_code": registration.unit_code,
+            "pathways": [str(p) for p in dict.fromkeys(registration.pathways)],
+            "active": True,
+            "created_at": datetime.now(UTC),
+        }
+        await self.store.add_provider(provider)
+        return provider, await self.issue_key(provider["_id"], registration.scopes)
+
+    async def change(self, provider_id: str, change: ProviderChange) -> Document | None:
+        changes = change.model_dump(exclude_none=True, mode="json")
+        if "pathways" in changes:
+            changes["pathways"] = list(dict.fromkeys(changes["pathways"]))
+        if not changes:
+            return await self.store.provider(provider_id)
+        changes["updated_at"] = datetime.now(UTC)
+        return await self.store.update_provider(provider_id, changes)
+
+    async def issue_key(self, provider_id: str, scopes: list[Scope]) -> IssuedKey:
+        secret = new_api_key()
+        now = datetime.now(UTC)
+        key_id = new_event_id()
+        await self.store.add_key(
+            {
+                "_id": api_key_hash(secret),
+                "key_id": key_id,
+                "provider_id": provider_id,
+                "scopes": list(dict.fromkeys(scopes)),
+                "prefix": secret[:8],
+                "created_at": now,
+                "revoked_at": None,
+            }
+        )
+        return IssuedKey(key_id, secret, list(dict.fromkeys(scopes)), now)
+
+    async def rotate(self, key: Document) -> IssuedKey:
+        """A new key with the same scopes; the presented one is revoked."""
+        issued = await self.issue_key(key["provider_id"], key["scopes"])
+        await self.store.revoke_key(key["provider_id"], key["key_id"], datetime.now(UTC))
+        return issued
+
+    async def revoke(self, provider_id: str, key_id: str) -> bool:
+        return await self.store.revoke_key(provider_id, key_id, datetime.now(UTC))
+
+    async def authenticate(self, secret: str) -> tuple[Document, Document] | None:
+        """The provider and key record for a presented API key, if it is live."""
+        key = await self.store.key(api_key_hash(secret))
+        if key is None or key.get("revoked_at") is not None:
+            return None
+        provider = await self.store.provider(key["provider_id"])
+        if provider is None or not provider.get("active", True):
+            return None
+        return provider, key
