@@ -52,4 +52,6 @@ async def get_trail(
             f"No learning has been recorded for learner {learner_id} yet. Records appear here "
             "a moment after a training centre's submission is accepted.",
         )
-    return build_trail(learner_id, learner.get("full_name") if learner else None, entries)
+    recognitions = (await trails.recognitions_of([learner_id]))[learner_id]
+    name = learner.get("full_name") if learner else None
+    return build_trail(learner_id, name, entries, recognitions)

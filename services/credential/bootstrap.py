@@ -10,6 +10,7 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.credential.api import router
 from services.credential.projection import TrailProjection
+from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
 
 TOPICS = (learners.TOPIC, records.TOPIC)
@@ -18,7 +19,7 @@ TOPICS = (learners.TOPIC, records.TOPIC)
 def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
     store = CredentialStore(runtime.db)
-    projection = TrailProjection(store, runtime.broker)
+    projection = TrailProjection(store, runtime.broker, load_rules())
     runtime.consume(TOPICS, projection.handle)
     app = create_app(
         settings=settings,

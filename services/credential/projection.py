@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from pymongo import UpdateMany, UpdateOne
 
 from contracts import credentials
-from contracts.credentials import TrailUpdated
-from contracts.envelope import Envelope
+from contracts.credentials import RecognitionGranted, RecognitionRevoked, TrailUpdated
+from contracts.envelope import Envelope, new_event_id
 from contracts.learners import LearnerMerged, LearnerProfile
 from contracts.records import (
     LearningRecordContent,
@@ -27,6 +28,7 @@ from contracts.records import (
     LearningRecordRevoked,
 )
 from services.common.broker import publish_event
+from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
 from services.credential.trail import build_trail, entry_from_record
 
@@ -38,9 +40,12 @@ _log = logging.getLogger("learningtrail.credential.projection")
 class TrailProjection:
     """Applies a batch of learner and record events; safe to apply twice."""
 
-    def __init__(self, store: CredentialStore, broker: KafkaBroker) -> None:
+    def __init__(
+        self, store: CredentialStore, broker: KafkaBroker, rules: list[RecognitionRule]
+    ) -> None:
         self.store = store
         self.broker = broker
+        self.rules = rules
 
     async def handle(self, events: list[Envelope[BaseModel]]) -> None:
         learner_writes: list[Write] = []
@@ -114,11 +119,51 @@ class TrailProjection:
         new = await self.store.write_entries(entry_writes)
         if changed:
             _log.info("trail updated", extra={"learners": len(changed), "new_entries": new})
-            await self._announce(changed)
+            stored = await self.store.entries_of(list(changed))
+            await self._recognise(stored)
+            await self._announce(changed, stored)
 
-    async def _announce(self, changed: dict[str, list[str]]) -> None:
+    async def _recognise(self, stored: dict[str, list[dict[str, Any]]]) -> None:
+        """Apply the recognition rules to each changed trail: grant what is newly derived,
+        revoke what no longer is, then announce every decision not yet announced."""
+        learner_ids = list(stored)
+        decided = await self.store.recognitions_of(learner_ids)
+        now = datetime.now(UTC)
+        writes: list[dict[str, Any]] = []
+        for learner_id, entries in stored.items():
+            derived = {d.recognition_id: d for d in evaluate(self.rules, learner_id, entries)}
+            known = {doc["_id"]: doc for doc in decided[learner_id]}
+            for rid, decision in derived.items():
+                if known.get(rid, {}).get("state") != "granted":
+                    writes.append(_granted(learner_id, decision, now))
+            for rid, doc in known.items():
+                if doc["state"] == "granted" and rid not in derived:
+                    writes.append(_revoked(doc, now))
+        await self.store.write_recognitions(writes)
+        for doc in await self.store.unannounced_recognitions(learner_ids):
+            pending = doc["pending"]
+            model = (
+                RecognitionGranted
+                if pending["type"] == credentials.RECOGNITION_GRANTED
+                else RecognitionRevoked
+            )
+            await publish_event(
+                self.broker,
+                credentials.TOPIC,
+                Envelope[BaseModel](
+                    id=pending["event_id"],
+                    type=pending["type"],
+                    source=SOURCE,
+                    subject=doc["learner_id"],
+                    data=model.model_validate(pending["data"]),
+                ),
+            )
+            await self.store.recognition_announced(doc["_id"], pending["event_id"])
+
+    async def _announce(
+        self, changed: dict[str, list[str]], stored: dict[str, list[dict[str, Any]]]
+    ) -> None:
         """Tell the rest of the system which trails changed (as state, so repeats are harmless)."""
-        stored = await self.store.entries_of(list(changed))
         now = datetime.now(UTC)
         for learner_id, record_ids in changed.items():
             if not record_ids:
@@ -161,3 +206,56 @@ def _correction(data: LearningRecordCorrected) -> UpdateOne:
         },
         update,
     )
+
+
+REVOKED_BECAUSE = (
+    "Hồ sơ làm căn cứ đã được sửa hoặc thu hồi (the records it rested on were corrected or revoked)"
+)
+
+
+def _granted(learner_id: str, decision: Decision, now: datetime) -> dict[str, Any]:
+    event = RecognitionGranted(
+        recognition_id=decision.recognition_id,
+        learner_id=learner_id,
+        rule_id=decision.rule_id,
+        rule_version=decision.rule_version,
+        record_ids=list(decision.record_ids),
+        outcome_vi=decision.outcome_vi,
+        outcome_en=decision.outcome_en,
+        toward=decision.toward,
+        credits=decision.credits,
+        granted_at=now,
+    )
+    data = event.model_dump(mode="json", exclude_none=True)
+    return {
+        "_id": decision.recognition_id,
+        **{k: v for k, v in data.items() if k != "recognition_id"},
+        "state": "granted",
+        "pending": {
+            "event_id": new_event_id(),
+            "type": credentials.RECOGNITION_GRANTED,
+            "data": data,
+        },
+    }
+
+
+def _revoked(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
+    event = RecognitionRevoked(
+        recognition_id=doc["_id"],
+        learner_id=doc["learner_id"],
+        rule_id=doc["rule_id"],
+        rule_version=doc["rule_version"],
+        reason=REVOKED_BECAUSE,
+        revoked_at=now,
+    )
+    data = event.model_dump(mode="json")
+    return {
+        "_id": doc["_id"],
+        "state": "revoked",
+        "revoked_at": data["revoked_at"],
+        "pending": {
+            "event_id": new_event_id(),
+            "type": credentials.RECOGNITION_REVOKED,
+            "data": data,
+        },
+    }

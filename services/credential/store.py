@@ -19,9 +19,11 @@ class CredentialStore:
         self.entries = db["trail_entries"]
         self.learners = db["learners"]
         self.merges = db["learner_merges"]
+        self.recognitions = db["recognitions"]
 
     async def ensure_indexes(self) -> None:
         await self.entries.create_index([("learner_id", ASCENDING), ("completed_on", ASCENDING)])
+        await self.recognitions.create_index([("learner_id", ASCENDING)])
 
     async def write_entries(self, writes: list[Write]) -> int:
         """Apply entry writes in order; returns how many entries were new."""
@@ -64,6 +66,32 @@ class CredentialStore:
         async for entry in cursor:
             found[entry["learner_id"]].append(entry)
         return found
+
+    async def recognitions_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
+        """Every recognition decided for each learner, granted or revoked."""
+        found: dict[str, list[Document]] = {i: [] for i in learner_ids}
+        async for doc in self.recognitions.find({"learner_id": {"$in": learner_ids}}):
+            found[doc["learner_id"]].append(doc)
+        return found
+
+    async def write_recognitions(self, docs: list[Document]) -> None:
+        """Store decisions (each carrying its pending event) by recognition id."""
+        if docs:
+            await self.recognitions.bulk_write(
+                [UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in docs],
+                ordered=True,
+            )
+
+    async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
+        cursor = self.recognitions.find(
+            {"learner_id": {"$in": learner_ids}, "pending": {"$ne": None}}
+        )
+        return [d async for d in cursor]
+
+    async def recognition_announced(self, recognition_id: str, event_id: str) -> None:
+        await self.recognitions.update_one(
+            {"_id": recognition_id, "pending.event_id": event_id}, {"$set": {"pending": None}}
+        )
 
     async def learner(self, learner_id: str) -> Document | None:
         return await self.learners.find_one({"_id": learner_id})

@@ -70,8 +70,22 @@ class YearTotals(BaseModel):
     hours: float
 
 
+class RecognitionView(BaseModel):
+    """A recognition (liên thông) granted on the trail, in words a learner understands."""
+
+    recognition_id: str
+    rule_id: str
+    rule_version: str
+    outcome_vi: str
+    outcome_en: str | None = None
+    toward: str | None = None
+    credits: float | None = None
+    record_ids: list[str]
+    granted_at: str
+
+
 class Trail(BaseModel):
-    """A learner's whole trail, grouped by pathway."""
+    """A learner's whole trail, grouped by pathway, with the recognitions it earned."""
 
     learner_id: str
     full_name: str | None
@@ -81,10 +95,17 @@ class Trail(BaseModel):
     highest_vqf_level: int | None
     pathways: list[PathwayGroup]
     per_year: list[YearTotals]
+    recognitions: list[RecognitionView] = []
 
 
-def build_trail(learner_id: str, full_name: str | None, entries: list[dict[str, Any]]) -> Trail:
-    """Group stored entries by pathway (in :data:`PATHWAY_ORDER`) and add up their totals."""
+def build_trail(
+    learner_id: str,
+    full_name: str | None,
+    entries: list[dict[str, Any]],
+    recognitions: list[dict[str, Any]] | None = None,
+) -> Trail:
+    """Group stored entries by pathway (in :data:`PATHWAY_ORDER`), add up their totals, and
+    list the granted recognitions (oldest first)."""
     by_pathway: dict[Pathway, list[TrailEntry]] = defaultdict(list)
     years: dict[int, YearTotals] = {}
     highest: int | None = None
@@ -124,4 +145,12 @@ def build_trail(learner_id: str, full_name: str | None, entries: list[dict[str, 
         highest_vqf_level=highest,
         pathways=groups,
         per_year=sorted(years.values(), key=lambda y: y.year),
+        recognitions=sorted(
+            (
+                RecognitionView.model_validate({**r, "recognition_id": r["_id"]})
+                for r in recognitions or []
+                if r.get("state") == "granted"
+            ),
+            key=lambda r: (r.granted_at, r.recognition_id),
+        ),
     )

@@ -19,6 +19,7 @@ from contracts.learners import LearnerMerged, LearnerRegistered
 from contracts.records import LearningRecordCorrected, LearningRecordRecorded, LearningRecordRevoked
 from services.common.mongo import Document
 from services.credential.projection import TrailProjection
+from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
 from services.learner.store import LearnerStore
 from tests.conftest import Stack, record
@@ -89,7 +90,7 @@ async def test_replaying_a_batch_in_any_order_gives_the_same_trail(
 ) -> None:
     store = CredentialStore(db)
     await store.ensure_indexes()
-    projection = TrailProjection(store, broker)
+    projection = TrailProjection(store, broker, load_rules())
     old, new = f"L-old-{new_event_id()}", f"L-new-{new_event_id()}"
     registered = envelope(
         learners.LEARNER_REGISTERED,
@@ -157,3 +158,39 @@ async def test_one_national_id_hash_is_one_learner(db: AsyncDatabase[Document]) 
     second, created_second = await store.add_learner({"_id": "L2", "id_hash": "h"})
     assert first["_id"] == second["_id"] == "L1"
     assert (created_first, created_second) == (True, False)
+
+
+async def test_recognitions_are_granted_once_and_revoked_with_their_basis(
+    db: AsyncDatabase[Document], broker: KafkaBroker
+) -> None:
+    store = CredentialStore(db)
+    projection = TrailProjection(store, broker, load_rules())
+    lid = f"L-{new_event_id()}"
+    diploma = recorded("d1", lid, kind="diploma", vqf_level=4, title="Trung cấp Điện")
+    gdtx = recorded(
+        "g1",
+        lid,
+        pathway="continuing",
+        kind="programme",
+        vqf_level=None,
+        general_education_level="upper_secondary",
+        title="Văn hóa THPT GDTX",
+    )
+    await projection.handle([diploma, gdtx])
+    await projection.handle([diploma, gdtx])  # redelivery: no second decision
+    (granted,) = (await store.recognitions_of([lid]))[lid]
+    assert granted["state"] == "granted" and granted["pending"] is None
+    assert set(granted["record_ids"]) == {"d1", "g1"}
+    assert granted["rule_id"] == "progression/trung-cap-len-cao-dang"
+
+    revoke = envelope(
+        records.LEARNING_RECORD_REVOKED,
+        lid,
+        LearningRecordRevoked(
+            record_id="d1", learner_id=lid, provider_id="P", reason="nhầm", revoked_at=T0
+        ),
+    )
+    await projection.handle([revoke])
+    (after,) = (await store.recognitions_of([lid]))[lid]
+    assert after["_id"] == granted["_id"] and after["state"] == "revoked"
+    assert after["pending"] is None  # the revocation was announced
