@@ -1,0 +1,394 @@
+"""Building and issuing the credentials: one Open Badges 3.0 ``AchievementCredential`` per
+learning record, gathered in a CLR 2.0 ``ClrCredential`` for the learner — each signed on its
+own with the issuer's current key.
+
+Record fields map onto OB 3.0 as follows: title → ``achievement.name``, description →
+``achievement.description`` (and the criteria narrative unless one is given), achievement
+type → ``achievement.achievementType`` (the OB vocabulary or ``ext:…``), credits →
+``achievement.creditsAvailable`` and ``creditsEarned``, completion date → ``activityEndDate``
+and ``awardedDate``, hours and level → a ``ResultDescription`` on the achievement
+(``ext:LearningHours``, ``ext:QualificationLevel``) with the learner's ``Result``, the
+training centre → ``achievement.creator``. The learner's name travels as an
+``IdentityObject`` of type ``name`` (OB 3.0 has no ``name`` on ``AchievementSubject``).
+All text is normalised to NFC before signing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from services.credential.vc.contexts import (
+    CLR_V2P0_CONTEXT,
+    OB_V3P0_CONTEXT,
+    OB_V3P0_EXTENSIONS,
+    VC_V2,
+)
+from services.credential.vc.jsonld import LocalDocumentLoader
+from services.credential.vc.keys import KeyRing
+from services.credential.vc.proofs import iso_datetime, sign
+from services.credential.vc.statuslist import status_entry
+
+OB_SCHEMA_URL = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+)
+CLR_SCHEMA_URL = (
+    "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+)
+SCHEMA_VALIDATOR_TYPE = "1EdTechJsonSchemaValidator2019"
+ACHIEVEMENT_CONTEXTS = (VC_V2, OB_V3P0_CONTEXT, OB_V3P0_EXTENSIONS)
+CLR_CONTEXTS = (VC_V2, CLR_V2P0_CONTEXT, OB_V3P0_CONTEXT, OB_V3P0_EXTENSIONS)
+HOURS_RESULT_TYPE = "ext:LearningHours"
+LEVEL_RESULT_TYPE = "ext:QualificationLevel"
+
+
+class CredentialInputError(ValueError):
+    """The values given cannot make a valid credential; the message says which."""
+
+
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC (Vietnamese diacritics composed), stripped."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """The issuer (the department) as an OB ``Profile``; ``id`` is its ``did:web`` DID."""
+
+    id: str
+    name: str
+    url: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Provider:
+    """The training centre that delivered the learning, as the achievement's creator."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Learner:
+    """The learner: ``id`` is an IRI (e.g. ``urn:uuid:<learner id>``), ``name`` as written."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LearningRecord:
+    """One completed piece of learning, as the trail holds it."""
+
+    record_id: str
+    title: str
+    description: str
+    achievement_type: str
+    completion_date: date | datetime
+    credits: float | None = None
+    hours: float | None = None
+    level: str | None = None
+    criteria: str | None = None
+    field_of_study: str | None = None
+    provider: Provider | None = None
+    achievement_id: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusPlan:
+    """Where each credential's revocation bit lives: one status list credential URL, the
+    CLR's index and each record's index (by ``record_id``). A credential without an index
+    gets no ``credentialStatus``."""
+
+    list_url: str
+    clr_index: int | None = None
+    record_indices: Mapping[str, int] = field(default_factory=dict)
+
+
+def _iri(value: str, what: str) -> str:
+    if ":" not in value or value.startswith(":") or any(c.isspace() for c in value):
+        raise CredentialInputError(f"{what} must be an absolute IRI, not {value!r}")
+    return value
+
+
+def _moment(value: date | datetime) -> str:
+    if isinstance(value, datetime):
+        return iso_datetime(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return iso_datetime(datetime.combine(value, time(0, 0), tzinfo=UTC))
+
+
+def _urn(namespace: str, name: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{name}')}"
+
+
+def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
+    """The issuer as an OB 3.0 ``Profile`` object."""
+    profile: dict[str, Any] = {
+        "id": _iri(issuer.id, "issuer id"),
+        "type": ["Profile"],
+        "name": nfc(issuer.name),
+    }
+    if issuer.url:
+        profile["url"] = issuer.url
+    if issuer.email:
+        profile["email"] = issuer.email
+    return profile
+
+
+def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]:
+    """The OB 3.0 ``Achievement`` a record stands for."""
+    achievement_id = record.achievement_id or _urn(
+        issuer.id,
+        f"achievements/{nfc(record.provider.id if record.provider else '')}/{nfc(record.title)}",
+    )
+    if not nfc(record.title) or not nfc(record.description):
+        raise CredentialInputError(f"record {record.record_id}: title and description are needed")
+    item: dict[str, Any] = {
+        "id": _iri(achievement_id, "achievement id"),
+        "type": ["Achievement"],
+        "achievementType": record.achievement_type,
+        "name": nfc(record.title),
+        "description": nfc(record.description),
+        "criteria": {"narrative": nfc(record.criteria or record.description)},
+    }
+    if record.credits is not None:
+        if record.credits < 0:
+            raise CredentialInputError(f"record {record.record_id}: credits are not negative")
+        item["creditsAvailable"] = float(record.credits)
+    if record.field_of_study:
+        item["fieldOfStudy"] = nfc(record.field_of_study)
+    if record.provider:
+        item["creator"] = {
+            "id": _iri(record.provider.id, "provider id"),
+            "type": ["Profile"],
+            "name": nfc(record.provider.name),
+        }
+    descriptions = []
+    if record.hours is not None:
+        descriptions.append(
+            {
+                "id": _urn(achievement_id, "results/hours"),
+                "type": ["ResultDescription"],
+                "name": "Learning hours",
+                "resultType": HOURS_RESULT_TYPE,
+            }
+        )
+    if record.level:
+        descriptions.append(
+            {
+                "id": _urn(achievement_id, "results/level"),
+                "type": ["ResultDescription"],
+                "name": "Qualification level",
+                "resultType": LEVEL_RESULT_TYPE,
+            }
+        )
+    if descriptions:
+        item["resultDescription"] = descriptions
+    return item
+
+
+def _results(record: LearningRecord, achievement_id: str) -> list[dict[str, Any]]:
+    results = []
+    if record.hours is not None:
+        if record.hours < 0:
+            raise CredentialInputError(f"record {record.record_id}: hours are not negative")
+        results.append(
+            {
+                "type": ["Result"],
+                "resultDescription": _urn(achievement_id, "results/hours"),
+                "value": f"{record.hours:g}",
+            }
+        )
+    if record.level:
+        results.append(
+            {
+                "type": ["Result"],
+                "resultDescription": _urn(achievement_id, "results/level"),
+                "value": nfc(record.level),
+            }
+        )
+    return results
+
+
+def learner_identifier(learner: Learner) -> dict[str, Any]:
+    """The learner's name as an OB ``IdentityObject`` (plain text, not hashed)."""
+    return {
+        "type": "IdentityObject",
+        "identityType": "name",
+        "hashed": False,
+        "identityHash": nfc(learner.name),
+    }
+
+
+def build_achievement_credential(
+    learner: Learner,
+    record: LearningRecord,
+    issuer: IssuerProfile,
+    credential_id: str,
+    valid_from: datetime,
+    valid_until: datetime | None = None,
+    status: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The unsigned OB 3.0 ``AchievementCredential`` for one record of a learner."""
+    item = achievement(record, issuer)
+    subject: dict[str, Any] = {
+        "id": _iri(learner.id, "learner id"),
+        "type": ["AchievementSubject"],
+        "identifier": [learner_identifier(learner)],
+        "achievement": item,
+        "activityEndDate": _moment(record.completion_date),
+    }
+    if record.credits is not None:
+        subject["creditsEarned"] = float(record.credits)
+    results = _results(record, item["id"])
+    if results:
+        subject["result"] = results
+    credential: dict[str, Any] = {
+        "@context": list(ACHIEVEMENT_CONTEXTS),
+        "id": _iri(credential_id, "credential id"),
+        "type": ["VerifiableCredential", "AchievementCredential"],
+        "name": item["name"],
+        "description": item["description"],
+        "issuer": issuer_profile(issuer),
+        "validFrom": iso_datetime(valid_from),
+        "awardedDate": _moment(record.completion_date),
+        "credentialSubject": subject,
+        "credentialSchema": [{"id": OB_SCHEMA_URL, "type": SCHEMA_VALIDATOR_TYPE}],
+    }
+    if valid_until is not None:
+        if valid_until <= valid_from:
+            raise CredentialInputError("validUntil must be after validFrom")
+        credential["validUntil"] = iso_datetime(valid_until)
+    if status is not None:
+        credential["credentialStatus"] = dict(status)
+    return credential
+
+
+def build_clr_credential(
+    learner: Learner,
+    achievement_credentials: Sequence[Mapping[str, Any]],
+    issuer: IssuerProfile,
+    credential_id: str,
+    valid_from: datetime,
+    name: str,
+    valid_until: datetime | None = None,
+    status: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The unsigned CLR 2.0 ``ClrCredential`` embedding the (signed) achievement
+    credentials and listing their achievements."""
+    if not achievement_credentials:
+        raise CredentialInputError("a CLR holds at least one achievement credential")
+    achievements = []
+    seen: set[str] = set()
+    for embedded in achievement_credentials:
+        item = embedded["credentialSubject"]["achievement"]
+        if item["id"] not in seen:
+            seen.add(item["id"])
+            achievements.append(item)
+    credential: dict[str, Any] = {
+        "@context": list(CLR_CONTEXTS),
+        "id": _iri(credential_id, "credential id"),
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "name": nfc(name),
+        "issuer": issuer_profile(issuer),
+        "validFrom": iso_datetime(valid_from),
+        "credentialSubject": {
+            "id": _iri(learner.id, "learner id"),
+            "type": ["ClrSubject"],
+            "identifier": [learner_identifier(learner)],
+            "verifiableCredential": [dict(c) for c in achievement_credentials],
+            "achievement": achievements,
+        },
+        "credentialSchema": [{"id": CLR_SCHEMA_URL, "type": SCHEMA_VALIDATOR_TYPE}],
+    }
+    if valid_until is not None:
+        if valid_until <= valid_from:
+            raise CredentialInputError("validUntil must be after validFrom")
+        credential["validUntil"] = iso_datetime(valid_until)
+    if status is not None:
+        credential["credentialStatus"] = dict(status)
+    return credential
+
+
+def achievement_credential_id(clr_id: str, record_id: str) -> str:
+    """The id given to a record's achievement credential inside the CLR ``clr_id``."""
+    return _urn(clr_id, f"records/{record_id}")
+
+
+def issue_achievement_credential(
+    learner: Learner,
+    record: LearningRecord,
+    issuer: IssuerProfile,
+    key_ring: KeyRing,
+    loader: LocalDocumentLoader,
+    credential_id: str,
+    issued_at: datetime,
+    valid_until: datetime | None = None,
+    status: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One signed OB 3.0 ``AchievementCredential`` (signed with the ring's current key)."""
+    if issuer.id != key_ring.controller:
+        raise CredentialInputError("the issuer id must be the key ring's DID")
+    unsigned = build_achievement_credential(
+        learner, record, issuer, credential_id, issued_at, valid_until, status
+    )
+    return sign(unsigned, key_ring.current, key_ring.verification_method(), issued_at, loader)
+
+
+def issue_clr(
+    learner: Learner,
+    records: Sequence[LearningRecord],
+    issuer: IssuerProfile,
+    key_ring: KeyRing,
+    loader: LocalDocumentLoader,
+    clr_id: str,
+    issued_at: datetime,
+    name: str | None = None,
+    valid_until: datetime | None = None,
+    status: StatusPlan | None = None,
+) -> dict[str, Any]:
+    """A signed CLR 2.0 ``ClrCredential`` for ``learner`` embedding one signed OB 3.0
+    ``AchievementCredential`` per record; each credential gets a revocation entry when
+    ``status`` gives it an index."""
+    if not records:
+        raise CredentialInputError("a CLR needs at least one learning record")
+    if len({r.record_id for r in records}) != len(records):
+        raise CredentialInputError("each record appears once in a CLR")
+    embedded = []
+    for record in records:
+        index = status.record_indices.get(record.record_id) if status else None
+        entry = status_entry(status.list_url, index) if status and index is not None else None
+        embedded.append(
+            issue_achievement_credential(
+                learner,
+                record,
+                issuer,
+                key_ring,
+                loader,
+                achievement_credential_id(clr_id, record.record_id),
+                issued_at,
+                valid_until,
+                entry,
+            )
+        )
+    clr_entry = (
+        status_entry(status.list_url, status.clr_index)
+        if status and status.clr_index is not None
+        else None
+    )
+    unsigned = build_clr_credential(
+        learner,
+        embedded,
+        issuer,
+        clr_id,
+        issued_at,
+        name or f"Learning record of {nfc(learner.name)}",
+        valid_until,
+        clr_entry,
+    )
+    return sign(unsigned, key_ring.current, key_ring.verification_method(), issued_at, loader)

@@ -1,0 +1,312 @@
+"""Credentials issued by the library: valid against the 1EdTech JSON Schemas, and a full
+issue → verify round trip with tampering, revocation, expiry, trust, undefined terms and
+key rotation."""
+
+from __future__ import annotations
+
+import copy
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from services.credential.vc.credentials import issue_clr
+from services.credential.vc.jsonld import JsonLdStrictError, LocalDocumentLoader, expand_strict
+from services.credential.vc.keys import KeyRing, did_document, rotate_key_ring, trust_list_entry
+from services.credential.vc.proofs import ProofError, sign
+from services.credential.vc.schemas import SchemaSet, validate_document
+from services.credential.vc.statuslist import build_status_list_credential
+from services.credential.vc.verify import VerificationReport, verify_credential
+from tests.conformance.conftest import OB30_FIXTURES, read_json
+from tests.conformance.issuance import (
+    CLR_ID,
+    ISSUED_AT,
+    LEARNER,
+    NOW,
+    RECORDS,
+    STATUS,
+    STATUS_URL,
+    department_ring,
+    issuer_for,
+)
+
+EMBEDDED = "$.credentialSubject.verifiableCredential[{}]"
+
+
+def _issue(ring: KeyRing, loader: LocalDocumentLoader, **kwargs: Any) -> dict[str, Any]:
+    return issue_clr(
+        LEARNER,
+        RECORDS,
+        issuer_for(ring),
+        ring,
+        loader,
+        CLR_ID,
+        ISSUED_AT,
+        status=kwargs.pop("status", STATUS),
+        **kwargs,
+    )
+
+
+def _status_list(ring: KeyRing, loader: LocalDocumentLoader, revoked: set[int]) -> dict[str, Any]:
+    unsigned = build_status_list_credential(STATUS_URL, ring.controller, revoked, ISSUED_AT)
+    return sign(unsigned, ring.current, ring.verification_method(), ISSUED_AT, loader)
+
+
+def _verify(
+    document: Mapping[str, Any],
+    ring: KeyRing,
+    loader: LocalDocumentLoader,
+    schemas: SchemaSet,
+    *,
+    revoked: set[int] | None = None,
+    trust: Mapping[str, tuple[str, ...]] | None = None,
+    trusted_only: bool = False,
+    now: datetime = NOW,
+) -> VerificationReport:
+    status_list = _status_list(ring, loader, revoked or set())
+    return verify_credential(
+        document,
+        loader=loader,
+        schemas=schemas,
+        trust_list=trust_list_entry(ring) if trust is None else trust,
+        now=now,
+        status_source=lambda url: status_list if url == STATUS_URL else None,
+        trusted_only=trusted_only,
+    )
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return department_ring()
+
+
+@pytest.fixture(scope="module")
+def clr(ring: KeyRing, loader: LocalDocumentLoader) -> dict[str, Any]:
+    return _issue(ring, loader)
+
+
+# --- JSON Schemas -----------------------------------------------------------------------
+
+
+def test_issued_credentials_validate_against_the_runtime_ob_schema(
+    clr: dict[str, Any], schemas: SchemaSet
+) -> None:
+    assert schemas.achievement_credential is not None
+    for embedded in clr["credentialSubject"]["verifiableCredential"]:
+        outcome = validate_document(embedded, schemas.achievement_credential)
+        assert outcome.errors == ()
+        assert outcome.adaptations == ()  # the VC 2.0-era schema applies as published
+
+
+def test_issued_credentials_validate_against_the_validators_draft4_schemas(
+    clr: dict[str, Any], draft4_schemas: SchemaSet
+) -> None:
+    assert draft4_schemas.clr_credential and draft4_schemas.achievement_credential
+    outcome = validate_document(clr, draft4_schemas.clr_credential)
+    assert outcome.errors == ()
+    for embedded in clr["credentialSubject"]["verifiableCredential"]:
+        outcome = validate_document(embedded, draft4_schemas.achievement_credential)
+        assert outcome.errors == ()
+        assert set(outcome.adaptations) == {
+            "issuanceDate → validFrom",
+            "CredentialStatus open to the status method's properties",
+            "identityType 'name' (added by the VC 2.0-era schema)",
+        }
+
+
+def test_draft4_schemas_unadapted_fail_only_on_the_vc2_differences(
+    clr: dict[str, Any], draft4_schemas: SchemaSet
+) -> None:
+    """The draft-04 copies are VC 1.1-era: even the validator's own VC 2.0 fixture fails them
+    on issuanceDate, and ours fail on exactly the differences the adaptation covers."""
+    from jsonschema import Draft4Validator
+
+    assert draft4_schemas.achievement_credential is not None
+    raw = Draft4Validator(draft4_schemas.achievement_credential.schema)
+    fixture_errors = {e.message for e in raw.iter_errors(read_json(OB30_FIXTURES / "simple.json"))}
+    assert "'issuanceDate' is a required property" in fixture_errors
+    embedded = clr["credentialSubject"]["verifiableCredential"][0]
+    errors = list(raw.iter_errors(embedded))
+    where = {"/".join(str(p) for p in e.absolute_path) for e in errors}
+    assert where == {"", "credentialStatus", "credentialSubject/identifier/0/identityType"}
+    messages = {e.message for e in errors}
+    assert "'issuanceDate' is a required property" in messages
+
+
+# --- round trip -------------------------------------------------------------------------
+
+
+def test_issued_clr_verifies(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    assert len(clr["credentialSubject"]["verifiableCredential"]) == 3
+    report = _verify(clr, ring, loader, schemas, trusted_only=True)
+    assert report.status == "valid", report.to_dict()
+    assert {c.path for c in report.results("proof")} == {
+        "$",
+        *(EMBEDDED.format(i) for i in range(3)),
+    }
+    assert all(c.result in ("passed", "skipped") for c in report.checks), report.to_dict()
+    assert {c.result for c in report.results("status")} == {"passed"}
+
+
+def test_vietnamese_text_is_nfc_and_survives(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    name = clr["credentialSubject"]["identifier"][0]["identityHash"]
+    assert name == unicodedata.normalize("NFC", "Nguyễn Thị Hương")
+    embedded = clr["credentialSubject"]["verifiableCredential"][1]
+    assert embedded["name"] == "Kỹ thuật chế biến món ăn"
+    assert embedded["issuer"]["name"] == "Sở Giáo dục và Đào tạo thành phố Đà Nẵng"
+    # Decomposing a name after signing is a change the proof must notice.
+    tampered = copy.deepcopy(clr)
+    tampered["credentialSubject"]["identifier"][0]["identityHash"] = unicodedata.normalize(
+        "NFD", name
+    )
+    report = _verify(tampered, ring, loader, schemas)
+    assert report.results("proof", "$")[0].result == "failed"
+
+
+def test_tampered_embedded_credential_fails_its_proof(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    tampered = copy.deepcopy(clr)
+    subject = tampered["credentialSubject"]["verifiableCredential"][1]["credentialSubject"]
+    subject["achievement"]["name"] = "Kỹ thuật chế biến món ăn (nâng cao)"
+    report = _verify(tampered, ring, loader, schemas)
+    assert report.status == "invalid"
+    assert report.results("proof", EMBEDDED.format(1))[0].result == "failed"
+    assert report.results("proof", EMBEDDED.format(0))[0].result == "passed"
+    assert report.results("proof", EMBEDDED.format(2))[0].result == "passed"
+
+
+def test_revoked_embedded_credential_fails_status(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    report = _verify(clr, ring, loader, schemas, revoked={STATUS.record_indices["rec-2"]})
+    assert report.status == "invalid"
+    assert report.results("status", EMBEDDED.format(1))[0].result == "failed"
+    assert report.results("status", "$")[0].result == "passed"
+    revoked_clr = _verify(clr, ring, loader, schemas, revoked={10})
+    assert revoked_clr.results("status", "$")[0].result == "failed"
+
+
+def test_status_list_not_obtainable_is_unknown(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    report = verify_credential(
+        clr,
+        loader=loader,
+        schemas=schemas,
+        trust_list=trust_list_entry(ring),
+        now=NOW,
+        status_source=lambda url: None,
+    )
+    assert {c.result for c in report.results("status")} == {"unknown"}
+    assert report.status == "valid"
+
+
+def test_forged_status_list_is_not_trusted(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    forged = _status_list(ring, loader, {10})
+    forged["credentialSubject"]["encodedList"] = _status_list(ring, loader, set())[
+        "credentialSubject"
+    ]["encodedList"]
+    report = verify_credential(
+        clr,
+        loader=loader,
+        schemas=schemas,
+        trust_list=trust_list_entry(ring),
+        now=NOW,
+        status_source=lambda url: forged,
+    )
+    assert report.results("status", "$")[0].result == "unknown"
+
+
+def test_expired_credential_fails(
+    ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    expiring = _issue(ring, loader, valid_until=ISSUED_AT + timedelta(days=30))
+    assert _verify(expiring, ring, loader, schemas, now=ISSUED_AT + timedelta(days=1)).valid
+    report = _verify(expiring, ring, loader, schemas, now=ISSUED_AT + timedelta(days=31))
+    assert report.status == "invalid"
+    assert {c.result for c in report.results("valid_until")} == {"failed"}
+
+
+def test_unknown_issuer_is_reported_and_fails_only_when_trusted_only(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    other = department_ring("other.example")
+    lenient = _verify(clr, ring, loader, schemas, trust=trust_list_entry(other))
+    assert lenient.status == "valid"
+    assert {c.result for c in lenient.results("issuer")} == {"unknown"}
+    assert "not in the trust list" in lenient.results("issuer")[0].detail
+    strict = _verify(clr, ring, loader, schemas, trust=trust_list_entry(other), trusted_only=True)
+    assert strict.status == "invalid"
+    assert {c.result for c in strict.results("issuer")} == {"failed"}
+
+
+def test_did_web_issuer_not_pinned_cannot_be_resolved_offline(
+    clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    # The verification method's fragment is the Multikey, so the key is taken from it (as
+    # the reference validator does) and the issuer is reported as not pinned.
+    report = _verify(clr, ring, loader, schemas, trust={})
+    assert report.results("proof", "$")[0].result == "passed"
+    assert report.results("issuer", "$")[0].result == "unknown"
+
+
+def test_undefined_term_is_an_error(
+    ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    clr = _issue(ring, loader, status=None)
+    unsigned = {k: v for k, v in clr.items() if k != "proof"}
+    unsigned["credentialSubject"] = {**unsigned["credentialSubject"], "favouriteColour": "xanh"}
+    with pytest.raises(JsonLdStrictError, match="favouriteColour"):
+        expand_strict(unsigned, loader)
+    with pytest.raises(ProofError, match="favouriteColour"):
+        sign(unsigned, ring.current, ring.verification_method(), ISSUED_AT, loader)
+    # Added after signing: the verifier names the term.
+    tampered = copy.deepcopy(clr)
+    tampered["credentialSubject"]["verifiableCredential"][0]["credentialSubject"]["hobby"] = "x"
+    report = _verify(tampered, ring, loader, schemas)
+    jsonld = report.results("jsonld", EMBEDDED.format(0))[0]
+    assert jsonld.result == "failed"
+    assert "'hobby'" in jsonld.detail
+    # An undefined type is caught too.
+    typed = copy.deepcopy(unsigned)
+    typed["type"] = ["VerifiableCredential", "ClrCredential", "TrailCredential"]
+    del typed["credentialSubject"]["favouriteColour"]
+    with pytest.raises(JsonLdStrictError, match="TrailCredential"):
+        expand_strict(typed, loader)
+
+
+def test_key_rotation_keeps_old_credentials_verifiable(
+    loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    ring = department_ring()
+    old_clr = _issue(ring, loader)
+    rotated = rotate_key_ring(ring, datetime(2025, 4, 1, tzinfo=UTC))
+    assert rotated.current.public_key_multibase != ring.current.public_key_multibase
+    assert rotated.keys[0].retired == datetime(2025, 4, 1, tzinfo=UTC)
+    new_clr = _issue(rotated, loader)
+    assert new_clr["proof"]["verificationMethod"] == rotated.verification_method()
+    assert old_clr["proof"]["verificationMethod"] == rotated.verification_method(rotated.keys[0])
+    stored = rotated.to_dict()
+    restored = KeyRing.from_dict(stored)
+    assert restored == rotated
+    for document in (old_clr, new_clr):
+        report = _verify(document, restored, loader, schemas, trusted_only=True)
+        assert report.status == "valid", report.to_dict()
+    # Before the rotation was published, a verifier pinning only the old ring rejects the
+    # new key for this issuer.
+    report = _verify(new_clr, ring, loader, schemas, trust=trust_list_entry(ring))
+    assert report.results("proof", "$")[0].result == "failed"
+    document = did_document(restored)
+    assert [m["publicKeyMultibase"] for m in document["verificationMethod"]] == list(
+        restored.public_keys()
+    )
+    assert document["assertionMethod"] == [m["id"] for m in document["verificationMethod"]]
