@@ -8,7 +8,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 COPY contracts ./contracts
 COPY services ./services
 COPY cli ./cli
-RUN uv sync --frozen --no-dev && useradd --system --uid 10001 trail
+RUN uv sync --frozen --no-dev && useradd --system --uid 10001 trail \
+ && .venv/bin/python -m services.credential.vc.contexts  # JSON-LD contexts and schemas, pinned
 USER trail
 ENV PATH="/app/.venv/bin:$PATH" LT_HTTP_HOST=0.0.0.0 LT_HTTP_PORT=8000
 EXPOSE 8000

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import secrets
@@ -181,22 +182,29 @@ def build_ferretdb() -> None:
 # secrets for development
 
 
+DEV_SECRETS = {
+    "LT_IDENTITY_HMAC_KEY": lambda: secrets.token_urlsafe(32),
+    "LT_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
+    "LT_ADMIN_TOKEN": lambda: f"adm_{secrets.token_urlsafe(24)}",
+    "LT_KEY_ENCRYPTION_KEY": lambda: secrets.token_urlsafe(32),
+}
+
+
 def dev_secrets() -> dict[str, str]:
-    """Secrets for the local stack, made once and kept in .cache/dev/secrets.env (mode 600)."""
+    """Secrets for the local stack, made once and kept in .cache/dev/secrets.env (mode 600);
+    a secret added in a later version is added to an existing file."""
     path = RUN / "secrets.env"
-    if not path.exists():
+    values: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    missing = {name: make() for name, make in DEV_SECRETS.items() if name not in values}
+    if missing:
+        values.update(missing)
         RUN.mkdir(parents=True, exist_ok=True)
-        lines = [
-            f"LT_IDENTITY_HMAC_KEY={secrets.token_urlsafe(32)}",
-            f"LT_TOKEN_SECRET={secrets.token_urlsafe(32)}",
-            f"LT_ADMIN_TOKEN=adm_{secrets.token_urlsafe(24)}",
-        ]
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
         path.chmod(0o600)
-    values = {}
-    for line in path.read_text().splitlines():
-        name, _, value = line.partition("=")
-        values[name.strip()] = value.strip()
     return values
 
 
@@ -314,6 +322,7 @@ def components(ports: Ports) -> list[Component]:
     }
     for service in SERVICES:
         port = getattr(ports, service)
+        extra = notify_env(ports, base_env["LT_TOKEN_SECRET"]) if service == "notify" else {}
         found.append(
             Component(
                 service,
@@ -321,10 +330,34 @@ def components(ports: Ports) -> list[Component]:
                 port,
                 functools.partial(list, [sys.executable, "-m", f"services.{service}"]),
                 functools.partial(http_ready, port),
-                env={**base_env, "LT_SERVICE": service, "LT_HTTP_PORT": str(port)},
+                env={
+                    **base_env,
+                    "LT_SERVICE": service,
+                    "LT_HTTP_PORT": str(port),
+                    "LT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                    **extra,
+                },
             )
         )
     return found
+
+
+def notify_env(ports: Ports, token_secret: str) -> dict[str, str]:
+    """Notify's delivery settings on a development machine: an SMTP relay and an SMS gateway
+    on local ports (LT_DEV_SMTP_PORT, LT_DEV_SMS_PORT; by default beside the notify port, so
+    that a second stack has its own), webhooks to local receivers, and quick retries."""
+    smtp = os.environ.get("LT_DEV_SMTP_PORT", str(ports.notify + 4442))
+    sms = os.environ.get("LT_DEV_SMS_PORT", str(ports.notify + 4443))
+    return {
+        "LT_NOTIFY_PUBLIC_URL": f"http://127.0.0.1:{ports.notify}",
+        "LT_NOTIFY_SMTP_HOST": "127.0.0.1",
+        "LT_NOTIFY_SMTP_PORT": smtp,
+        "LT_NOTIFY_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms}/sms",
+        "LT_NOTIFY_SMS_GATEWAY_SECRET": hashlib.sha256(f"sms:{token_secret}".encode()).hexdigest(),
+        "LT_NOTIFY_WEBHOOK_ALLOW_PRIVATE": "true",
+        "LT_NOTIFY_RETRY_BASE_SECONDS": "1",
+        "LT_NOTIFY_POLL_SECONDS": "0.5",
+    }
 
 
 # process control

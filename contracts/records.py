@@ -80,6 +80,9 @@ class LearningRecordRecorded(LearningRecordContent, EventData):
     provider_id: str = Field(description="The training centre that posted it.")
     provider_record_ref: ShortText = Field(description="The centre's own reference for it.")
     recorded_at: AwareDatetime
+    provider_name: ShortText | None = Field(
+        default=None, description="The training centre's name when it posted the record."
+    )
 
 
 class LearningRecordCorrected(LearningRecordContent, EventData):

@@ -37,7 +37,11 @@ def caller(
         raise _unauthorised(
             "Send 'Authorization: Bearer <token>' (a learner token or the admin token)."
         )
-    token = credentials.credentials
+    return claims_for(credentials.credentials, settings)
+
+
+def claims_for(token: str, settings: Settings) -> Claims:
+    """Who a bearer token speaks for; 401 if nobody."""
     if hmac.compare_digest(token.encode(), settings.admin_token.get_secret_value().encode()):
         return Claims(subject="department", role="admin", expires_at=2**62)
     try:
@@ -55,6 +59,11 @@ def require_admin(who: Annotated[Claims, Depends(caller)]) -> Claims:
 
 def learner_or_admin(learner_id: str, who: Annotated[Claims, Depends(caller)]) -> Claims:
     """The learner named in the path, or the department."""
+    return must_be_learner_or_admin(learner_id, who)
+
+
+def must_be_learner_or_admin(learner_id: str, who: Claims) -> Claims:
+    """Refuse (403) anyone but that learner and the department."""
     if who.role == "admin" or (who.role == "learner" and who.subject == learner_id):
         return who
     raise Problem(403, "Forbidden", "A learner token gives access to that learner's data only.")

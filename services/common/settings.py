@@ -42,6 +42,17 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where this service is reached, for links."
     )
+    key_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="Credential service: the secret that encrypts the issuer's signing keys at rest.",
+    )
+    issuer_name: str = Field(
+        default="Sở Giáo dục và Đào tạo tỉnh Khánh Hòa",
+        description="Credential service: the issuer's name on credentials.",
+    )
+    jsonld_cache_dir: str | None = Field(
+        default=None, description="Credential service: where the fetched JSON-LD contexts live."
+    )
 
     @property
     def database_name(self) -> str:

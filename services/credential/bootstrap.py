@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from contracts import learners, records
@@ -9,25 +11,52 @@ from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.credential.api import router
+from services.credential.issuing import Issuer
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
+from services.credential.vc.contexts import ensure_assets, runtime_loader
+from services.credential.vc.schemas import runtime_schemas
 
 TOPICS = (learners.TOPIC, records.TOPIC)
 
+DESCRIPTION = """Each learner's connected trail, and credentials anyone can verify.
+
+* **Learners** (their token) and **the department** (admin token) read a trail as JSON or as a
+  printable page (`?format=html&lang=vi|en`), and issue a signed CLR 2.0 credential.
+* **Anyone** verifies a credential (`POST /v1/verify`), reads the issuer's DID document
+  (`/.well-known/did.json`) and the revocation status list.
+"""
+
 
 def build(settings: Settings) -> FastAPI:
+    if settings.key_encryption_key is None:
+        raise SystemExit(
+            "LT_KEY_ENCRYPTION_KEY is not set: the credential service needs it to keep the "
+            "issuer's signing keys encrypted at rest."
+        )
+    cache = ensure_assets(Path(settings.jsonld_cache_dir) if settings.jsonld_cache_dir else None)
     runtime = Runtime(settings)
     store = CredentialStore(runtime.db)
-    projection = TrailProjection(store, runtime.broker, load_rules())
+    issuer = Issuer(
+        store,
+        runtime.broker,
+        runtime_loader(cache),
+        runtime_schemas(cache),
+        settings.public_base_url,
+        settings.issuer_name,
+        settings.key_encryption_key.get_secret_value(),
+    )
+    projection = TrailProjection(store, runtime.broker, load_rules(), issuer)
     runtime.consume(TOPICS, projection.handle)
     app = create_app(
         settings=settings,
         title="Learning Trail — credential service",
-        description="Each learner's connected trail of learning, built from the event log.",
+        description=DESCRIPTION,
         lifespan=runtime.lifespan(store.ensure_indexes),
         readiness=runtime.readiness,
     )
     app.state.store = store
+    app.state.issuer = issuer
     app.include_router(router)
     return app

@@ -28,6 +28,7 @@ from contracts.records import (
     LearningRecordRevoked,
 )
 from services.common.broker import publish_event
+from services.credential.issuing import Issuer
 from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
 from services.credential.trail import build_trail, entry_from_record
@@ -41,17 +42,23 @@ class TrailProjection:
     """Applies a batch of learner and record events; safe to apply twice."""
 
     def __init__(
-        self, store: CredentialStore, broker: KafkaBroker, rules: list[RecognitionRule]
+        self,
+        store: CredentialStore,
+        broker: KafkaBroker,
+        rules: list[RecognitionRule],
+        issuer: Issuer | None = None,
     ) -> None:
         self.store = store
         self.broker = broker
         self.rules = rules
+        self.issuer = issuer
 
     async def handle(self, events: list[Envelope[BaseModel]]) -> None:
         learner_writes: list[Write] = []
         merge_writes: list[Write] = []
         entry_writes: list[Write] = []
         changed: dict[str, list[str]] = {}  # learner -> records whose trail changed
+        revoked: list[tuple[str, str]] = []  # (record, reason)
         survivors = await self.store.survivors(
             {getattr(e.data, "learner_id", "") for e in events} - {""}
         )
@@ -114,9 +121,13 @@ class TrailProjection:
                     )
                 )
                 changed.setdefault(survivor(data.learner_id), []).append(data.record_id)
+                revoked.append((data.record_id, data.reason))
         await self.store.write_merges(merge_writes)
         await self.store.write_learners(learner_writes)
         new = await self.store.write_entries(entry_writes)
+        if self.issuer is not None:
+            for record_id, reason in revoked:
+                await self.issuer.revoke_with_record(record_id, f"Hồ sơ bị thu hồi: {reason}")
         if changed:
             _log.info("trail updated", extra={"learners": len(changed), "new_entries": new})
             stored = await self.store.entries_of(list(changed))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING, UpdateMany, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.common.mongo import Document
 
@@ -20,10 +21,15 @@ class CredentialStore:
         self.learners = db["learners"]
         self.merges = db["learner_merges"]
         self.recognitions = db["recognitions"]
+        self.issuer_keys = db["issuer_keys"]
+        self.status_lists = db["status_lists"]
+        self.credentials = db["credentials"]
 
     async def ensure_indexes(self) -> None:
         await self.entries.create_index([("learner_id", ASCENDING), ("completed_on", ASCENDING)])
         await self.recognitions.create_index([("learner_id", ASCENDING)])
+        await self.credentials.create_index([("learner_id", ASCENDING)])
+        await self.credentials.create_index([("record_ids", ASCENDING)])
 
     async def write_entries(self, writes: list[Write]) -> int:
         """Apply entry writes in order; returns how many entries were new."""
@@ -98,3 +104,64 @@ class CredentialStore:
 
     async def counts(self) -> dict[str, Any]:
         return {"entries": await self.entries.count_documents({})}
+
+    # the issuer's keys, status lists and issued credentials
+
+    async def sealed_keys(self) -> Document | None:
+        return await self.issuer_keys.find_one({"_id": "issuer"})
+
+    async def put_sealed_keys(self, sealed: str, controller: str, replace: bool) -> bool:
+        """Store the sealed key ring; without ``replace`` only if none exists (False then)."""
+        doc = {"_id": "issuer", "sealed": sealed, "controller": controller}
+        if replace:
+            await self.issuer_keys.replace_one({"_id": "issuer"}, doc, upsert=True)
+            return True
+        try:
+            await self.issuer_keys.insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def allocate_status_indices(self, list_id: str, count: int) -> list[int]:
+        """``count`` fresh bit positions in a status list (callers serialise allocation)."""
+        after = await self.status_lists.find_one_and_update(
+            {"_id": list_id},
+            {"$inc": {"next_index": count}, "$setOnInsert": {"revoked": []}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert after is not None
+        end = int(after["next_index"])
+        return list(range(end - count, end))
+
+    async def revoked_indices(self, list_id: str) -> list[int]:
+        doc = await self.status_lists.find_one({"_id": list_id})
+        return list(doc.get("revoked", [])) if doc else []
+
+    async def revoke_indices(self, list_id: str, indices: list[int]) -> None:
+        await self.status_lists.update_one(
+            {"_id": list_id}, {"$addToSet": {"revoked": {"$each": indices}}}, upsert=True
+        )
+
+    async def add_credential(self, doc: Document) -> None:
+        await self.credentials.insert_one(doc)
+
+    async def credential(self, credential_id: str) -> Document | None:
+        return await self.credentials.find_one({"_id": credential_id})
+
+    async def credentials_with_record(self, record_id: str) -> list[Document]:
+        return [d async for d in self.credentials.find({"record_ids": record_id})]
+
+    async def latest_credential(self, learner_id: str) -> Document | None:
+        cursor = self.credentials.find({"learner_id": learner_id}).sort("issued_at", DESCENDING)
+        async for doc in cursor.limit(1):
+            return doc
+        return None
+
+    async def change_credential(self, credential_id: str, changes: Document) -> None:
+        await self.credentials.update_one({"_id": credential_id}, {"$set": changes})
+
+    async def credential_announced(self, credential_id: str, event_id: str) -> None:
+        await self.credentials.update_one(
+            {"_id": credential_id, "pending.event_id": event_id}, {"$set": {"pending": None}}
+        )

@@ -39,6 +39,7 @@ class TrailEntry(BaseModel):
 
     record_id: str
     provider_id: str
+    provider_name: str | None = None
     kind: str
     title: str
     code: str | None = None

@@ -185,12 +185,14 @@ def recorded_event(
     provider_id: str,
     submission: RecordSubmission,
     recorded_at: datetime,
+    provider_name: str | None = None,
 ) -> LearningRecordRecorded:
     """The event that says this submission was accepted."""
     return LearningRecordRecorded(
         record_id=record_id,
         learner_id=learner_id,
         provider_id=provider_id,
+        provider_name=provider_name,
         provider_record_ref=submission.provider_record_ref,
         recorded_at=recorded_at,
         **submission.record.model_dump(),

@@ -170,6 +170,7 @@ class Records:
             provider_id=provider["_id"],
             submission=submission,
             recorded_at=now,
+            provider_name=provider.get("name"),
         )
         doc: Document = {
             "_id": record_id,

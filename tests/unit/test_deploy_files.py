@@ -40,6 +40,11 @@ def test_services_wait_for_healthy_kafka_and_mongo() -> None:
     assert "--replSet" in COMPOSE["services"]["mongo"]["command"]
 
 
+def test_the_credential_service_gets_its_key_encryption_key() -> None:
+    env = COMPOSE["services"]["credential"]["environment"]
+    assert "LT_KEY_ENCRYPTION_KEY" in env and "LT_PUBLIC_BASE_URL" in env
+
+
 def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("contracts", "services", "cli"):
