@@ -182,7 +182,7 @@ def build_ferretdb() -> None:
 # secrets for development
 
 
-DEV_SECRETS = {
+DEV_SECRETS: dict[str, Callable[[], str]] = {
     "LT_IDENTITY_HMAC_KEY": lambda: secrets.token_urlsafe(32),
     "LT_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
     "LT_ADMIN_TOKEN": lambda: f"adm_{secrets.token_urlsafe(24)}",

@@ -177,6 +177,88 @@ def import_records(
 
 
 @app.command()
+def rebuild(
+    service: Annotated[str, typer.Argument(help="The projection to rebuild: credential.")],
+    into: Annotated[str, typer.Option(help="The fresh database to rebuild into.")] = (
+        "lt_credential_rebuild"
+    ),
+    live: Annotated[str, typer.Option(help="The live database to compare with.")] = "lt_credential",
+) -> None:
+    """Replay the topics from the beginning into fresh collections and compare with the live
+    projection; exits 1 if they differ."""
+    from services.credential.rebuild import rebuild as replay
+
+    if service != "credential":
+        raise _fail("only the credential projection can be rebuilt so far")
+    ports = localstack.Ports.from_env()
+    bootstrap = os.environ.get("LT_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports.kafka}")
+    started = time.monotonic()
+    report = asyncio.run(replay(bootstrap, localstack.mongodb_uri(ports), live, into))
+    console.print(
+        f"replayed {report.events} events ({report.skipped} undecodable skipped) into {into} "
+        f"in {time.monotonic() - started:.1f}s: {report.collections}"
+    )
+    if report.differences:
+        for line in report.differences[:20]:
+            console.print(f"[red]differs:[/] {line}")
+        raise typer.Exit(1)
+    console.print(f"[green]identical to the live projection ({live})[/]")
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="A credential (JSON) to verify, offline.")],
+    trusted_only: Annotated[
+        bool, typer.Option("--trusted-only", help="Fail when the issuer is not pinned.")
+    ] = False,
+    trust_list: Annotated[
+        Path | None, typer.Option(help="Pinned issuers: JSON {issuer: [Multikey…]} or a DID doc.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Verify a credential offline: JSON Schema, every proof, dates, status, issuer.
+    Exits 0 when every check that can be made passes, 1 when any fails."""
+    from cli.verifying import verify_file
+
+    try:
+        report = verify_file(file, trust_list, trusted_only)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        table = Table("credential", "check", "result", "detail")
+        colours = {"passed": "green", "failed": "red", "unknown": "yellow", "skipped": "dim"}
+        for check in report.checks:
+            colour = colours[check.result]
+            table.add_row(check.path, check.check, f"[{colour}]{check.result}[/]", check.detail)
+        console.print(table)
+        console.print(f"overall: [bold]{report.status}[/]")
+    raise typer.Exit(1 if report.failed() else 0)
+
+
+@app.command("pin-issuer")
+def pin_issuer(
+    out: Annotated[Path, typer.Option(help="Where to keep the pinned keys.")] = Path(
+        ".cache/trust-list.json"
+    ),
+) -> None:
+    """Fetch the issuer's DID document from the credential service and pin its keys for
+    offline verification (``trail verify --trust-list``)."""
+    from services.credential.vc.keys import trust_list_from_did_document
+
+    response = httpx.get(f"{Endpoints.from_env().credential}/.well-known/did.json", timeout=10)
+    if response.status_code != 200:
+        raise _fail(f"the credential service answered {response.status_code}")
+    pinned = {k: list(v) for k, v in trust_list_from_did_document(response.json()).items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(pinned, indent=2) + "\n")
+    console.print(
+        f"pinned {sum(len(v) for v in pinned.values())} key(s) of {list(pinned)} in {out}"
+    )
+
+
+@app.command()
 def demo() -> None:
     """Seed two training centres, learners, records and a programme; show one learner's trail."""
     from cli.demo import run_demo

@@ -44,10 +44,12 @@ class TrailProjection:
     def __init__(
         self,
         store: CredentialStore,
-        broker: KafkaBroker,
+        broker: KafkaBroker | None,
         rules: list[RecognitionRule],
         issuer: Issuer | None = None,
     ) -> None:
+        """With ``broker`` None the projection replays (``trail rebuild``): it builds the same
+        state but announces nothing, since the live projection announced it already."""
         self.store = store
         self.broker = broker
         self.rules = rules
@@ -132,7 +134,8 @@ class TrailProjection:
             _log.info("trail updated", extra={"learners": len(changed), "new_entries": new})
             stored = await self.store.entries_of(list(changed))
             await self._recognise(stored)
-            await self._announce(changed, stored)
+            if self.broker is not None:
+                await self._announce(self.broker, changed, stored)
 
     async def _recognise(self, stored: dict[str, list[dict[str, Any]]]) -> None:
         """Apply the recognition rules to each changed trail: grant what is newly derived,
@@ -145,12 +148,21 @@ class TrailProjection:
             derived = {d.recognition_id: d for d in evaluate(self.rules, learner_id, entries)}
             known = {doc["_id"]: doc for doc in decided[learner_id]}
             for rid, decision in derived.items():
-                if known.get(rid, {}).get("state") != "granted":
+                before = known.get(rid, {})
+                if before.get("state") != "granted" or _basis(before) != _basis_of(decision):
+                    # new, granted again, or its basis grew (more courses stacked): the latest
+                    # derivation is what a replay of the whole log gives too
                     writes.append(_granted(learner_id, decision, now))
             for rid, doc in known.items():
                 if doc["state"] == "granted" and rid not in derived:
                     writes.append(_revoked(doc, now))
+        if self.broker is None:
+            for doc in writes:
+                doc["pending"] = None
         await self.store.write_recognitions(writes)
+        broker = self.broker
+        if broker is None:
+            return
         for doc in await self.store.unannounced_recognitions(learner_ids):
             pending = doc["pending"]
             model = (
@@ -159,7 +171,7 @@ class TrailProjection:
                 else RecognitionRevoked
             )
             await publish_event(
-                self.broker,
+                broker,
                 credentials.TOPIC,
                 Envelope[BaseModel](
                     id=pending["event_id"],
@@ -172,7 +184,10 @@ class TrailProjection:
             await self.store.recognition_announced(doc["_id"], pending["event_id"])
 
     async def _announce(
-        self, changed: dict[str, list[str]], stored: dict[str, list[dict[str, Any]]]
+        self,
+        broker: KafkaBroker,
+        changed: dict[str, list[str]],
+        stored: dict[str, list[dict[str, Any]]],
     ) -> None:
         """Tell the rest of the system which trails changed (as state, so repeats are harmless)."""
         now = datetime.now(UTC)
@@ -192,7 +207,7 @@ class TrailProjection:
                 updated_at=now,
             )
             await publish_event(
-                self.broker,
+                broker,
                 credentials.TOPIC,
                 Envelope[BaseModel](
                     type=credentials.TRAIL_UPDATED, source=SOURCE, subject=learner_id, data=update
@@ -217,6 +232,14 @@ def _correction(data: LearningRecordCorrected) -> UpdateOne:
         },
         update,
     )
+
+
+def _basis(doc: dict[str, Any]) -> tuple[Any, ...]:
+    return (tuple(doc.get("record_ids", ())), doc.get("outcome_vi"), doc.get("credits"))
+
+
+def _basis_of(decision: Decision) -> tuple[Any, ...]:
+    return (decision.record_ids, decision.outcome_vi, decision.credits)
 
 
 REVOKED_BECAUSE = (

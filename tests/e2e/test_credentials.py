@@ -1,0 +1,248 @@
+"""Credentials anyone can verify, recognitions on the trail, and a rebuild that matches."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from contracts.credentials import RECOGNITION_GRANTED
+from services.credential.rebuild import rebuild
+from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
+from tests.e2e.test_record_path import submit, trail_of
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cred(stack: Stack, path: str) -> str:
+    return f"{stack.endpoints.credential}{path}"
+
+
+async def learner_with_records(
+    http: httpx.AsyncClient, stack: Stack, count: int = 3
+) -> tuple[str, dict[str, Any], list[str]]:
+    centre = await new_provider(http, stack)
+    nid = national_id()
+    record_ids = []
+    for n in range(count):
+        body = submission(nid, f"CR-{n}", title=f"Học phần {n}", hours=10 * (n + 1))
+        record_ids.append((await submit(http, stack, centre["api_key"], body)).json()["record_id"])
+    answer = await submit(
+        http, stack, centre["api_key"], submission(nid, "CR-0", title="Học phần 0", hours=10)
+    )
+    learner_id = answer.json()["learner_id"]
+    await eventually(
+        lambda: trail_of(http, stack, learner_id), lambda t: t.get("entry_count") == count
+    )
+    return learner_id, centre, record_ids
+
+
+async def verify(
+    http: httpx.AsyncClient, stack: Stack, document: Any, **params: Any
+) -> dict[str, Any]:
+    response = await http.post(cred(stack, "/v1/verify"), json=document, params=params)
+    assert response.status_code == 200, response.text
+    report: dict[str, Any] = response.json()
+    return report
+
+
+def results(report: dict[str, Any], check: str) -> dict[str, str]:
+    return {c["path"]: c["result"] for c in report["checks"] if c["check"] == check}
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_a_learner_gets_a_credential_anyone_can_verify(
+    stack: Stack, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    learner_id, _, _ = await learner_with_records(http, stack)
+    issued = await http.post(
+        cred(stack, f"/v1/learners/{learner_id}/credentials"),
+        headers=stack.learner_token(learner_id),
+    )
+    assert issued.status_code == 201, issued.text
+    assert issued.headers["content-type"].startswith("application/vc+ld+json")
+    clr = issued.json()
+    assert "ClrCredential" in clr["type"] and clr["issuer"]["id"].startswith("did:web:")
+    embedded = clr["credentialSubject"]["verifiableCredential"]
+    assert len(embedded) == 3 and all("proof" in vc for vc in embedded)
+    assert all(vc["credentialStatus"]["type"] == "BitstringStatusListEntry" for vc in embedded)
+
+    report = await verify(http, stack, clr, trusted_only="true")
+    assert report["status"] == "valid", report
+    assert (
+        set(results(report, "proof").values()) == {"passed"} and len(results(report, "proof")) == 4
+    )
+    assert set(results(report, "status").values()) == {"passed"}
+
+    tampered = json.loads(json.dumps(clr))
+    tampered["credentialSubject"]["verifiableCredential"][1]["credentialSubject"]["achievement"][
+        "name"
+    ] = "Tiến sĩ"
+    bad = await verify(http, stack, tampered)
+    assert bad["status"] == "invalid"
+    assert results(bad, "proof")["$.credentialSubject.verifiableCredential[1]"] == "failed"
+
+    # offline, with the CLI: pinned issuer keys, then the same file tampered
+    good_file, bad_file = tmp_path / "clr.json", tmp_path / "tampered.json"
+    good_file.write_text(json.dumps(clr, ensure_ascii=False), encoding="utf-8")
+    bad_file.write_text(json.dumps(tampered, ensure_ascii=False), encoding="utf-8")
+    pinned = tmp_path / "did.json"
+    pinned.write_text((await http.get(cred(stack, "/.well-known/did.json"))).text)
+    ok = run_cli("verify", str(good_file), "--trusted-only", "--trust-list", str(pinned), "--json")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    offline = json.loads(ok.stdout)
+    assert {c["result"] for c in offline["checks"] if c["check"] == "status"} == {"unknown"}
+    assert run_cli("verify", str(bad_file), "--trust-list", str(pinned)).returncode == 1
+    empty = tmp_path / "nobody.json"
+    empty.write_text("{}")
+    assert run_cli("verify", str(good_file), "--trust-list", str(empty)).returncode == 0
+    assert (
+        run_cli("verify", str(good_file), "--trusted-only", "--trust-list", str(empty)).returncode
+        == 1
+    )
+
+
+async def test_revoking_a_record_revokes_the_credential_built_on_it(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    learner_id, centre, record_ids = await learner_with_records(http, stack, count=2)
+    issued = await http.post(
+        cred(stack, f"/v1/learners/{learner_id}/credentials"), headers=stack.admin
+    )
+    clr = issued.json()
+    await http.post(
+        f"{stack.endpoints.learner}/v1/records/{record_ids[0]}/revocation",
+        json={"reason": "Cấp nhầm"},
+        headers={"X-API-Key": centre["api_key"]},
+    )
+
+    async def status() -> dict[str, str]:
+        return results(await verify(http, stack, clr), "status")
+
+    revoked = await eventually(status, lambda r: "failed" in r.values())
+    assert revoked["$"] == "failed"
+    events = [
+        r for r in await read_topic(stack.kafka, "credentials.v1") if r.key == learner_id.encode()
+    ]
+    types = [dict(r.headers)["ce_type"].decode() for r in events]
+    assert "vn.learningtrail.credentials.credential.revoked.v1" in types
+    assert "vn.learningtrail.credentials.credential.issued.v1" in types
+
+
+async def test_old_credentials_still_verify_after_a_key_rotation(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    learner_id, _, _ = await learner_with_records(http, stack, count=1)
+    url = cred(stack, f"/v1/learners/{learner_id}/credentials")
+    before = (await http.post(url, headers=stack.admin)).json()
+    rotated = await http.post(cred(stack, "/v1/admin/issuer-keys:rotate"), headers=stack.admin)
+    assert rotated.status_code == 200
+    after = (await http.post(url, headers=stack.admin)).json()
+    assert before["proof"]["verificationMethod"] != after["proof"]["verificationMethod"]
+    for document in (before, after):
+        assert (await verify(http, stack, document, trusted_only="true"))["status"] == "valid"
+    methods = (await http.get(cred(stack, "/.well-known/did.json"))).json()["verificationMethod"]
+    assert len(methods) >= 2
+
+
+async def test_who_may_issue_and_read(stack: Stack, http: httpx.AsyncClient) -> None:
+    learner_id, _, _ = await learner_with_records(http, stack, count=1)
+    url = cred(stack, f"/v1/learners/{learner_id}/credentials")
+    assert (await http.post(url)).status_code == 401
+    assert (await http.post(url, headers=stack.learner_token("someone-else"))).status_code == 403
+    issued = await http.post(url, headers=stack.learner_token(learner_id))
+    credential_id = issued.json()["id"]
+    public = await http.get(cred(stack, f"/v1/credentials/{credential_id}/verification"))
+    assert public.status_code == 200 and public.json()["status"] == "valid"
+
+    token = stack.learner_token(learner_id)["Authorization"].split()[1]
+    page = await http.get(
+        cred(stack, f"/v1/learners/{learner_id}/trail"),
+        params={"format": "html", "access_token": token},
+    )
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "Hồ sơ học tập suốt đời" in page.text and "Nguyễn Thị Hương" in page.text
+    assert "<svg" in page.text and f"/v1/credentials/{credential_id}/verification" in page.text
+    english = await http.get(
+        cred(stack, f"/v1/learners/{learner_id}/trail"),
+        params={"format": "html", "lang": "en", "access_token": token},
+    )
+    assert "Lifelong learning record" in english.text
+    stranger = await http.get(
+        cred(stack, f"/v1/learners/{learner_id}/trail"),
+        params={"format": "html", "access_token": "forged.token"},
+    )
+    assert stranger.status_code == 401
+
+
+async def test_recognitions_reach_the_trail_and_the_log(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    centre = await new_provider(http, stack)
+    nid = national_id()
+    diploma = submission(
+        nid,
+        "RC-1",
+        kind="diploma",
+        vqf_level=4,
+        title="Trung cấp Điện công nghiệp",
+        completed_on="2022-06-01",
+    )
+    gdtx = submission(
+        nid,
+        "RC-2",
+        pathway="continuing",
+        kind="programme",
+        vqf_level=None,
+        general_education_level="upper_secondary",
+        title="Văn hóa THPT hệ GDTX",
+        completed_on="2022-05-31",
+    )
+    await submit(http, stack, centre["api_key"], diploma)
+    learner_id = (await submit(http, stack, centre["api_key"], gdtx)).json()["learner_id"]
+    trail = await eventually(
+        lambda: trail_of(http, stack, learner_id), lambda t: bool(t.get("recognitions"))
+    )
+    (recognition,) = trail["recognitions"]
+    assert recognition["rule_id"] == "progression/trung-cap-len-cao-dang"
+    assert "liên thông lên trình độ cao đẳng" in recognition["outcome_vi"]
+    events = [
+        r for r in await read_topic(stack.kafka, "credentials.v1") if r.key == learner_id.encode()
+    ]
+    granted = [
+        json.loads(r.value)
+        for r in events
+        if dict(r.headers)["ce_type"].decode() == RECOGNITION_GRANTED
+    ]
+    assert [g["recognition_id"] for g in granted] == [recognition["recognition_id"]]
+    assert granted[0]["rule_version"] == "2025.1" and len(granted[0]["record_ids"]) == 2
+
+
+async def test_a_rebuild_from_the_log_matches_the_live_trail(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    await learner_with_records(http, stack, count=2)  # waits until the live side caught up
+    report = await rebuild(
+        stack.kafka, stack.mongodb_uri, "lt_credential", "lt_credential_rebuild_test"
+    )
+    assert report.events > 0 and report.collections["trail_entries"] > 0
+    assert report.differences == []
+    cli = await asyncio.to_thread(
+        run_cli, "rebuild", "credential", "--into", "lt_credential_rebuild_cli"
+    )
+    assert cli.returncode == 0, cli.stdout + cli.stderr
