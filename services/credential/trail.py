@@ -85,6 +85,15 @@ class RecognitionView(BaseModel):
     granted_at: str
 
 
+class TimelineItem(BaseModel):
+    """One step of the learner's path, in the order it happened."""
+
+    completed_on: date
+    record_id: str
+    title: str
+    pathway: Pathway
+
+
 class Trail(BaseModel):
     """A learner's whole trail, grouped by pathway, with the recognitions it earned."""
 
@@ -96,6 +105,7 @@ class Trail(BaseModel):
     highest_vqf_level: int | None
     pathways: list[PathwayGroup]
     per_year: list[YearTotals]
+    timeline: list[TimelineItem] = []
     recognitions: list[RecognitionView] = []
 
 
@@ -146,6 +156,19 @@ def build_trail(
         highest_vqf_level=highest,
         pathways=groups,
         per_year=sorted(years.values(), key=lambda y: y.year),
+        timeline=sorted(
+            (
+                TimelineItem(
+                    completed_on=e.completed_on,
+                    record_id=e.record_id,
+                    title=e.title,
+                    pathway=g.pathway,
+                )
+                for g in groups
+                for e in g.entries
+            ),
+            key=lambda t: (t.completed_on, t.record_id),
+        ),
         recognitions=sorted(
             (
                 RecognitionView.model_validate({**r, "recognition_id": r["_id"]})

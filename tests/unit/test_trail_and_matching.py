@@ -43,6 +43,7 @@ def test_trail_groups_by_pathway_in_order_with_totals() -> None:
     assert (trail.entry_count, trail.total_credits, trail.total_hours) == (4, 7, 445)
     assert trail.highest_vqf_level == 5  # a failed level-6 module does not count
     assert [(y.year, y.entries) for y in trail.per_year] == [(2023, 1), (2024, 3)]
+    assert [t.record_id for t in trail.timeline] == ["a", "b", "c", "d"]
 
 
 def test_an_empty_trail() -> None:
