@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     )
     key_encryption_key: SecretStr | None = Field(
         default=None,
-        description="Credential service: the secret that encrypts the issuer's signing keys at rest.",
+        description="Credential service: the secret encrypting the signing keys at rest.",
     )
     issuer_name: str = Field(
         default="Sở Giáo dục và Đào tạo tỉnh Khánh Hòa",
