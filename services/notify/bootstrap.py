@@ -4,28 +4,49 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from contracts import learners, programmes
+from contracts import credentials, learners, programmes, records
 from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.notify.api import router
-from services.notify.inbox import InboxProjection
+from services.notify.matchmaker import Matchmaker
+from services.notify.projection import NotifyProjection
+from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
+from services.notify.worker import DeliveryWorkers
 
-TOPICS = (learners.TOPIC, programmes.TOPIC)
+TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
 
 
-def build(settings: Settings) -> FastAPI:
+def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
+    notify = notify or NotifySettings()
     runtime = Runtime(settings)
     store = NotifyStore(runtime.db)
-    runtime.consume(TOPICS, InboxProjection(store).handle)
+    workers = DeliveryWorkers(store, runtime.broker, notify, owner=notify.owner(settings.http_port))
+    matchmaker = Matchmaker(
+        store, notify, settings.token_secret.get_secret_value(), wake=workers.wake
+    )
+    runtime.consume(TOPICS, NotifyProjection(store, matchmaker).handle)
+
+    async def on_start() -> None:
+        await store.ensure_indexes()
+        await workers.start()
+
     app = create_app(
         settings=settings,
         title="Learning Trail — notify service",
-        description="Tells learners about programmes that fit them.",
-        lifespan=runtime.lifespan(store.ensure_indexes),
+        description="Tells learners, once and on the channel they chose, about the programmes "
+        "that fit them and about their recognitions and credentials.",
+        lifespan=runtime.lifespan(on_start, workers.stop),
         readiness=runtime.readiness,
+        openapi_tags=[
+            {"name": "inbox", "description": "A learner's in-app messages."},
+            {"name": "preferences", "description": "Channels, interests, quiet hours, digest."},
+            {"name": "admin", "description": "The department's view of deliveries."},
+        ],
     )
     app.state.store = store
+    app.state.matchmaker = matchmaker
+    app.state.workers = workers
     app.include_router(router)
     return app

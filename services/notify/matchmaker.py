@@ -1,0 +1,176 @@
+"""Deciding who is told what, and keeping the outbox in step: the use cases that the event
+handler and the API share. Load, call the pure domain, save."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contracts.notifications import About
+from contracts.programmes import Programme
+from contracts.vocabulary import Language
+from services.common.mongo import Document
+from services.notify.matching import reasons_against
+from services.notify.messages import Message, programme_message
+from services.notify.outbox import (
+    CHANNEL_OFF,
+    MERGED,
+    NO_LONGER_FITS,
+    REVOKED,
+    WITHDRAWN,
+    plan,
+    schedule,
+)
+from services.notify.preferences import Subscriber, subscriber
+from services.notify.settings import NotifySettings
+from services.notify.store import NotifyStore
+
+_log = logging.getLogger("learningtrail.notify.matching")
+
+CONTENT_FIELDS = ("language", "title", "body", "data", "unsubscribe_url")
+
+
+class Matchmaker:
+    """Matches programmes and learners and plans, refreshes or cancels notifications."""
+
+    def __init__(
+        self,
+        store: NotifyStore,
+        settings: NotifySettings,
+        token_secret: str,
+        wake: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.links = (settings.public_url, token_secret)
+        self.wake = wake
+
+    def subscriber(self, doc: Document) -> Subscriber:
+        return subscriber(doc, self.settings, sms=self.settings.sms_available)
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(ZoneInfo(self.settings.default_time_zone)).date()
+
+    def _plan_programme(
+        self, programme: Programme, learners: Iterable[Subscriber], now: datetime
+    ) -> list[Document]:
+        today = self.today(now)
+        messages: dict[Language, Message] = {}
+        data = programme.model_dump(mode="json")
+        planned: list[Document] = []
+        for learner in learners:
+            if reasons_against(programme, learner, today):
+                continue
+            if learner.language not in messages:
+                messages[learner.language] = programme_message(programme, learner.language)
+            planned.extend(
+                plan(
+                    learner,
+                    "programme",
+                    programme.programme_id,
+                    messages[learner.language],
+                    data,
+                    now,
+                    self.links,
+                )
+            )
+        return planned
+
+    async def programme_changed(self, programme: Programme, now: datetime) -> int:
+        """Announced or updated: tell the learners it fits now (once each per channel), refresh
+        what is still waiting, cancel what waits for learners it no longer fits."""
+        candidates = await self.store.candidates(programme, self.today(now))
+        planned = self._plan_programme(programme, map(self.subscriber, candidates), now)
+        created = await self.store.put_planned(planned, CONTENT_FIELDS)
+        keep = {p["_id"] for p in planned}
+        stale = [p["_id"] for p in await self.store.pending_about(programme.programme_id)]
+        cancelled = await self.store.cancel(
+            (nid for nid in stale if nid not in keep), NO_LONGER_FITS, now
+        )
+        _log.info(
+            "programme matched",
+            extra={
+                "programme_id": programme.programme_id,
+                "candidates": len(candidates),
+                "notifications": len(planned),
+                "new": created,
+                "cancelled": cancelled,
+            },
+        )
+        if created:
+            self.wake()
+        return created
+
+    async def programme_withdrawn(self, programme_id: str, now: datetime) -> None:
+        await self.store.cancel_about(programme_id, WITHDRAWN, now)
+
+    async def learners_changed(self, learner_ids: Iterable[str], now: datetime) -> None:
+        """A profile, a trail or preferences changed: match these learners against the
+        programmes on offer in their places, cancel what no longer fits or has no channel,
+        and move what waits to the learners' new schedule."""
+        docs = await self.store.subscriptions_of(learner_ids)
+        learners = [self.subscriber(d) for d in docs]
+        if not learners:
+            return
+        places = {code for learner in learners for code in learner.places}
+        programmes = [Programme.model_validate(p) for p in await self.store.programmes_in(places)]
+        planned: list[Document] = []
+        for programme in programmes:
+            planned.extend(self._plan_programme(programme, learners, now))
+        created = await self.store.put_planned(planned, CONTENT_FIELDS)
+        keep = {p["_id"] for p in planned}
+        by_id = {learner.learner_id: learner for learner in learners}
+        unfit, off = [], []
+        for pending in await self.store.pending_of(by_id):
+            learner = by_id[pending["learner_id"]]
+            if pending["channel"] not in learner.channels:
+                off.append(pending["_id"])
+            elif pending["about"] == "programme" and pending["_id"] not in keep:
+                unfit.append(pending["_id"])
+        await self.store.cancel(off, CHANNEL_OFF, now)
+        await self.store.cancel(unfit, NO_LONGER_FITS, now)
+        for learner in learners:
+            await self._reschedule(learner, now)
+        if created:
+            self.wake()
+
+    async def _reschedule(self, learner: Subscriber, now: datetime) -> None:
+        changes = {}
+        for doc in await self.store.pending_due_later(learner.learner_id, now):
+            grouped = doc["about"] == "programme" and learner.schedule.digest
+            changes[doc["_id"]] = schedule(learner, doc["channel"], grouped, now)
+        await self.store.reschedule(changes, now)
+        if changes:
+            self.wake()
+
+    async def learner_merged(self, learner_id: str, into: str, now: datetime) -> None:
+        await self.store.merge(learner_id, into)
+        pending = await self.store.pending_of([learner_id])
+        await self.store.cancel((p["_id"] for p in pending), MERGED, now)
+
+    async def tell(
+        self,
+        learner_id: str,
+        about: About,
+        subject_id: str,
+        message: Callable[[Language], Message],
+        data: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """Tell one learner about something of theirs (a recognition, a credential) on every
+        channel they use. A learner not known yet (their profile still on its way) is told in
+        the inbox."""
+        doc = await self.store.subscription(learner_id) or {"_id": learner_id}
+        learner = self.subscriber(doc)
+        if doc.get("merged_into"):
+            return
+        planned = plan(learner, about, subject_id, message(learner.language), data, now, self.links)
+        if await self.store.put_planned(planned, CONTENT_FIELDS):
+            self.wake()
+
+    async def retract(self, subject_id: str, now: datetime) -> None:
+        """A recognition or credential was revoked: what was not sent about it is not sent."""
+        await self.store.cancel_about(subject_id, REVOKED, now)

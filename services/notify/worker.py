@@ -1,0 +1,303 @@
+"""Delivery workers: background tasks that drain the outbox, one per channel.
+
+Each worker claims due notifications of its channel in small batches (the claim is a lease:
+owner, claim id, expiry), sends them one message at a time under the channel's rate limit, and
+closes each as ``sent``, ``failed`` (permanent, or out of attempts) or back to ``pending`` with
+an exponential back-off. Then it tells ``notifications.v1``. A worker that is woken finds new
+work at once; an idle one looks every ``poll_seconds``.
+
+Exactly-once is not promised across a crash: if the process dies after a receiver accepted a
+message and before the state became ``sent``, the message goes again (same ids, so receivers
+can drop it). Everything else — claimed but not sent, sent but not announced — resumes where
+it stopped: this instance takes back its own claims when it starts, another instance takes
+them when their lease expires, and ``published: false`` notifications are announced later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+
+from contracts import notifications
+from contracts.envelope import Envelope, utc_now
+from contracts.notifications import Channel, NotificationDelivered, NotificationFailed
+from services.common.broker import publish_event
+from services.common.mongo import Document
+from services.notify.channels import Delivery, EmailSender, HttpSender
+from services.notify.outbox import (
+    CANCELLED,
+    CHANNEL_OFF,
+    FAILED,
+    SENT,
+    WITHDRAWN,
+    Outcome,
+    after_failure,
+)
+from services.notify.preferences import CHANNELS, Subscriber, subscriber
+from services.notify.scheduling import TokenBucket, retry_delay
+from services.notify.settings import NotifySettings
+from services.notify.store import ACTIVE, NotifyStore
+
+SOURCE = "/notify"
+_log = logging.getLogger("learningtrail.notify.delivery")
+
+
+def deliveries(claimed: Sequence[Document], learners: dict[str, Subscriber]) -> list[Delivery]:
+    """One message per claimed notification, except that a learner's digest notifications go
+    together as one."""
+    out: list[Delivery] = []
+    digests: dict[str, list[Document]] = {}
+    for doc in claimed:
+        learner = learners[doc["learner_id"]]
+        if doc.get("digest"):
+            digests.setdefault(doc["learner_id"], []).append(doc)
+        else:
+            out.append(Delivery(learner, [doc]))
+    out.extend(Delivery(learners[lid], docs) for lid, docs in digests.items())
+    return out
+
+
+class DeliveryWorkers:
+    """The outbox's workers: one task per channel, and one that announces what was done."""
+
+    def __init__(
+        self,
+        store: NotifyStore,
+        broker: KafkaBroker,
+        settings: NotifySettings,
+        owner: str,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.settings = settings
+        self.owner = owner
+        self.email = EmailSender(settings)
+        self.http = HttpSender(settings)
+        self._wake = {channel: asyncio.Event() for channel in CHANNELS}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """New work may be due: look now rather than at the next poll."""
+        for event in self._wake.values():
+            event.set()
+
+    async def start(self) -> None:
+        released = await self.store.release(self.owner, utc_now())
+        if released:
+            _log.warning(
+                "took back notifications claimed before a stop",
+                extra={"owner": self.owner, "count": released},
+            )
+        channels: list[Channel] = ["inbox", "email", "webhook"]
+        if self.settings.sms_available:
+            channels.append("sms")
+        self._tasks = [asyncio.create_task(self._guarded(c), name=f"notify-{c}") for c in channels]
+        self._tasks.append(asyncio.create_task(self._guarded(None), name="notify-announce"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.http.close()
+
+    async def _guarded(self, channel: Channel | None) -> None:
+        """Run a worker loop for the life of the process; an unexpected error (MongoDB away)
+        is logged and the loop starts again after a pause."""
+        while not self.broker.running:  # noqa: ASYNC110 - publishing needs the producer
+            await asyncio.sleep(0.1)
+        while True:
+            try:
+                if channel is None:
+                    await self._announce_loop()
+                else:
+                    await self._drain(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("delivery worker failed; restarting", extra={"channel": channel})
+                await asyncio.sleep(self.settings.poll_seconds)
+
+    async def _idle(self, channel: Channel) -> None:
+        event = self._wake[channel]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout=self.settings.poll_seconds)
+        event.clear()
+
+    async def _drain(self, channel: Channel) -> None:
+        rate = self.settings.rate(channel)
+        bucket = TokenBucket(rate, max(1.0, rate), time.monotonic())
+        batch = 500 if channel == "inbox" else self.settings.claim_batch
+        while True:
+            self._wake[channel].clear()
+            lease_id, claimed = await self.store.claim(
+                channel, self.owner, utc_now(), self.settings.lease_seconds, batch
+            )
+            if not claimed:
+                await self._idle(channel)
+                continue
+            learners = {
+                d["_id"]: subscriber(d, self.settings, sms=self.settings.sms_available)
+                for d in await self.store.subscriptions_of(n["learner_id"] for n in claimed)
+            }
+            for doc in claimed:  # a subscription may be gone; then it is no one's to send
+                learners.setdefault(
+                    doc["learner_id"],
+                    subscriber({"_id": doc["learner_id"]}, self.settings, sms=False),
+                )
+            if channel == "inbox":
+                await self._fill_inbox(lease_id, claimed, learners)
+                continue
+            for delivery in deliveries(claimed, learners):
+                await asyncio.sleep(bucket.reserve(time.monotonic()))
+                await self._deliver(channel, lease_id, delivery)
+
+    async def _still_wanted(
+        self, channel: Channel, lease_id: str, docs: Sequence[Document], learner: Subscriber
+    ) -> list[Document]:
+        """Drop (cancel) what the learner stopped or what was withdrawn since it was planned."""
+        now = utc_now()
+        if channel not in learner.channels:
+            await self.store.finish(
+                [d["_id"] for d in docs], lease_id, CANCELLED, now, cancel_reason=CHANNEL_OFF
+            )
+            return []
+        wanted = []
+        for doc in docs:
+            if doc["about"] == "programme":
+                programme = await self.store.programme(doc["subject_id"])
+                if programme is None or programme.get("state") != ACTIVE:
+                    await self.store.finish(
+                        [doc["_id"]], lease_id, CANCELLED, now, cancel_reason=WITHDRAWN
+                    )
+                    continue
+            wanted.append(doc)
+        return wanted
+
+    async def _fill_inbox(
+        self, lease_id: str, claimed: Sequence[Document], learners: dict[str, Subscriber]
+    ) -> None:
+        wanted: list[Document] = []
+        for learner_id in dict.fromkeys(d["learner_id"] for d in claimed):
+            docs = [d for d in claimed if d["learner_id"] == learner_id]
+            wanted.extend(await self._still_wanted("inbox", lease_id, docs, learners[learner_id]))
+        done = await self.store.finish([d["_id"] for d in wanted], lease_id, SENT, utc_now())
+        await self._announce([d for d in wanted if d["_id"] in set(done)], SENT, None)
+
+    async def _deliver(self, channel: Channel, lease_id: str, delivery: Delivery) -> None:
+        docs = await self._still_wanted(channel, lease_id, delivery.notifications, delivery.learner)
+        if not docs:
+            return
+        delivery = Delivery(delivery.learner, docs)
+        outcome = await self._send(channel, delivery)
+        now = utc_now()
+        if outcome.verdict == "sent":
+            done = await self.store.finish(delivery.ids, lease_id, SENT, now)
+            self.delivered += len(done)
+            await self._announce([d for d in docs if d["_id"] in set(done)], SENT, None)
+            return
+        attempts = max(int(d["attempts"]) for d in docs)
+        delay = retry_delay(
+            attempts,
+            self.settings.retry_base_seconds,
+            self.settings.retry_max_seconds,
+            random.random(),  # noqa: S311 - jitter, not a secret
+        )
+        step = after_failure(
+            outcome, attempts, self.settings.max_attempts, now, delay, delivery.learner
+        )
+        error = outcome.error or "failed"
+        _log.warning(
+            "delivery failed",
+            extra={
+                "channel": channel,
+                "delivery_id": delivery.delivery_id,
+                "attempts": attempts,
+                "verdict": outcome.verdict,
+                "error": error,
+                "next": step.state,
+            },
+        )
+        if step.state == FAILED:
+            done = await self.store.finish(delivery.ids, lease_id, FAILED, now, error=error)
+            await self._announce([d for d in docs if d["_id"] in set(done)], FAILED, error)
+        else:
+            assert step.due_at is not None
+            await self.store.retry_later(
+                dict.fromkeys(delivery.ids, step.due_at), lease_id, error, now
+            )
+
+    async def _send(self, channel: Channel, delivery: Delivery) -> Outcome:
+        if channel == "email":
+            return await self.email.send(delivery)
+        if channel == "webhook":
+            return await self.http.webhook(delivery)
+        return await self.http.sms(delivery)
+
+    # notifications.v1
+
+    def _event(self, doc: Document, state: str, error: str | None, at: datetime) -> BaseModel:
+        common = {
+            "notification_id": doc["_id"],
+            "learner_id": doc["learner_id"],
+            "channel": doc["channel"],
+            "about": doc["about"],
+            "subject_id": doc["subject_id"],
+            "attempts": max(1, int(doc.get("attempts") or 1)),
+        }
+        if state == SENT:
+            return NotificationDelivered(**common, delivered_at=at)
+        return NotificationFailed(**common, error=error or "failed", failed_at=at)
+
+    async def _announce(self, docs: Sequence[Document], state: str, error: str | None) -> None:
+        """Tell notifications.v1; what cannot be told now stays ``published: false``."""
+        if not docs:
+            return
+        at = utc_now()
+        published: list[str] = []
+        try:
+            for start in range(0, len(docs), 100):
+                chunk = docs[start : start + 100]
+                await asyncio.gather(
+                    *(
+                        publish_event(
+                            self.broker,
+                            notifications.TOPIC,
+                            Envelope[BaseModel](
+                                type=(
+                                    notifications.NOTIFICATION_DELIVERED
+                                    if state == SENT
+                                    else notifications.NOTIFICATION_FAILED
+                                ),
+                                source=SOURCE,
+                                subject=d["learner_id"],
+                                data=self._event(d, state, error or d.get("last_error"), at),
+                            ),
+                        )
+                        for d in chunk
+                    )
+                )
+                published.extend(d["_id"] for d in chunk)
+        except Exception:
+            _log.exception("could not publish to notifications.v1; will retry")
+        await self.store.mark_published(published)
+
+    async def _announce_loop(self) -> None:
+        """Announce what was closed but not announced (Kafka was away, or the process died)."""
+        while True:
+            await asyncio.sleep(self.settings.poll_seconds * 5)
+            settled = utc_now() - timedelta(seconds=self.settings.poll_seconds * 5)
+            left = await self.store.unpublished(settled, 500)
+            for state in (SENT, FAILED):
+                await self._announce([d for d in left if d["state"] == state], state, None)
