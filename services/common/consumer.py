@@ -4,8 +4,15 @@ Every service consumes the same way. A FastStream batch subscriber fetches up to
 ``consumer_batch_size`` records; each is decoded against the contracts; a record that is not a
 valid event goes to ``<group>.dlq`` with the reason in its headers and the stream goes on; the
 valid ones go to the service's handler, which writes them with ``bulk_write`` keyed so that a
-redelivered event changes nothing. Offsets are committed only after the handler returns; if it
-raises (MongoDB down, say), the batch is rewound and retried with exponential back-off.
+redelivered event changes nothing. Offsets are committed only after the handler returns.
+
+When the handler fails, the kind of failure decides: an outage (MongoDB or Kafka unreachable)
+rewinds the batch and retries it with exponential back-off until the outage passes — nothing is
+dead-lettered for it; any other error is a poison event: the batch is applied event by event,
+the failing event is retried ``consumer_max_attempts`` times and then dead-lettered with its
+error and attempt count, and the partition goes on. Dead letters keep the original headers and
+add ``dlq_reason``, ``dlq_original_topic``/``_partition``/``_offset``, ``dlq_group``,
+``dlq_attempts`` and ``dlq_failed_at``.
 """
 
 from __future__ import annotations
@@ -18,11 +25,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import trace
 from pydantic import BaseModel
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from contracts.catalogue import dead_letter_topic
 from contracts.envelope import ContractError, Envelope, from_kafka
@@ -30,6 +39,22 @@ from services.common.settings import Settings
 from services.common.telemetry import context_from_traceparent, links_from
 
 BatchHandler = Callable[[list[Envelope[BaseModel]]], Awaitable[None]]
+
+# Outages, not bad events: the batch waits (rewound, retried with back-off) until they pass.
+TRANSIENT: tuple[type[BaseException], ...] = (
+    ConnectionFailure,  # MongoDB unreachable, primary lost, network timeout
+    KafkaError,
+    OSError,
+    TimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an error is an outage to wait out rather than an event to dead-letter."""
+    return isinstance(exc, TRANSIENT) or (
+        isinstance(exc, OperationFailure) and exc.has_error_label("RetryableWriteError")
+    )
+
 
 _log = logging.getLogger("learningtrail.consumer")
 _tracer = trace.get_tracer("learningtrail.consumer")
@@ -93,6 +118,7 @@ class BatchConsumer:
         self.dead_letter_topic = dead_letter_topic(self.group)
         self.stats = ConsumerStats()
         self._failures = 0
+        self._kafka: Any = None  # the aiokafka consumer, known once the first batch arrives
         subscriber = broker.subscriber(
             *self.topics,
             group_id=self.group,
@@ -109,14 +135,18 @@ class BatchConsumer:
 
     async def _consume(self, values: list[bytes], message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = message.raw_message
-        events: list[Envelope[BaseModel]] = []
+        self._kafka = getattr(message, "consumer", None) or self._kafka
+        decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope[BaseModel]]] = []
         for record in records:
             try:
-                events.append(from_kafka(list(record.headers), record.value, self.data_types))
+                decoded.append(
+                    (record, from_kafka(list(record.headers), record.value, self.data_types))
+                )
             except ContractError as exc:
-                await self._dead_letter(record, exc.reason)
-        if not events:
+                await self._dead_letter(record, exc.reason, attempts=1)
+        if not decoded:
             return
+        events = [event for _, event in decoded]
         parent = context_from_traceparent(events[0].traceparent)
         with _tracer.start_as_current_span(
             f"{self.group} process",
@@ -132,10 +162,41 @@ class BatchConsumer:
             try:
                 await self.handler(events)
             except Exception as exc:
-                await self._back_off(exc)
-                raise
+                if is_transient(exc):
+                    await self._back_off(exc)
+                    raise  # the batch is rewound and comes again once the outage is over
+                await self._isolate(decoded, exc)
         self._failures = 0
         self.stats.consumed += len(events)
+
+    async def _isolate(
+        self,
+        decoded: list[tuple[ConsumerRecord[bytes, bytes], Envelope[BaseModel]]],
+        first: Exception,
+    ) -> None:
+        """A batch failed for a reason that is not an outage: apply its events one by one,
+        so that only the event that cannot be processed is retried and, after
+        ``consumer_max_attempts``, dead-lettered with its error — the partition goes on."""
+        self.stats.failed_batches += 1
+        _log.warning(
+            "batch failed, isolating the poison event",
+            extra={"group": self.group, "error": f"{type(first).__name__}: {first}"},
+        )
+        for record, event in decoded:
+            for attempt in range(1, self.settings.consumer_max_attempts + 1):
+                try:
+                    await self.handler([event])
+                    break
+                except Exception as exc:
+                    if is_transient(exc):
+                        await self._back_off(exc)
+                        raise
+                    if attempt == self.settings.consumer_max_attempts:
+                        await self._dead_letter(
+                            record, f"{type(exc).__name__}: {exc}", attempts=attempt
+                        )
+                    else:
+                        await asyncio.sleep(min(2.0, 0.1 * 2**attempt))
 
     async def _back_off(self, exc: Exception) -> None:
         """Wait before the rewound batch is fetched again: 0.5 s doubling to the cap."""
@@ -154,7 +215,27 @@ class BatchConsumer:
         )
         await asyncio.sleep(delay)
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def lag(self) -> dict[tuple[str, int], int]:
+        """Records not yet consumed, per assigned partition (empty before the first batch)."""
+        consumer = self._kafka
+        if consumer is None:
+            return {}
+        lags = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            try:
+                position = await consumer.position(tp)
+            except Exception as exc:  # a partition being revoked right now
+                _log.debug("no position", extra={"partition": str(tp), "error": repr(exc)})
+                continue
+            lags[(tp.topic, tp.partition)] = max(0, highwater - position)
+        return lags
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], reason: str, attempts: int
+    ) -> None:
         headers = {k: _safe_header(v).decode() for k, v in record.headers}
         headers.update(
             {
@@ -163,7 +244,7 @@ class BatchConsumer:
                 "dlq_original_partition": str(record.partition),
                 "dlq_original_offset": str(record.offset),
                 "dlq_group": self.group,
-                "dlq_attempts": "1",
+                "dlq_attempts": str(attempts),
                 "dlq_failed_at": datetime.now(UTC).isoformat(),
             }
         )

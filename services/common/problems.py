@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -103,6 +104,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed on {request.url.path}; see /docs."
         problem = Problem(exc.status_code, _title(exc.status_code), detail)
         problem.headers = dict(exc.headers or {})
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(ConnectionFailure)
+    async def _database_down(request: Request, exc: ConnectionFailure) -> JSONResponse:
+        _log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
+        problem = Problem(
+            503,
+            "Service unavailable",
+            "The service's database is unreachable right now; nothing was changed. Retry the "
+            "same request after Retry-After seconds.",
+            headers={"Retry-After": "5"},
+        )
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(Exception)

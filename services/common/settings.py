@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=200, ge=1)
     consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
+    consumer_max_attempts: int = Field(
+        default=3, ge=1, description="Attempts at an event that fails before it is dead-lettered."
+    )
     identity_hmac_key: SecretStr = Field(
         description="Key of the HMAC that turns a national ID number into a lookup hash."
     )
