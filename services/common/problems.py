@@ -112,8 +112,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         problem = Problem(
             503,
             "Service unavailable",
-            "The service's database is unreachable right now; nothing was changed. Retry the "
-            "same request after Retry-After seconds.",
+            "The service's database is unreachable right now, so the request did not "
+            "complete. Retry the same request after Retry-After seconds: it is safe to repeat.",
             headers={"Retry-After": "5"},
         )
         return problem_response(problem, request.url.path)
