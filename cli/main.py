@@ -176,6 +176,65 @@ def import_records(
     print_summary(console, summary, errors)
 
 
+dlq_app = typer.Typer(help="Dead-letter topics: inspect, and replay once fixed.")
+app.add_typer(dlq_app, name="dlq")
+
+
+def _bootstrap() -> str:
+    ports = localstack.Ports.from_env()
+    return os.environ.get("LT_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports.kafka}")
+
+
+@dlq_app.command("list")
+def dlq_list(
+    group: Annotated[str, typer.Argument(help="Consumer group: credential, notify.")],
+) -> None:
+    """The messages in a group's dead-letter topic, with where they came from and why."""
+    from cli.dlq import read_dead_letters
+
+    letters = asyncio.run(read_dead_letters(_bootstrap(), group))
+    table = Table("position", "from", "type", "attempts", "reason", "replayed")
+    for d in letters:
+        table.add_row(
+            d.position,
+            d.origin,
+            d.headers.get("ce_type", "?"),
+            d.headers.get("dlq_attempts", ""),
+            d.reason,
+            "yes" if d.replayed else "",
+        )
+    console.print(table)
+    console.print(f"{len(letters)} dead letter(s) in {group}.dlq")
+
+
+@dlq_app.command("show")
+def dlq_show(group: str, position: Annotated[str, typer.Argument(help="partition:offset")]) -> None:
+    """One dead letter: headers and value."""
+    from cli.dlq import describe, read_dead_letters
+
+    for letter in asyncio.run(read_dead_letters(_bootstrap(), group)):
+        if letter.position == position:
+            console.print_json(json.dumps(describe(letter), ensure_ascii=False))
+            return
+    raise _fail(f"no dead letter at {position} in {group}.dlq")
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    group: str,
+    positions: Annotated[list[str], typer.Argument(help="partition:offset of each message.")],
+    force: Annotated[bool, typer.Option(help="Replay even if replayed before.")] = False,
+) -> None:
+    """Send chosen dead letters back to their original topics (once, unless --force)."""
+    from cli.dlq import replay as send_back
+
+    outcome = asyncio.run(send_back(_bootstrap(), group, positions, force))
+    for position, what in outcome.items():
+        console.print(f"{position}: {what}")
+    if any(not what.startswith("replayed") for what in outcome.values()):
+        raise typer.Exit(1)
+
+
 @app.command()
 def rebuild(
     service: Annotated[str, typer.Argument(help="The projection to rebuild: credential.")],
@@ -190,10 +249,9 @@ def rebuild(
 
     if service != "credential":
         raise _fail("only the credential projection can be rebuilt so far")
-    ports = localstack.Ports.from_env()
-    bootstrap = os.environ.get("LT_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{ports.kafka}")
     started = time.monotonic()
-    report = asyncio.run(replay(bootstrap, localstack.mongodb_uri(ports), live, into))
+    mongodb_uri = localstack.mongodb_uri(localstack.Ports.from_env())
+    report = asyncio.run(replay(_bootstrap(), mongodb_uri, live, into))
     console.print(
         f"replayed {report.events} events ({report.skipped} undecodable skipped) into {into} "
         f"in {time.monotonic() - started:.1f}s: {report.collections}"
