@@ -6,6 +6,7 @@ The column set is the template training centres fill in (``docs/records-template
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from typing import Any
@@ -58,6 +59,14 @@ PATHWAY_ALIASES = {
     "cong_nhan": "recognition",
 }
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+# What a spreadsheet reads as the start of a formula (CSV injection, OWASP): '=', '+', '-', '@'
+# and, ahead of them, a tab or carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The name and title columns, refused when they start like a formula: they are shown and
+# exported as text everywhere (trail, credentials, the department's lists). Numbers and dates
+# are read by their own parsers; references, codes, phone numbers ("+84…") and e-mail addresses
+# by the service's validators, and any cell the project writes back goes through safe_cell.
+TEXT_COLUMNS = ("full_name", "title", "recognises", "toward_programme")
 
 
 class RowError(ValueError):
@@ -88,7 +97,8 @@ def template_rows() -> list[list[str]]:
         ("# " if i == 0 else "") + f"{'(bắt buộc) ' if req else ''}{text}"
         for i, (_, req, text) in enumerate(COLUMNS)
     ]
-    return [list(COLUMN_NAMES), help_row, [example.get(c, "") for c in COLUMN_NAMES]]
+    rows = [list(COLUMN_NAMES), help_row, [example.get(c, "") for c in COLUMN_NAMES]]
+    return [[safe_cell(cell) for cell in row] for row in rows]
 
 
 def is_comment(row: dict[str, str]) -> bool:
@@ -113,14 +123,36 @@ def parse_date(value: str, column: str) -> str:
 
 def parse_number(value: str, column: str) -> float:
     try:
-        return float(value.strip().replace(",", "."))
+        number = float(value.strip().replace(",", "."))
     except ValueError as exc:
         raise RowError(f"{column}: {value!r} is not a number") from exc
+    if not math.isfinite(number):  # float() also reads "nan" and "inf"
+        raise RowError(f"{column}: {value!r} is not a number")
+    return number
+
+
+def formula_problem(value: str) -> str | None:
+    """Why a text cell is refused because a spreadsheet would run it as a formula, or None.
+
+    Leading blanks are looked through, since a blank does not stop every spreadsheet."""
+    raw = value.lstrip(" ")
+    if raw[:1] in ("\t", "\r"):
+        return "starts with a tab or carriage return, which hides a formula from view"
+    if raw[:1] in FORMULA_STARTS:
+        return (
+            f"starts with {raw[0]!r}, which a spreadsheet runs as a formula; remove that "
+            "character (or write the text another way)"
+        )
+    return None
 
 
 def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
     """A CSV row (column -> text) as the body of ``POST /v1/records``."""
-    cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
+    raw = {k.strip(): v or "" for k, v in row.items() if k}
+    for column in TEXT_COLUMNS:  # before blanks are trimmed: a leading tab is refused too
+        if problem := formula_problem(raw.get(column, "")):
+            raise RowError(f"{column}: {problem}")
+    cells = {k: v.strip() for k, v in raw.items()}
     missing = [c for c in REQUIRED if not cells.get(c)]
     if missing:
         raise RowError(f"missing required column(s): {', '.join(missing)}")
@@ -172,6 +204,6 @@ def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
 def safe_cell(value: object) -> str:
     """A cell a spreadsheet will show as text, never run as a formula (CSV injection)."""
     text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    if text.lstrip(" ")[:1] in FORMULA_STARTS:
         return "'" + text
     return text

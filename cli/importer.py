@@ -122,9 +122,10 @@ def import_csv(
         error_file = path.with_name(path.stem + ".errors.csv")
         with error_file.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
+            # every cell through safe_cell: the file is opened in a spreadsheet
             writer.writerow(["row", "provider_record_ref", "status", "reason"])
             for line, ref, status, why in sorted(summary.errors):
-                writer.writerow([line, safe_cell(ref), status, safe_cell(why)])
+                writer.writerow([safe_cell(cell) for cell in (line, ref, status, why)])
     return summary, error_file
 
 

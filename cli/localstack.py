@@ -52,6 +52,7 @@ class Ports:
     learner: int = 8081
     credential: int = 8082
     notify: int = 8083
+    tracesink: int = 4318
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -60,6 +61,9 @@ class Ports:
             name: int(os.environ.get(f"LT_DEV_{name.upper()}_PORT", default))
             for name, default in cls().__dict__.items()
         }
+        if "LT_DEV_TRACESINK_PORT" not in os.environ:
+            # beside the learner port, so that a second stack (ports moved) has its own sink
+            values["tracesink"] = max(1024, cls.tracesink + values["learner"] - cls.learner)
         return cls(**values)
 
 
@@ -224,6 +228,18 @@ def http_ready(port: int) -> bool:
         return False
 
 
+def tracesink_ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def traces_file() -> Path:
+    """Where the local stack's trace sink writes every span, one JSON line each."""
+    return RUN / "traces.jsonl"
+
+
 def mongodb_uri(ports: Ports) -> str:
     return os.environ.get("MONGODB_URI") or f"mongodb://127.0.0.1:{ports.mongodb}/"
 
@@ -314,11 +330,35 @@ def components(ports: Ports) -> list[Component]:
                 lambda: port_open(ports.mongodb),
             )
         )
+    # No Jaeger without Docker: a small OTLP/HTTP receiver writes spans to RUN/traces.jsonl.
+    # It starts before the services and stops after them, so no span is lost on either end.
+    found.append(
+        Component(
+            "tracesink",
+            f"http://127.0.0.1:{ports.tracesink}/v1/traces",
+            ports.tracesink,
+            functools.partial(
+                list,
+                [
+                    sys.executable,
+                    "-m",
+                    "cli.tracesink",
+                    "--port",
+                    str(ports.tracesink),
+                    "--out",
+                    str(traces_file()),
+                ],
+            ),
+            functools.partial(tracesink_ready, ports.tracesink),
+        )
+    )
     base_env = {
         **dev_secrets(),
         "LT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
         "LT_MONGODB_URI": mongodb_uri(ports),
         "LT_CONSUMER_RETRY_MAX_SECONDS": "5",
+        "LT_OTLP_ENDPOINT": f"http://127.0.0.1:{ports.tracesink}/v1/traces",
+        "LT_OTLP_SCHEDULE_DELAY_MS": "200",  # spans show in traces.jsonl within a moment
     }
     for service in SERVICES:
         port = getattr(ports, service)

@@ -1,12 +1,23 @@
-"""The Kafka broker factory, topic creation and the one way to publish an event."""
+"""Kafka: the consuming broker's factory, topic creation, and the event log every service
+writes through (the one way to publish an event)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaConnectionError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
@@ -19,13 +30,11 @@ _log = logging.getLogger("learningtrail.broker")
 
 
 def make_broker(settings: Settings) -> KafkaBroker:
-    """A broker whose producer is idempotent and waits for every in-sync replica (acks=all)."""
+    """The FastStream broker the service consumes with (events are written through
+    :class:`EventLog`)."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"learningtrail-{settings.service}",
-        enable_idempotence=True,
-        acks="all",
-        request_timeout_ms=10_000,
         allow_auto_create_topics=False,  # topics are made by ensure_topics, with their settings
         logger=logging.getLogger(f"learningtrail.{settings.service}.kafka"),
     )
@@ -77,15 +86,111 @@ async def ensure_topics(
         await admin.close()
 
 
-async def publish_event(broker: KafkaBroker, topic: str, envelope: Envelope[BaseModel]) -> None:
-    """Append one event and wait until Kafka has it (acks=all); raises if it could not.
+# How long an append may wait for Kafka's acknowledgement before the caller is told it failed
+# (and answers 503): a broker outage must not hold requests open for its whole duration.
+PUBLISH_TIMEOUT_SECONDS = 5.0
 
-    The envelope is stamped with the current trace context so that consumers continue the
-    trace of the request that caused it.
+# Errors after which an idempotent producer's id or sequence numbers are no longer valid (a
+# broker restart can cause them); the producer must be replaced, it never recovers by itself.
+FATAL_PRODUCER_ERRORS: tuple[type[BaseException], ...] = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    ProducerFenced,
+)
+
+
+class EventLog:
+    """The process's one Kafka producer: idempotent, acks=all, replaced when Kafka
+    invalidates its producer id. Every event and dead letter a service writes goes through
+    it."""
+
+    def __init__(self, bootstrap_servers: str, client_id: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._replacing = asyncio.Lock()
+
+    def _new(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=self.client_id,
+            enable_idempotence=True,
+            acks="all",
+            request_timeout_ms=10_000,
+        )
+
+    @property
+    def running(self) -> bool:
+        """Whether the producer has been started (and not stopped)."""
+        return self._producer is not None
+
+    async def start(self) -> None:
+        producer = self._new()
+        await producer.start()
+        self._producer = producer
+
+    async def stop(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def append(
+        self,
+        topic: str,
+        value: bytes,
+        key: bytes | None,
+        headers: dict[str, str],
+        within: float = PUBLISH_TIMEOUT_SECONDS,
+    ) -> None:
+        """Write one record and wait for acks=all, at most ``within`` seconds."""
+        producer = self._producer
+        if producer is None:
+            raise KafkaConnectionError("the event log is not started")
+        encoded = [(name, text.encode()) for name, text in headers.items()]
+        try:
+            await asyncio.wait_for(
+                producer.send_and_wait(topic, value, key=key, headers=encoded), within
+            )
+        except FATAL_PRODUCER_ERRORS as exc:
+            _log.warning("producer invalidated; replacing it", extra={"error": repr(exc)})
+            await self._replace(producer)
+            raise
+
+    async def _replace(self, broken: AIOKafkaProducer) -> None:
+        async with self._replacing:
+            if self._producer is not broken:
+                return  # another append replaced it already
+            fresh = self._new()
+            await fresh.start()
+            self._producer = fresh
+        await _stop_quietly(broken)
+
+
+async def _stop_quietly(producer: AIOKafkaProducer) -> None:
+    """Close a producer that is being replaced; its failures no longer matter."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(producer.stop(), 5)
+
+
+async def publish_event(
+    log: EventLog,
+    topic: str,
+    envelope: Envelope[BaseModel],
+    within: float = PUBLISH_TIMEOUT_SECONDS,
+) -> None:
+    """Append one event and wait until Kafka has it (acks=all); raises if it could not,
+    within ``within`` seconds.
+
+    An append that timed out may still reach Kafka later: callers keep the event (same id)
+    and append it again on retry, and consumers are idempotent, so it is never doubled. The
+    envelope is stamped with the current trace context so that consumers continue the trace
+    of the request that caused it.
     """
     if envelope.traceparent is None:
         envelope = envelope.model_copy(update={"traceparent": current_traceparent()})
     key, value, headers = to_kafka(envelope)
     if envelope.traceparent:
         headers["traceparent"] = envelope.traceparent
-    await broker.publish(value, topic=topic, key=key, headers=headers)
+    await log.append(topic, value, key, headers, within)

@@ -35,6 +35,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 
 from contracts.catalogue import dead_letter_topic
 from contracts.envelope import ContractError, Envelope, from_kafka
+from services.common.broker import EventLog
 from services.common.settings import Settings
 from services.common.telemetry import context_from_traceparent, links_from
 
@@ -104,12 +105,14 @@ class BatchConsumer:
     def __init__(
         self,
         broker: KafkaBroker,
+        log: EventLog,
         settings: Settings,
         topics: Sequence[str],
         data_types: dict[str, type[BaseModel]],
         handler: BatchHandler,
     ) -> None:
         self.broker = broker
+        self.log = log
         self.settings = settings
         self.topics = tuple(topics)
         self.data_types = data_types
@@ -248,9 +251,7 @@ class BatchConsumer:
                 "dlq_failed_at": datetime.now(UTC).isoformat(),
             }
         )
-        await self.broker.publish(
-            record.value or b"", topic=self.dead_letter_topic, key=record.key, headers=headers
-        )
+        await self.log.append(self.dead_letter_topic, record.value or b"", record.key, headers)
         self.stats.dead_lettered += 1
         _log.warning(
             "event dead-lettered",

@@ -6,6 +6,8 @@ own store, handlers and routes on it.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -14,9 +16,11 @@ from fastapi import FastAPI
 from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
 from contracts.catalogue import data_types_on
-from services.common.broker import ensure_topics, make_broker
-from services.common.consumer import BatchConsumer, BatchHandler
+from services.common.broker import EventLog, ensure_topics, make_broker
+from services.common.consumer import BatchConsumer, BatchHandler, ConsumerStats
+from services.common.http import Check
 from services.common.logs import configure_logging
+from services.common.metrics import Metrics
 from services.common.mongo import database, make_client, ping
 from services.common.settings import Settings
 from services.common.telemetry import configure_tracing
@@ -28,22 +32,93 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         configure_logging(settings.service, settings.log_level)
-        self.tracer_provider = configure_tracing(settings.service, settings.otlp_endpoint)
+        self.tracer_provider = configure_tracing(
+            settings.service, settings.otlp_endpoint, settings.otlp_schedule_delay_ms
+        )
         PymongoInstrumentor().instrument()
         self.client = make_client(settings)
         self.db = database(self.client, settings)
         self.broker = make_broker(settings)
+        self.log = EventLog(settings.kafka_bootstrap_servers, f"learningtrail-{settings.service}")
         self.consumer: BatchConsumer | None = None
+        self.started_at: float | None = None  # monotonic; when the broker had started
+        self.metrics = Metrics(settings.service)
+        self.metrics.gauge_from(
+            "learningtrail_readiness",
+            "Each /readyz check: 1 passes, 0 fails (mongodb, kafka, consumer).",
+            ("check",),
+            self._readiness_samples,
+        )
 
     def consume(self, topics: Sequence[str], handler: BatchHandler) -> BatchConsumer:
         """Subscribe the service's consumer group to ``topics``; events reach ``handler`` in
         batches, already decoded against the contracts."""
         data_types = {t: m for topic in topics for t, m in data_types_on(topic).items()}
-        self.consumer = BatchConsumer(self.broker, self.settings, topics, data_types, handler)
-        return self.consumer
+        consumer = BatchConsumer(self.broker, self.log, self.settings, topics, data_types, handler)
+        self.consumer = consumer
+        group = self.settings.consumer_group
+        self.metrics.watch_consumer(group, lambda: consumer.stats)
 
-    async def readiness(self) -> dict[str, bool]:
-        return {"mongodb": await ping(self.client), "kafka": await self.broker.ping(timeout=2.0)}
+        async def lag() -> dict[tuple[str, str, str], float]:
+            return {(group, t, str(p)): n for (t, p), n in (await consumer.lag()).items()}
+
+        async def assigned() -> dict[tuple[str], float]:
+            return {(group,): len(self.assignment())}
+
+        self.metrics.gauge_from(
+            "learningtrail_consumer_lag",
+            "Records not yet consumed, per topic and partition assigned to this instance.",
+            ("group", "topic", "partition"),
+            lag,
+        )
+        self.metrics.gauge_from(
+            "learningtrail_consumer_assigned_partitions",
+            "Partitions the consumer group has assigned to this instance.",
+            ("group",),
+            assigned,
+        )
+        return consumer
+
+    def assignment(self) -> set[tuple[str, int]]:
+        """The (topic, partition) pairs the group has assigned to this instance's consumer —
+        known from the join on, before any record arrives."""
+        found: set[tuple[str, int]] = set()
+        for subscriber in self.broker.subscribers:
+            kafka = getattr(subscriber, "consumer", None)
+            if (
+                kafka is None
+                or getattr(subscriber, "group_id", None) != self.settings.consumer_group
+            ):
+                continue
+            try:
+                found |= {(tp.topic, tp.partition) for tp in kafka.assignment()}
+            except Exception:  # noqa: S112 - stopping, or between generations: none now
+                continue
+        return found
+
+    async def readiness(self) -> dict[str, bool | Check]:
+        """MongoDB answers a ping, Kafka answers; for a consuming service, also that its
+        consumer has partitions assigned or has consumed — allowed to be neither for
+        ``consumer_ready_grace_seconds`` after start-up, while the group is joined."""
+        mongodb, kafka = await asyncio.gather(ping(self.client), self.broker.ping(timeout=2.0))
+        checks: dict[str, bool | Check] = {"mongodb": mongodb, "kafka": bool(kafka)}
+        if self.consumer is not None:
+            checks["consumer"] = self._consumer_check(self.consumer)
+        return checks
+
+    def _consumer_check(self, consumer: BatchConsumer) -> Check:
+        since = None if self.started_at is None else time.monotonic() - self.started_at
+        return consumer_check(
+            self.settings.consumer_group,
+            consumer.stats,
+            len(self.assignment()),
+            since,
+            self.settings.consumer_ready_grace_seconds,
+        )
+
+    async def _readiness_samples(self) -> dict[tuple[str], float]:
+        checks = await self.readiness()
+        return {(name,): float(c.ok if isinstance(c, Check) else c) for name, c in checks.items()}
 
     def lifespan(
         self,
@@ -63,18 +138,47 @@ class Runtime:
                 self.settings.topic_replication_factor,
                 groups,
             )
+            await self.log.start()
             await on_start()
             await self.broker.start()
+            self.started_at = time.monotonic()
             try:
                 yield
             finally:
                 await self.broker.stop()
                 if on_stop is not None:
                     await on_stop()
+                await self.log.stop()
                 await self.client.close()
                 self.tracer_provider.shutdown()
 
         return lifespan
+
+
+def consumer_check(
+    group: str, stats: ConsumerStats, assigned: int, since_start: float | None, grace: float
+) -> Check:
+    """Whether a consumer is doing its job, for /readyz: it has partitions assigned or has
+    consumed something; for ``grace`` seconds after start-up (``since_start``) it may be neither
+    while the group is joined. A consumer not yet started (None) is not ready."""
+    detail: dict[str, object] = {
+        "group": group,
+        "assigned_partitions": assigned,
+        "consumed": stats.consumed,
+        "failed_batches": stats.failed_batches,
+        "dead_lettered": stats.dead_lettered,
+        "last_error": stats.last_error,
+        "seconds_since_start": None if since_start is None else round(since_start, 1),
+        "grace_seconds": grace,
+    }
+    if since_start is None:
+        return Check(False, {**detail, "reason": "the consumer has not started"})
+    if assigned or stats.consumed:
+        return Check(True, detail)
+    if since_start < grace:
+        return Check(True, {**detail, "state": "joining the consumer group"})
+    reason = f"no partitions assigned and nothing consumed {since_start:.0f}s after start-up"
+    return Check(False, {**detail, "reason": reason})
 
 
 def serve(app: FastAPI, settings: Settings) -> None:

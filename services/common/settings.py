@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(
         default=3, ge=1, description="Attempts at an event that fails before it is dead-lettered."
     )
+    consumer_ready_grace_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="After start-up, how long the consumer may have no partitions assigned "
+        "(and nothing consumed) before /readyz says not ready.",
+    )
     identity_hmac_key: SecretStr = Field(
         description="Key of the HMAC that turns a national ID number into a lookup hash."
     )
@@ -38,9 +44,34 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = Field(
         default=None, description="OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces."
     )
+    otlp_schedule_delay_ms: int = Field(
+        default=5000, ge=1, description="How often finished spans are sent to the OTLP endpoint."
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="A bearer token that may read /metrics from another host (a scraper's); "
+        "loopback callers and the admin token need none.",
+    )
     log_level: str = "INFO"
     rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Requests a minute per API key (or per address)."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted (bytes); a larger one is answered 413.",
+    )
+    max_batch_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of a batch endpoint (a path ending ':batch', e.g. POST "
+        "/v1/records:batch with up to 1,000 records).",
+    )
+    max_json_depth: int = Field(
+        default=64,
+        ge=2,
+        description="Deepest nesting of arrays and objects accepted in a JSON body; deeper "
+        "bodies are answered 400 before they are parsed.",
     )
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Where this service is reached, for links."

@@ -2,28 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import Link
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
 
 _propagator = TraceContextTextMapPropagator()
 
 
-def configure_tracing(service: str, otlp_endpoint: str | None) -> TracerProvider:
-    """Install the tracer provider; spans are exported over OTLP/HTTP when an endpoint is set."""
+class NoOrphanClientSpans(Sampler):
+    """For spans that start a trace: a client span (a MongoDB call) that no request or
+    consumer batch encloses — the outbox workers polling, index creation at start-up — is
+    not recorded, so the trace backend holds the traces of records, not a stream of one-span
+    polls. Everything else is. (Spans with a parent follow their parent: see ParentBased.)"""
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        """Drop a root client span; record and sample any other root span."""
+        if kind == SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP, None, trace_state)
+        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, trace_state)
+
+    def get_description(self) -> str:
+        """The sampler's name, as the SDK reports it."""
+        return "NoOrphanClientSpans"
+
+
+def configure_tracing(
+    service: str, otlp_endpoint: str | None, schedule_delay_ms: int = 5000
+) -> TracerProvider:
+    """Install the tracer provider; spans are exported over OTLP/HTTP when an endpoint is set,
+    in batches sent every ``schedule_delay_ms`` (small in development, so traces show at once)."""
     provider = TracerProvider(
-        resource=Resource.create({"service.name": f"learningtrail-{service}"})
+        resource=Resource.create({"service.name": f"learningtrail-{service}"}),
+        sampler=ParentBased(root=NoOrphanClientSpans()),
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+        provider.add_span_processor(
+            BatchSpanProcessor(
+                OTLPSpanExporter(endpoint=otlp_endpoint), schedule_delay_millis=schedule_delay_ms
+            )
+        )
     trace.set_tracer_provider(provider)
     return provider
 

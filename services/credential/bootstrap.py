@@ -40,14 +40,14 @@ def build(settings: Settings) -> FastAPI:
     store = CredentialStore(runtime.db)
     issuer = Issuer(
         store,
-        runtime.broker,
+        runtime.log,
         runtime_loader(cache),
         runtime_schemas(cache),
         settings.public_base_url,
         settings.issuer_name,
         settings.key_encryption_key.get_secret_value(),
     )
-    projection = TrailProjection(store, runtime.broker, load_rules(), issuer)
+    projection = TrailProjection(store, runtime.log, load_rules(), issuer)
     runtime.consume(TOPICS, projection.handle)
     app = create_app(
         settings=settings,
@@ -55,6 +55,7 @@ def build(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=runtime.lifespan(store.ensure_indexes),
         readiness=runtime.readiness,
+        metrics=runtime.metrics,
     )
     app.state.store = store
     app.state.issuer = issuer

@@ -14,14 +14,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from contracts import credentials
 from contracts.credentials import CredentialIssued, CredentialRevoked
 from contracts.envelope import Envelope, new_event_id
 from contracts.vocabulary import Pathway
-from services.common.broker import publish_event
+from services.common.broker import EventLog, publish_event
 from services.common.mongo import Document
 from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
@@ -111,7 +110,7 @@ class Issuer:
     def __init__(
         self,
         store: CredentialStore,
-        broker: KafkaBroker,
+        log: EventLog,
         loader: LocalDocumentLoader,
         schemas: SchemaSet,
         public_base_url: str,
@@ -119,7 +118,7 @@ class Issuer:
         key_secret: str,
     ) -> None:
         self.store = store
-        self.broker = broker
+        self.log = log
         self.loader = loader
         self.schemas = schemas
         self.base_url = public_base_url.rstrip("/")
@@ -255,7 +254,7 @@ class Issuer:
             else CredentialRevoked
         )
         await publish_event(
-            self.broker,
+            self.log,
             credentials.TOPIC,
             Envelope[BaseModel](
                 id=pending["event_id"],

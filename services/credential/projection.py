@@ -13,7 +13,6 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from pymongo import UpdateMany, UpdateOne
 
@@ -27,7 +26,7 @@ from contracts.records import (
     LearningRecordRecorded,
     LearningRecordRevoked,
 )
-from services.common.broker import publish_event
+from services.common.broker import EventLog, publish_event
 from services.credential.issuing import Issuer
 from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
@@ -44,14 +43,14 @@ class TrailProjection:
     def __init__(
         self,
         store: CredentialStore,
-        broker: KafkaBroker | None,
+        log: EventLog | None,
         rules: list[RecognitionRule],
         issuer: Issuer | None = None,
     ) -> None:
-        """With ``broker`` None the projection replays (``trail rebuild``): it builds the same
+        """With ``log`` None the projection replays (``trail rebuild``): it builds the same
         state but announces nothing, since the live projection announced it already."""
         self.store = store
-        self.broker = broker
+        self.log = log
         self.rules = rules
         self.issuer = issuer
 
@@ -134,8 +133,8 @@ class TrailProjection:
             _log.info("trail updated", extra={"learners": len(changed), "new_entries": new})
             stored = await self.store.entries_of(list(changed))
             await self._recognise(stored)
-            if self.broker is not None:
-                await self._announce(self.broker, changed, stored)
+            if self.log is not None:
+                await self._announce(self.log, changed, stored)
 
     async def _recognise(self, stored: dict[str, list[dict[str, Any]]]) -> None:
         """Apply the recognition rules to each changed trail: grant what is newly derived,
@@ -156,12 +155,12 @@ class TrailProjection:
             for rid, doc in known.items():
                 if doc["state"] == "granted" and rid not in derived:
                     writes.append(_revoked(doc, now))
-        if self.broker is None:
+        if self.log is None:
             for doc in writes:
                 doc["pending"] = None
         await self.store.write_recognitions(writes)
-        broker = self.broker
-        if broker is None:
+        log = self.log
+        if log is None:
             return
         for doc in await self.store.unannounced_recognitions(learner_ids):
             pending = doc["pending"]
@@ -171,7 +170,7 @@ class TrailProjection:
                 else RecognitionRevoked
             )
             await publish_event(
-                broker,
+                log,
                 credentials.TOPIC,
                 Envelope[BaseModel](
                     id=pending["event_id"],
@@ -185,7 +184,7 @@ class TrailProjection:
 
     async def _announce(
         self,
-        broker: KafkaBroker,
+        log: EventLog,
         changed: dict[str, list[str]],
         stored: dict[str, list[dict[str, Any]]],
     ) -> None:
@@ -207,7 +206,7 @@ class TrailProjection:
                 updated_at=now,
             )
             await publish_event(
-                broker,
+                log,
                 credentials.TOPIC,
                 Envelope[BaseModel](
                     type=credentials.TRAIL_UPDATED, source=SOURCE, subject=learner_id, data=update

@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from contracts.catalogue import EVENT_TYPES
 from contracts.envelope import Envelope, new_event_id
-from services.common.broker import publish_event
+from services.common.broker import EventLog, publish_event
 from services.common.mongo import Document
 from services.learner.store import LearnerStore, OutboxKind
 
@@ -41,7 +40,7 @@ def pending_event(event_type: str, subject: str, data: BaseModel) -> Document:
 
 
 async def append_pending(
-    broker: KafkaBroker,
+    log: EventLog,
     store: LearnerStore,
     kind: OutboxKind,
     doc: Document,
@@ -60,7 +59,7 @@ async def append_pending(
         data=model.model_validate(pending["data"]),
     )
     try:
-        await publish_event(broker, topic, envelope)
+        await publish_event(log, topic, envelope)
     except Exception as exc:
         _log.warning("append failed", extra={"topic": topic, "error": repr(exc)})
         raise AppendFailed(str(exc)) from exc

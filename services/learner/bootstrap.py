@@ -39,12 +39,13 @@ def build(settings: Settings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=runtime.lifespan(store.ensure_indexes),
         readiness=runtime.readiness,
+        metrics=runtime.metrics,
     )
     app.state.services = Services(
-        records=Records(store, runtime.broker, identity_key),
-        programmes=Programmes(store, runtime.broker),
+        records=Records(store, runtime.log, identity_key),
+        programmes=Programmes(store, runtime.log),
         providers=Providers(store),
-        profiles=Profiles(store, runtime.broker, identity_key),
+        profiles=Profiles(store, runtime.log, identity_key),
         limiter=RateLimiter(settings.rate_limit_per_minute),
     )
     for router in ROUTERS:

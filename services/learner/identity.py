@@ -3,6 +3,11 @@
 The 12-digit personal identification number (CCCD) is sensitive: it is hashed with HMAC-SHA256
 under a secret key as soon as it arrives, and only the hash is stored. It never appears in an
 event, a log line or a trace.
+
+Names are checked for what cannot be seen: a learner's name is written in the Latin letters of
+the Vietnamese alphabet, so "Nguyễn" typed with a Cyrillic "е", or carrying a zero-width space
+or a text-direction control, is refused with the reason — such a name would look like someone
+else's on screen and on a credential while comparing as a different person.
 """
 
 from __future__ import annotations
@@ -49,3 +54,164 @@ def same_person(stored_name: str, stored_birth: date, given_name: str, given_bir
     must be the same.
     """
     return stored_birth == given_birth and folded_name(stored_name) == folded_name(given_name)
+
+
+# The marks Vietnamese writes on letters: one of the five tones (grave, acute, tilde, hook
+# above, dot below) and one of the vowel marks (circumflex, breve, horn), at most.
+TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+VOWEL_MARKS = frozenset("\u0302\u0306\u031b")
+VIETNAMESE_MARKS = TONE_MARKS | VOWEL_MARKS
+# What a name may hold besides letters: "H'Hen Niê", "Nguyễn-Trần", "Nguyễn Văn A."
+NAME_PUNCTUATION = frozenset(" -'.")
+# Characters that reorder how text is displayed (Unicode bidirectional controls).
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+# Letters and symbols that show as blank space without being whitespace.
+INVISIBLE_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
+_TYPOGRAPHIC_APOSTROPHES = frozenset("\u2018\u2019\u02bc\u02b9\u0060\u00b4")
+
+
+def _describe(char: str) -> str:
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
+
+
+def hidden_character_problem(text: str, line_breaks: bool = False) -> str | None:
+    """Why ``text`` (a name, a title) must be refused because it holds a character that is not
+    seen as what it is — a control, formatting or text-direction character, an unassigned or
+    private-use code point, or a letter that shows as a blank — or None when it holds none.
+    ``line_breaks`` allows newlines and tabs (in long descriptions)."""
+    for position, char in enumerate(text, 1):
+        if line_breaks and char in "\n\r\t":
+            continue
+        category = unicodedata.category(char)
+        if char in BIDI_CONTROLS:
+            return (
+                f"character {position} is a text-direction control ({_describe(char)}), which "
+                "makes the text display in another order than it is stored; remove it"
+            )
+        if category == "Cf":
+            return (
+                f"character {position} is an invisible formatting character "
+                f"({_describe(char)}); remove it"
+            )
+        if category == "Cc":
+            return f"character {position} is a control character ({_describe(char)}); remove it"
+        if category in ("Cn", "Co", "Cs"):
+            return (
+                f"character {position} ({_describe(char)}) is unassigned or for private use; "
+                "retype the text"
+            )
+        if char in INVISIBLE_LOOKALIKES:
+            return (
+                f"character {position} ({_describe(char)}) shows as a blank but is not a space; "
+                "remove it"
+            )
+    return None
+
+
+def _vietnamese_letter(letter: str) -> bool:
+    """Whether ``letter`` (a letter and any combining marks after it) is a letter of the
+    Vietnamese alphabet, or a plain Latin one, with at most one tone and one vowel mark."""
+    if letter in ("đ", "Đ"):
+        return True
+    decomposed = unicodedata.normalize("NFD", letter)
+    base, marks = decomposed[0], decomposed[1:]
+    return (
+        base.isascii()
+        and base.isalpha()
+        and set(marks) <= VIETNAMESE_MARKS
+        and sum(m in TONE_MARKS for m in marks) <= 1
+        and sum(m in VOWEL_MARKS for m in marks) <= 1
+    )
+
+
+def _letter_problem(label: str, letter: str) -> str:
+    base = unicodedata.normalize("NFD", letter)[0]
+    script = unicodedata.name(base, "OTHER").split()[0].capitalize()
+    if script not in ("Latin", "Other"):
+        return (
+            f"{label} is a {script} letter, not a Latin one, though it may look the same; "
+            "retype it with a Vietnamese keyboard"
+        )
+    if base.isascii() or base in "đĐ":
+        return (
+            f"{label} carries marks Vietnamese does not write (one tone and one of ^, ˘ and "
+            "the horn at most); retype it with a Vietnamese keyboard"
+        )
+    return (
+        f"{label} is not a letter of the Vietnamese alphabet; retype it with a Vietnamese keyboard"
+    )
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a learner's full name, or None when it can.
+
+    A name is written in Latin letters with Vietnamese diacritics, and may hold spaces,
+    hyphens, apostrophes and periods; it starts with a letter. Letters from other scripts that
+    look Latin (Cyrillic "е", Greek "ο", fullwidth "Ｎ"), marks Vietnamese does not use, digits,
+    symbols and anything invisible are refused, each with the character's position and code
+    point so it can be found and retyped. The check reads the NFC form; it changes nothing.
+    """
+    text = unicodedata.normalize("NFC", name)
+    if problem := hidden_character_problem(text):
+        return problem
+    if not text.strip():
+        return "a name needs letters"
+    position = 0
+    while position < len(text):
+        char = text[position]
+        category = unicodedata.category(char)
+        label = f"character {position + 1} '{char}' ({_describe(char)})"
+        if category.startswith("L"):
+            end = position + 1
+            while end < len(text) and unicodedata.combining(text[end]):
+                end += 1  # a letter with no precomposed form keeps its marks apart
+            letter = text[position:end]
+            if not _vietnamese_letter(letter):
+                described = ", ".join(_describe(c) for c in letter)
+                return _letter_problem(f"character {position + 1} '{letter}' ({described})", letter)
+            position = end
+            continue
+        if category.startswith("M"):
+            return f"{label} is a mark that stands on no letter; remove it"
+        if category == "Nd":
+            return f"{label} is a digit; a name holds no digits"
+        if char in _TYPOGRAPHIC_APOSTROPHES:
+            return f"{label} is not the plain apostrophe; use ' (U+0027) instead"
+        if char not in NAME_PUNCTUATION:
+            return (
+                f"{label} is not allowed in a name: use letters, spaces, hyphens (-), "
+                "apostrophes (') and periods (.)"
+            )
+        position += 1
+    if not unicodedata.category(text.lstrip()[0]).startswith("L"):
+        return "a name starts with a letter"
+    return None
+
+
+def checked_name(value: str) -> str:
+    """A learner's full name as stored — NFC, single spaces, diacritics kept — or a
+    ``ValueError`` saying what is wrong with it (for pydantic validators)."""
+    problem = hidden_character_problem(unicodedata.normalize("NFC", value))
+    if problem is None:
+        value = normalise_name(value)
+        problem = name_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def visible_text(value: str) -> str:
+    """``value`` unchanged when every character in it shows as what it is (a title, a centre's
+    name), else a ``ValueError`` saying which one does not."""
+    if problem := hidden_character_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+def visible_long_text(value: str) -> str:
+    """As :func:`visible_text`, allowing line breaks and tabs (a description)."""
+    if problem := hidden_character_problem(value, line_breaks=True):
+        raise ValueError(problem)
+    return value

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, fie
 
 from contracts.records import LearningRecordContent, LearningRecordRecorded
 from contracts.vocabulary import Pathway, RecordKind, ResultStatus, ShortText, UnitCode
-from services.learner.identity import is_national_id, normalise_name
+from services.learner.identity import checked_name, is_national_id, visible_text
 
 # Pathways where general-education levels (tiểu học, THCS, THPT) make sense.
 GENERAL_EDUCATION_PATHWAYS = frozenset({Pathway.REGULAR, Pathway.CONTINUING, Pathway.LITERACY})
@@ -48,7 +48,9 @@ class LearnerIdentity(BaseModel):
     @field_validator("full_name")
     @classmethod
     def _normalised(cls, value: str) -> str:
-        return normalise_name(value)
+        # Latin letters with Vietnamese diacritics only: a look-alike or invisible character
+        # would make another person's name on the trail and credentials
+        return checked_name(value)
 
 
 def _e164(value: str) -> str:
@@ -67,6 +69,12 @@ class RecordContentInput(LearningRecordContent):
     """The record part of a submission; unknown fields are refused, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("title", "code", "certificate_number")
+    @classmethod
+    def _visible(cls, value: str | None) -> str | None:
+        # printed on the trail and on credentials: nothing hidden or reordering the text
+        return None if value is None else visible_text(value)
 
 
 class RecordSubmission(BaseModel):

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from contracts import learners
-from contracts.envelope import new_event_id
 from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
 from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
+from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
-from services.learner.identity import is_national_id, national_id_hash, normalise_name
+from services.learner.identity import checked_name, is_national_id, national_id_hash
 from services.learner.intake import Phone
-from services.learner.store import LearnerStore
+from services.learner.store import LearnerStore, learner_key
 from services.learner.submissions import learner_profile
 
 
@@ -51,7 +50,7 @@ class SelfRegistration(Contact):
     @field_validator("full_name")
     @classmethod
     def _normalised(cls, value: str) -> str:
-        return normalise_name(value)
+        return checked_name(value)  # Latin letters with Vietnamese diacritics, nothing hidden
 
 
 class ProfileChange(BaseModel):
@@ -67,6 +66,11 @@ class ProfileChange(BaseModel):
     topics: list[ShortText] | None = Field(default=None, max_length=20)
     full_name: ShortText | None = Field(default=None, description="Department only.")
     birth_date: date | None = Field(default=None, description="Department only.")
+
+    @field_validator("full_name")
+    @classmethod
+    def _normalised(cls, value: str | None) -> str | None:
+        return None if value is None else checked_name(value)
 
 
 class Merge(BaseModel):
@@ -89,9 +93,9 @@ class ProfileConflict(Exception):
 
 
 class Profiles:
-    def __init__(self, store: LearnerStore, broker: KafkaBroker, identity_key: bytes) -> None:
+    def __init__(self, store: LearnerStore, log: EventLog, identity_key: bytes) -> None:
         self.store = store
-        self.broker = broker
+        self.log = log
         self.identity_key = identity_key
 
     async def register(self, registration: SelfRegistration) -> Document:
@@ -100,7 +104,7 @@ class Profiles:
             raise AlreadyRegistered()
         now = datetime.now(UTC)
         doc: Document = {
-            "_id": new_event_id(),
+            "_id": learner_key(id_hash),
             "id_hash": id_hash,
             **registration.model_dump(mode="json", exclude={"national_id"}),
             "registered_at": now,
@@ -114,7 +118,7 @@ class Profiles:
         learner, created = await self.store.add_learner(doc)
         if not created:
             raise AlreadyRegistered()
-        await append_pending(self.broker, self.store, "learners", learner)
+        await append_pending(self.log, self.store, "learners", learner)
         return learner
 
     async def get(self, learner_id: str) -> Document:
@@ -132,7 +136,7 @@ class Profiles:
             raise PermissionError(
                 "name and birth date are corrected by the department, with proof of identity"
             )
-        await append_pending(self.broker, self.store, "learners", doc)
+        await append_pending(self.log, self.store, "learners", doc)
         merged = {**doc, **changes}
         if all(doc.get(k) == v for k, v in changes.items()):
             return doc
@@ -145,7 +149,7 @@ class Profiles:
         )
         changed = await self.store.change_learner(learner_id, changes)
         assert changed is not None
-        await append_pending(self.broker, self.store, "learners", changed)
+        await append_pending(self.log, self.store, "learners", changed)
         return changed
 
     async def merge(self, learner_id: str, merge: Merge) -> Document:
@@ -159,10 +163,10 @@ class Profiles:
             raise ProfileConflict(f"{merge.merged_into} was itself merged; merge into the survivor")
         if doc.get("merged_into"):
             if doc["merged_into"] == merge.merged_into:
-                await append_pending(self.broker, self.store, "learners", doc)
+                await append_pending(self.log, self.store, "learners", doc)
                 return doc
             raise ProfileConflict(f"this learner was already merged into {doc['merged_into']}")
-        await append_pending(self.broker, self.store, "learners", doc)
+        await append_pending(self.log, self.store, "learners", doc)
         now = datetime.now(UTC)
         event = LearnerMerged(
             learner_id=learner_id, merged_into=merge.merged_into, reason=merge.reason, merged_at=now
@@ -176,5 +180,5 @@ class Profiles:
             },
         )
         assert changed is not None
-        await append_pending(self.broker, self.store, "learners", changed)
+        await append_pending(self.log, self.store, "learners", changed)
         return changed

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts import programmes
 from contracts.envelope import new_event_id
 from contracts.programmes import ProgrammeAnnounced, ProgrammeUpdated, ProgrammeWithdrawn
 from contracts.vocabulary import Pathway, ShortText, Text, UnitCode
+from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
+from services.learner.identity import visible_long_text, visible_text
 from services.learner.intake import FieldError
 from services.learner.store import LearnerStore
 
@@ -38,6 +39,21 @@ class ProgrammeAnnouncement(BaseModel):
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     fee_vnd: int | None = Field(default=None, ge=0, le=1_000_000_000)
     how_to_enrol: ShortText = Field(examples=["Đăng ký tại Trung tâm GDNN-GDTX, ĐT 0259 3822 123"])
+
+    @field_validator("title", "how_to_enrol")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        return visible_text(value)  # sent to learners: nothing hidden or reordering the text
+
+    @field_validator("topics")
+    @classmethod
+    def _visible_topics(cls, value: list[str]) -> list[str]:
+        return [visible_text(topic) for topic in value]
+
+    @field_validator("description")
+    @classmethod
+    def _visible_description(cls, value: str | None) -> str | None:
+        return None if value is None else visible_long_text(value)
 
 
 class ProgrammeWithdrawal(BaseModel):
@@ -87,9 +103,9 @@ class ProgrammeWithdrawnAlready(Exception):
 class Programmes:
     """Announce, update and withdraw programmes (the owning centre only)."""
 
-    def __init__(self, store: LearnerStore, broker: KafkaBroker) -> None:
+    def __init__(self, store: LearnerStore, log: EventLog) -> None:
         self.store = store
-        self.broker = broker
+        self.log = log
 
     def _check(self, provider: Document, announcement: ProgrammeAnnouncement) -> None:
         allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
@@ -115,14 +131,14 @@ class Programmes:
             "pending": pending_event(programmes.PROGRAMME_ANNOUNCED, programme_id, event),
         }
         await self.store.add_programme(doc)
-        await append_pending(self.broker, self.store, "programmes", doc)
+        await append_pending(self.log, self.store, "programmes", doc)
         return doc
 
     async def owned(self, provider: Document, programme_id: str) -> Document:
         doc = await self.store.programme(programme_id)
         if doc is None or doc["provider_id"] != provider["_id"]:
             raise ProgrammeNotFound(programme_id)
-        await append_pending(self.broker, self.store, "programmes", doc)
+        await append_pending(self.log, self.store, "programmes", doc)
         return doc
 
     async def update(
@@ -152,7 +168,7 @@ class Programmes:
             },
         )
         assert changed is not None
-        await append_pending(self.broker, self.store, "programmes", changed)
+        await append_pending(self.log, self.store, "programmes", changed)
         return changed
 
     async def withdraw(
@@ -177,5 +193,5 @@ class Programmes:
             },
         )
         assert changed is not None
-        await append_pending(self.broker, self.store, "programmes", changed)
+        await append_pending(self.log, self.store, "programmes", changed)
         return changed

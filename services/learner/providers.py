@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.envelope import new_event_id
 from contracts.vocabulary import Pathway, ShortText, UnitCode
 from services.common.mongo import Document
 from services.common.tokens import api_key_hash, new_api_key
+from services.learner.identity import visible_text
 from services.learner.store import LearnerStore
 
 ProviderKind = Literal[
@@ -43,6 +44,11 @@ class ProviderRegistration(BaseModel):
         description="Scopes of the first API key.",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _visible(cls, value: str) -> str:
+        return visible_text(value)  # shown on every credential the centre's records make
+
 
 class ProviderChange(BaseModel):
     """What the department may change about a training centre."""
@@ -54,6 +60,11 @@ class ProviderChange(BaseModel):
     unit_code: UnitCode | None = None
     pathways: list[Pathway] | None = Field(default=None, min_length=1)
     active: bool | None = Field(default=None, description="An inactive centre's keys stop working.")
+
+    @field_validator("name")
+    @classmethod
+    def _visible(cls, value: str | None) -> str | None:
+        return None if value is None else visible_text(value)
 
 
 @dataclass(frozen=True)

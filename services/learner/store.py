@@ -9,6 +9,7 @@ lost.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,6 +20,23 @@ from pymongo.errors import DuplicateKeyError
 from services.common.mongo import Document
 
 OutboxKind = Literal["learners", "records", "programmes"]
+
+# Learners and records are keyed by ids derived from what identifies them, so the two lookups
+# on the intake path are primary-key reads: cheap on MongoDB, and the only kind FerretDB 1.x
+# (SQLite) answers without scanning the collection.
+_LEARNERS = uuid.UUID("6f0b6a52-5a51-4a38-9a3e-4c2f3b1d7e01")
+_RECORDS = uuid.UUID("0d9e3c1a-8c2b-4f57-b0c4-2a7d5e6f9b02")
+
+
+def learner_key(id_hash: str) -> str:
+    """The learner id of a national-ID hash (a UUIDv5 of the keyed hash: not reversible
+    without the identity key)."""
+    return str(uuid.uuid5(_LEARNERS, id_hash))
+
+
+def record_key(provider_id: str, provider_record_ref: str) -> str:
+    """The record id of a training centre's reference: the same reference, the same id."""
+    return str(uuid.uuid5(_RECORDS, f"{provider_id}\x1f{provider_record_ref}"))
 
 
 class LearnerStore:
@@ -80,7 +98,7 @@ class LearnerStore:
         return await self.learners.find_one({"_id": learner_id})
 
     async def learner_by_hash(self, id_hash: str) -> Document | None:
-        return await self.learners.find_one({"id_hash": id_hash})
+        return await self.learners.find_one({"_id": learner_key(id_hash)})
 
     async def add_learner(self, learner: Document) -> tuple[Document, bool]:
         """Insert a new learner; if another request created the same one first, return that.
@@ -105,7 +123,7 @@ class LearnerStore:
         return await self.records.find_one({"_id": record_id})
 
     async def record_by_ref(self, provider_id: str, ref: str) -> Document | None:
-        return await self.records.find_one({"provider_id": provider_id, "provider_record_ref": ref})
+        return await self.records.find_one({"_id": record_key(provider_id, ref)})
 
     async def add_record(self, record: Document) -> bool:
         """Insert a record; False if the same (provider, reference) already exists."""

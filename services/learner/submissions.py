@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from faststream.kafka import KafkaBroker
-
 from contracts import learners, records
-from contracts.envelope import new_event_id
 from contracts.learners import LearnerRegistered
 from contracts.records import LearningRecordCorrected, LearningRecordRevoked
 from contracts.vocabulary import Pathway
+from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import AppendFailed, append_pending, pending_event
 from services.learner.identity import national_id_hash, same_person
@@ -37,7 +35,7 @@ from services.learner.intake import (
     fingerprint,
     recorded_event,
 )
-from services.learner.store import LearnerStore
+from services.learner.store import LearnerStore, learner_key, record_key
 
 _log = logging.getLogger("learningtrail.learner.records")
 Status = Literal["accepted", "held_for_review", "rejected", "revoked"]
@@ -105,9 +103,9 @@ def learner_profile(doc: Document) -> dict[str, object]:
 class Records:
     """The record use cases of training centres and the department."""
 
-    def __init__(self, store: LearnerStore, broker: KafkaBroker, identity_key: bytes) -> None:
+    def __init__(self, store: LearnerStore, log: EventLog, identity_key: bytes) -> None:
         self.store = store
-        self.broker = broker
+        self.log = log
         self.identity_key = identity_key
 
     # intake
@@ -125,13 +123,13 @@ class Records:
         if existing is None:
             doc = await self._new_record(provider, submission, id_hash, digest)
             if await self.store.add_record(doc):
-                await append_pending(self.broker, self.store, "records", doc)
+                await append_pending(self.log, self.store, "records", doc)
                 return self._outcome(doc, replayed=False)
             existing = await self.store.record_by_ref(provider["_id"], ref)  # lost a race
             assert existing is not None
         if existing["fingerprint"] != digest:
             raise ConflictingResubmission(existing["_id"])
-        await append_pending(self.broker, self.store, "records", existing)
+        await append_pending(self.log, self.store, "records", existing)
         return self._outcome(existing, replayed=True)
 
     async def submit_many(
@@ -163,7 +161,7 @@ class Records:
             identity.birth_date,
         )
         now = datetime.now(UTC)
-        record_id = new_event_id()
+        record_id = record_key(provider["_id"], submission.provider_record_ref)
         event = recorded_event(
             record_id=record_id,
             learner_id=learner["_id"],
@@ -204,7 +202,7 @@ class Records:
         if learner is None:
             identity = submission.learner
             now = datetime.now(UTC)
-            learner_id = new_event_id()
+            learner_id = learner_key(id_hash)
             fresh: Document = {
                 "_id": learner_id,
                 "id_hash": id_hash,
@@ -230,7 +228,7 @@ class Records:
             if merged is None:
                 break
             learner = merged
-        await append_pending(self.broker, self.store, "learners", learner)
+        await append_pending(self.log, self.store, "learners", learner)
         return learner
 
     @staticmethod
@@ -253,7 +251,7 @@ class Records:
         """Replace the record's content; returns the record and whether this was a replay."""
         doc = await self.owned(provider, record_id)
         self._must_be_accepted(doc, "corrected")
-        await append_pending(self.broker, self.store, "records", doc)
+        await append_pending(self.log, self.store, "records", doc)
         learner = await self.store.learner(doc["learner_id"])
         assert learner is not None
         allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
@@ -287,7 +285,7 @@ class Records:
         )
         if changed is None:
             raise RecordStateConflict("the record changed meanwhile; read it again and retry")
-        await append_pending(self.broker, self.store, "records", changed)
+        await append_pending(self.log, self.store, "records", changed)
         return changed, False
 
     async def revoke(
@@ -296,10 +294,10 @@ class Records:
         """Withdraw the record; returns the record and whether it was already revoked."""
         doc = await self.owned(provider, record_id)
         if doc["state"] == "revoked":
-            await append_pending(self.broker, self.store, "records", doc)
+            await append_pending(self.log, self.store, "records", doc)
             return doc, True
         self._must_be_accepted(doc, "revoked")
-        await append_pending(self.broker, self.store, "records", doc)
+        await append_pending(self.log, self.store, "records", doc)
         now = datetime.now(UTC)
         event = LearningRecordRevoked(
             record_id=record_id,
@@ -320,7 +318,7 @@ class Records:
         )
         if changed is None:
             raise RecordStateConflict("the record changed meanwhile; read it again and retry")
-        await append_pending(self.broker, self.store, "records", changed)
+        await append_pending(self.log, self.store, "records", changed)
         return changed, False
 
     @staticmethod
@@ -346,7 +344,7 @@ class Records:
             raise RecordNotFound(record_id)
         if doc["state"] != "held":
             if doc["state"] == ("accepted" if accept else "rejected"):
-                await append_pending(self.broker, self.store, "records", doc)
+                await append_pending(self.log, self.store, "records", doc)
                 return doc
             raise RecordStateConflict(f"the record is {status_of(doc)}, not held for review")
         changes: Document = {
@@ -362,7 +360,7 @@ class Records:
         changed = await self.store.change_record(record_id, changes, expect={"state": "held"})
         if changed is None:
             raise RecordStateConflict("the record was decided meanwhile")
-        await append_pending(self.broker, self.store, "records", changed)
+        await append_pending(self.log, self.store, "records", changed)
         return changed
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import FastAPI
 
 from contracts import credentials, learners, programmes, records
@@ -10,6 +12,8 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.notify.api import router
 from services.notify.matchmaker import Matchmaker
+from services.notify.outbox import PENDING, SENDING
+from services.notify.preferences import CHANNELS
 from services.notify.projection import NotifyProjection
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
@@ -22,11 +26,17 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
     notify = notify or NotifySettings()
     runtime = Runtime(settings)
     store = NotifyStore(runtime.db)
-    workers = DeliveryWorkers(store, runtime.broker, notify, owner=notify.owner(settings.http_port))
+    workers = DeliveryWorkers(store, runtime.log, notify, owner=notify.owner(settings.http_port))
     matchmaker = Matchmaker(
         store, notify, settings.token_secret.get_secret_value(), wake=workers.wake
     )
     runtime.consume(TOPICS, NotifyProjection(store, matchmaker).handle)
+    runtime.metrics.gauge_from(
+        "learningtrail_outbox_notifications",
+        "The outbox backlog: notifications waiting (pending) or being sent, by channel and state.",
+        ("channel", "state"),
+        functools.partial(store.count_by_channel_and_state, CHANNELS, (PENDING, SENDING)),
+    )
 
     async def on_start() -> None:
         await store.ensure_indexes()
@@ -39,6 +49,7 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         "that fit them and about their recognitions and credentials.",
         lifespan=runtime.lifespan(on_start, workers.stop),
         readiness=runtime.readiness,
+        metrics=runtime.metrics,
         openapi_tags=[
             {"name": "inbox", "description": "A learner's in-app messages."},
             {"name": "preferences", "description": "Channels, interests, quiet hours, digest."},

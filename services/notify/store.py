@@ -488,6 +488,18 @@ class NotifyStore:
         cursor = self.notifications.find(query).sort("created_at", DESCENDING).limit(limit)
         return [n async for n in cursor]
 
+    async def count_by_channel_and_state(
+        self, channels: Iterable[str], states: Iterable[str]
+    ) -> dict[tuple[str, str], int]:
+        """How many notifications each channel holds in each state (the outbox backlog, for
+        metrics): one count per pair, each served by the (channel, state, due_at) index."""
+        wanted = list(states)
+        pairs = [(c, s) for c in channels for s in wanted]
+        counts = await asyncio.gather(
+            *(self.notifications.count_documents({"channel": c, "state": s}) for c, s in pairs)
+        )
+        return dict(zip(pairs, counts, strict=True))
+
     async def unread_count(self, learner_id: str) -> int:
         return await self.notifications.count_documents(
             {"learner_id": learner_id, "channel": "inbox", "state": SENT, "read_at": None}

@@ -23,13 +23,12 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from contracts import notifications
 from contracts.envelope import Envelope, utc_now
 from contracts.notifications import Channel, NotificationDelivered, NotificationFailed
-from services.common.broker import publish_event
+from services.common.broker import EventLog, publish_event
 from services.common.mongo import Document
 from services.notify.channels import Delivery, EmailSender, HttpSender
 from services.notify.outbox import (
@@ -71,12 +70,12 @@ class DeliveryWorkers:
     def __init__(
         self,
         store: NotifyStore,
-        broker: KafkaBroker,
+        log: EventLog,
         settings: NotifySettings,
         owner: str,
     ) -> None:
         self.store = store
-        self.broker = broker
+        self.log = log
         self.settings = settings
         self.owner = owner
         self.email = EmailSender(settings)
@@ -115,7 +114,7 @@ class DeliveryWorkers:
     async def _guarded(self, channel: Channel | None) -> None:
         """Run a worker loop for the life of the process; an unexpected error (MongoDB away)
         is logged and the loop starts again after a pause."""
-        while not self.broker.running:  # noqa: ASYNC110 - publishing needs the producer
+        while not self.log.running:  # noqa: ASYNC110 - publishing needs the producer
             await asyncio.sleep(0.1)
         while True:
             try:
@@ -272,7 +271,7 @@ class DeliveryWorkers:
                 await asyncio.gather(
                     *(
                         publish_event(
-                            self.broker,
+                            self.log,
                             notifications.TOPIC,
                             Envelope[BaseModel](
                                 type=(

@@ -26,7 +26,6 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from cli import localstack
@@ -35,8 +34,7 @@ from contracts.credentials import CredentialIssued, RecognitionGranted
 from contracts.envelope import Envelope as Event
 from contracts.envelope import new_event_id
 from contracts.programmes import ProgrammeUpdated, ProgrammeWithdrawn
-from services.common.broker import make_broker, publish_event
-from services.common.settings import Settings
+from services.common.broker import EventLog, publish_event
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -183,23 +181,14 @@ async def receiver_fixture() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture(scope="session")
-async def broker(stack: Stack) -> AsyncIterator[KafkaBroker]:
-    settings = Settings(
-        service="notify-e2e",
-        kafka_bootstrap_servers=stack.kafka,
-        identity_hmac_key=stack.secrets["LT_IDENTITY_HMAC_KEY"],
-        token_secret=stack.secrets["LT_TOKEN_SECRET"],
-        admin_token=stack.secrets["LT_ADMIN_TOKEN"],
-    )
-    found = make_broker(settings)
-    await found.connect()
+async def broker(stack: Stack) -> AsyncIterator[EventLog]:
+    found = EventLog(stack.kafka, "notify-e2e")
+    await found.start()
     yield found
     await found.stop()
 
 
-async def publish(
-    broker: KafkaBroker, topic: str, kind: str, subject: str, data: BaseModel
-) -> None:
+async def publish(broker: EventLog, topic: str, kind: str, subject: str, data: BaseModel) -> None:
     await publish_event(
         broker, topic, Event[BaseModel](type=kind, source="/tests", subject=subject, data=data)
     )
@@ -378,7 +367,7 @@ async def test_an_update_re_matches_and_a_withdrawal_cancels_what_waits(
     stack: Stack,
     http: httpx.AsyncClient,
     centre: dict[str, Any],
-    broker: KafkaBroker,
+    broker: EventLog,
     mailbox: Mailbox,
 ) -> None:
     key, place = centre["api_key"], commune()
@@ -460,7 +449,7 @@ async def test_recognitions_and_credentials_are_told(
     stack: Stack,
     http: httpx.AsyncClient,
     centre: dict[str, Any],
-    broker: KafkaBroker,
+    broker: EventLog,
     mailbox: Mailbox,
 ) -> None:
     key, place = centre["api_key"], commune()

@@ -17,7 +17,7 @@ from pymongo.errors import AutoReconnect
 from cli.dlq import read_dead_letters, replay
 from contracts.envelope import Envelope, new_event_id
 from contracts.learners import LEARNER_REGISTERED, LearnerRegistered
-from services.common.broker import ensure_topics, make_broker, publish_event
+from services.common.broker import EventLog, ensure_topics, make_broker, publish_event
 from services.common.consumer import BatchConsumer
 from services.common.settings import Settings
 from tests.conftest import Stack, eventually
@@ -41,8 +41,10 @@ class Harness:
         self.poison = {"poison"}
         self.outage_left = 0
         self.broker: KafkaBroker = make_broker(self.settings)
+        self.log = EventLog(stack.kafka, self.group)
         self.consumer = BatchConsumer(
             self.broker,
+            self.log,
             self.settings,
             [self.topic],
             {LEARNER_REGISTERED: LearnerRegistered},
@@ -67,7 +69,7 @@ class Harness:
             registered_at=datetime.now(UTC),
         )
         await publish_event(
-            self.broker,
+            self.log,
             self.topic,
             Envelope[BaseModel](
                 type=LEARNER_REGISTERED, source="/test", subject=learner_id, data=data
@@ -83,9 +85,11 @@ async def harness(stack: Stack) -> AsyncIterator[Harness]:
     await admin.create_topics([NewTopic(h.topic, num_partitions=1, replication_factor=1)])
     await admin.close()
     await ensure_topics(stack.kafka, 1, 1, (h.group,))
+    await h.log.start()
     await h.broker.start()
     yield h
     await h.broker.stop()
+    await h.log.stop()
 
 
 async def test_a_poison_event_is_dead_lettered_after_its_attempts_and_the_rest_flows(

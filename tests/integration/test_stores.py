@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -17,11 +16,12 @@ from contracts import learners, records
 from contracts.envelope import Envelope, new_event_id
 from contracts.learners import LearnerMerged, LearnerRegistered
 from contracts.records import LearningRecordCorrected, LearningRecordRecorded, LearningRecordRevoked
+from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
-from services.learner.store import LearnerStore
+from services.learner.store import LearnerStore, learner_key, record_key
 from tests.conftest import Stack, record
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -37,11 +37,11 @@ async def db(stack: Stack) -> AsyncIterator[AsyncDatabase[Document]]:
 
 
 @pytest.fixture
-async def broker(stack: Stack) -> AsyncIterator[KafkaBroker]:
-    kafka = KafkaBroker(stack.kafka)
-    await kafka.start()
-    yield kafka
-    await kafka.stop()
+async def broker(stack: Stack) -> AsyncIterator[EventLog]:
+    log = EventLog(stack.kafka, "test-stores")
+    await log.start()
+    yield log
+    await log.stop()
 
 
 def envelope(event_type: str, subject: str, data: BaseModel) -> Envelope[BaseModel]:
@@ -86,7 +86,7 @@ async def trail_state(
 
 
 async def test_replaying_a_batch_in_any_order_gives_the_same_trail(
-    db: AsyncDatabase[Document], broker: KafkaBroker
+    db: AsyncDatabase[Document], broker: EventLog
 ) -> None:
     store = CredentialStore(db)
     await store.ensure_indexes()
@@ -140,28 +140,30 @@ async def test_a_provider_reference_names_one_record(db: AsyncDatabase[Document]
     store = LearnerStore(db)
     await store.ensure_indexes()
     doc = {
-        "_id": "rec-1",
+        "_id": record_key("P", "R-1"),
         "provider_id": "P",
         "provider_record_ref": "R-1",
         "state": "accepted",
         "created_at": datetime.now(UTC),
     }
     assert await store.add_record(doc)
-    assert not await store.add_record({**doc, "_id": "rec-2"})
-    assert (await store.record_by_ref("P", "R-1"))["_id"] == "rec-1"  # type: ignore[index]
+    assert not await store.add_record({**doc, "state": "held"})
+    assert (await store.record_by_ref("P", "R-1"))["state"] == "accepted"  # type: ignore[index]
+    assert record_key("P", "R-1") != record_key("Q", "R-1")
 
 
 async def test_one_national_id_hash_is_one_learner(db: AsyncDatabase[Document]) -> None:
     store = LearnerStore(db)
     await store.ensure_indexes()
-    first, created_first = await store.add_learner({"_id": "L1", "id_hash": "h"})
-    second, created_second = await store.add_learner({"_id": "L2", "id_hash": "h"})
-    assert first["_id"] == second["_id"] == "L1"
+    lid = learner_key("h")
+    first, created_first = await store.add_learner({"_id": lid, "id_hash": "h", "n": 1})
+    second, created_second = await store.add_learner({"_id": lid, "id_hash": "h", "n": 2})
+    assert first["n"] == second["n"] == 1
     assert (created_first, created_second) == (True, False)
 
 
 async def test_recognitions_are_granted_once_and_revoked_with_their_basis(
-    db: AsyncDatabase[Document], broker: KafkaBroker
+    db: AsyncDatabase[Document], broker: EventLog
 ) -> None:
     store = CredentialStore(db)
     projection = TrailProjection(store, broker, load_rules())

@@ -1,0 +1,651 @@
+"""Who may call what, over every operation of the three running services.
+
+``TABLE`` classifies each operation (method and path). A test compares it with the services'
+own OpenAPI documents, so an endpoint nobody classified — or a classified one that is gone —
+fails. Then every operation is called by every kind of wrong caller (no credentials, garbage,
+an expired, tampered or forged token, a revoked, rotated-away or inactive centre's key,
+another learner, another centre, a learner where the department is needed, a key without the
+scope) and must be refused the right way, as problem+json: 401 for who-are-you, 403 for
+not-allowed, 404 for another centre's record or programme (the learner service does not say
+whether it exists). Finally the rightful caller must get the operation's success status.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+import pytest
+
+from services.common.tokens import issue_token
+from services.notify.signing import unsubscribe_token
+from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
+from tests.e2e.test_record_path import submit, trail_of
+
+Service = Literal["learner", "credential", "notify"]
+Access = Literal[
+    "public",  # anyone; credentials sent along change nothing
+    "operator",  # /metrics: a caller on this host, or the metrics or admin token
+    "provider",  # a live API key of a training centre, with the scope named
+    "provider_self",  # any live API key; acts on the key's own training centre
+    "own_record",  # the centre that posted the record; another centre gets 404
+    "own_programme",  # the centre that announced the programme; another centre gets 404
+    "learner_or_admin",  # the learner named in the path, or the department
+    "admin",  # the department only
+    "capability",  # whoever holds an unguessable id or a signed link
+]
+PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request: a path (ids filled in), and optionally a JSON body and query."""
+
+    path: str
+    json: Any = None
+    params: dict[str, str] | None = None
+
+
+@dataclass
+class World:
+    """Two training centres, two learners and everything they own, made through the APIs."""
+
+    stack: Stack
+    key_a: str = ""
+    key_b: str = ""
+    provider_a: str = ""
+    provider_b: str = ""
+    key_records_only: str = ""
+    key_programmes_only: str = ""
+    key_revoked: str = ""
+    key_rotated_away: str = ""
+    key_inactive: str = ""
+    key_to_rotate: str = ""
+    spare_provider: str = ""
+    spare_key_id: str = ""
+    learner: str = ""
+    other_learner: str = ""
+    record_read: str = ""
+    record_correct: str = ""
+    record_revoke: str = ""
+    held_record: str = ""
+    programme_update: str = ""
+    programme_withdraw: str = ""
+    merge_from: str = ""
+    merge_into: str = ""
+    credential_id: str = ""
+    credential: dict[str, Any] = field(default_factory=dict)
+    notification_id: str = ""
+
+    def bearer(self, learner_id: str) -> dict[str, str]:
+        return self.stack.learner_token(learner_id)
+
+    def signed(self, subject: str, role: str, expires_in: int, secret: str | None = None) -> str:
+        return issue_token(
+            secret or self.stack.secrets["LT_TOKEN_SECRET"],
+            subject,
+            role,  # type: ignore[arg-type]
+            int(time.time()) + expires_in,
+        )
+
+    def expired(self, subject: str, role: str = "learner") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.signed(subject, role, -60)}"}
+
+    def tampered(self, subject: str, role: str) -> dict[str, str]:
+        """Another learner's genuine token with its claims rewritten (signature kept)."""
+        genuine = self.signed(self.other_learner, "learner", 600)
+        claims = {"sub": subject, "role": role, "exp": int(time.time()) + 600}
+        payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        return {"Authorization": f"Bearer {payload}.{genuine.split('.')[1]}"}
+
+    def forged(self, subject: str, role: str) -> dict[str, str]:
+        """A well-formed token signed with a secret that is not the service's."""
+        return {"Authorization": f"Bearer {self.signed(subject, role, 600, 'not-the-secret')}"}
+
+    def unsubscribe(self, learner_id: str, channel: str = "email") -> str:
+        return unsubscribe_token(self.stack.secrets["LT_TOKEN_SECRET"], learner_id, channel)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How an operation is protected, and what its rightful caller sends and gets."""
+
+    access: Access
+    ok: int
+    call: Callable[[World], Call]
+    scope: Literal["records:write", "programmes:write"] | None = None
+    key: Callable[[World], str] | None = None  # the rightful key, if not centre A's main key
+    # for capabilities: calls without the capability, and the refusal each gets
+    guesses: Callable[[World], list[tuple[str, Call, int]]] | None = None
+
+
+def _programme(title: str = "Kỹ thuật trồng nho an toàn") -> dict[str, Any]:
+    return {
+        "title": title,
+        "pathway": "vocational",
+        "place_codes": ["22735"],
+        "how_to_enrol": "Đăng ký tại Trung tâm GDNN-GDTX Ninh Phước",
+    }
+
+
+def _ref() -> str:
+    return f"SEC-{uuid.uuid4().hex[:12]}"
+
+
+def _registration() -> dict[str, Any]:
+    return {"national_id": national_id(), "full_name": "Lê Hoàng Yến", "birth_date": "1995-02-03"}
+
+
+def _credential_guesses(suffix: str) -> Callable[[World], list[tuple[str, Call, int]]]:
+    return lambda w: [
+        ("an unknown credential id", Call(f"/v1/credentials/urn:uuid:{uuid.uuid4()}{suffix}"), 404)
+    ]
+
+
+def _unsubscribe_guesses(w: World) -> list[tuple[str, Call, int]]:
+    genuine = w.unsubscribe(w.learner)
+    claims = json.dumps({"sub": w.other_learner, "ch": "email"}, separators=(",", ":"))
+    payload = base64.urlsafe_b64encode(claims.encode()).rstrip(b"=").decode()
+    learner_token = w.signed(w.learner, "learner", 600)
+    return [
+        ("no token", Call("/v1/unsubscribe"), 422),
+        ("a garbage token", Call("/v1/unsubscribe", params={"token": "garbage.garbage"}), 400),
+        (
+            "a link re-pointed at another learner",
+            Call("/v1/unsubscribe", params={"token": f"{payload}.{genuine.split('.')[1]}"}),
+            400,
+        ),
+        (
+            "a learner token as the link",
+            Call("/v1/unsubscribe", params={"token": learner_token}),
+            400,
+        ),
+    ]
+
+
+def _operations() -> dict[tuple[Service, str], Rule]:
+    health = {"GET /healthz": Rule("public", 200, lambda w: Call("/healthz"))}
+    health["GET /readyz"] = Rule("public", 200, lambda w: Call("/readyz"))
+    health["GET /metrics"] = Rule("operator", 200, lambda w: Call("/metrics"))
+    learner: dict[str, Rule] = {
+        **health,
+        "POST /v1/records": Rule(
+            "provider",
+            202,
+            lambda w: Call("/v1/records", submission(national_id(), _ref())),
+            scope="records:write",
+        ),
+        "POST /v1/records:batch": Rule(
+            "provider",
+            200,
+            lambda w: Call("/v1/records:batch", {"records": [submission(national_id(), _ref())]}),
+            scope="records:write",
+        ),
+        "GET /v1/records/{record_id}": Rule(
+            "own_record", 200, lambda w: Call(f"/v1/records/{w.record_read}"), "records:write"
+        ),
+        "POST /v1/records/{record_id}/corrections": Rule(
+            "own_record",
+            202,
+            lambda w: Call(
+                f"/v1/records/{w.record_correct}/corrections",
+                {"reason": "Sai số giờ học", "record": record(hours=301)},
+            ),
+            "records:write",
+        ),
+        "POST /v1/records/{record_id}/revocation": Rule(
+            "own_record",
+            202,
+            lambda w: Call(f"/v1/records/{w.record_revoke}/revocation", {"reason": "Cấp nhầm"}),
+            "records:write",
+        ),
+        "GET /v1/programmes": Rule(
+            "provider", 200, lambda w: Call("/v1/programmes"), "programmes:write"
+        ),
+        "POST /v1/programmes": Rule(
+            "provider", 202, lambda w: Call("/v1/programmes", _programme()), "programmes:write"
+        ),
+        "PUT /v1/programmes/{programme_id}": Rule(
+            "own_programme",
+            202,
+            lambda w: Call(f"/v1/programmes/{w.programme_update}", _programme("Trồng nho sạch")),
+            "programmes:write",
+        ),
+        "POST /v1/programmes/{programme_id}/withdrawal": Rule(
+            "own_programme",
+            202,
+            lambda w: Call(
+                f"/v1/programmes/{w.programme_withdraw}/withdrawal", {"reason": "Không đủ học viên"}
+            ),
+            "programmes:write",
+        ),
+        "POST /v1/learners": Rule("public", 201, lambda w: Call("/v1/learners", _registration())),
+        "GET /v1/learners/{learner_id}": Rule(
+            "learner_or_admin", 200, lambda w: Call(f"/v1/learners/{w.learner}")
+        ),
+        "PATCH /v1/learners/{learner_id}": Rule(
+            "learner_or_admin",
+            200,
+            lambda w: Call(f"/v1/learners/{w.learner}", {"preferred_language": "vi"}),
+        ),
+        "GET /v1/admin/providers": Rule("admin", 200, lambda w: Call("/v1/admin/providers")),
+        "POST /v1/admin/providers": Rule(
+            "admin",
+            201,
+            lambda w: Call(
+                "/v1/admin/providers",
+                {
+                    "name": "Trung tâm học tập cộng đồng xã Phước Hậu",
+                    "kind": "community_learning_centre",
+                    "unit_code": "22735",
+                    "pathways": ["community"],
+                },
+            ),
+        ),
+        "GET /v1/admin/providers/{provider_id}": Rule(
+            "admin", 200, lambda w: Call(f"/v1/admin/providers/{w.provider_a}")
+        ),
+        "PATCH /v1/admin/providers/{provider_id}": Rule(
+            "admin",
+            200,
+            lambda w: Call(f"/v1/admin/providers/{w.spare_provider}", {"name": "Trung tâm mới"}),
+        ),
+        "GET /v1/admin/providers/{provider_id}/keys": Rule(
+            "admin", 200, lambda w: Call(f"/v1/admin/providers/{w.provider_a}/keys")
+        ),
+        "POST /v1/admin/providers/{provider_id}/keys": Rule(
+            "admin",
+            201,
+            lambda w: Call(
+                f"/v1/admin/providers/{w.spare_provider}/keys", {"scopes": ["records:write"]}
+            ),
+        ),
+        "DELETE /v1/admin/providers/{provider_id}/keys/{key_id}": Rule(
+            "admin",
+            204,
+            lambda w: Call(f"/v1/admin/providers/{w.spare_provider}/keys/{w.spare_key_id}"),
+        ),
+        "GET /v1/provider": Rule("provider_self", 200, lambda w: Call("/v1/provider")),
+        "POST /v1/keys:rotate": Rule(
+            "provider_self", 201, lambda w: Call("/v1/keys:rotate"), key=lambda w: w.key_to_rotate
+        ),
+        "GET /v1/admin/reviews": Rule("admin", 200, lambda w: Call("/v1/admin/reviews")),
+        "POST /v1/admin/reviews/{record_id}": Rule(
+            "admin",
+            202,
+            lambda w: Call(
+                f"/v1/admin/reviews/{w.held_record}", {"accept": False, "note": "Không cùng người"}
+            ),
+        ),
+        "POST /v1/admin/learners/{learner_id}/merge": Rule(
+            "admin",
+            202,
+            lambda w: Call(
+                f"/v1/admin/learners/{w.merge_from}/merge",
+                {"merged_into": w.merge_into, "reason": "Hai hồ sơ của cùng một người"},
+            ),
+        ),
+    }
+    credential: dict[str, Rule] = {
+        **health,
+        "GET /v1/learners/{learner_id}/trail": Rule(
+            "learner_or_admin", 200, lambda w: Call(f"/v1/learners/{w.learner}/trail")
+        ),
+        "POST /v1/learners/{learner_id}/credentials": Rule(
+            "learner_or_admin", 201, lambda w: Call(f"/v1/learners/{w.learner}/credentials")
+        ),
+        "GET /v1/credentials/{credential_id}": Rule(
+            "capability",
+            200,
+            lambda w: Call(f"/v1/credentials/{w.credential_id}"),
+            guesses=_credential_guesses(""),
+        ),
+        "GET /v1/credentials/{credential_id}/verification": Rule(
+            "capability",
+            200,
+            lambda w: Call(f"/v1/credentials/{w.credential_id}/verification"),
+            guesses=lambda w: [
+                (
+                    "an unknown credential id",
+                    Call(f"/v1/credentials/urn:uuid:{uuid.uuid4()}/verification"),
+                    404,
+                )
+            ],
+        ),
+        "POST /v1/verify": Rule("public", 200, lambda w: Call("/v1/verify", w.credential)),
+        "GET /v1/status-lists/{list_id}": Rule("public", 200, lambda w: Call("/v1/status-lists/1")),
+        "GET /.well-known/did.json": Rule("public", 200, lambda w: Call("/.well-known/did.json")),
+        "POST /v1/admin/issuer-keys:rotate": Rule(
+            "admin", 200, lambda w: Call("/v1/admin/issuer-keys:rotate")
+        ),
+    }
+    notify: dict[str, Rule] = {
+        **health,
+        "GET /v1/learners/{learner_id}/notifications": Rule(
+            "learner_or_admin", 200, lambda w: Call(f"/v1/learners/{w.learner}/notifications")
+        ),
+        "POST /v1/learners/{learner_id}/notifications/{notification_id}/read": Rule(
+            "learner_or_admin",
+            200,
+            lambda w: Call(f"/v1/learners/{w.learner}/notifications/{w.notification_id}/read"),
+        ),
+        "POST /v1/learners/{learner_id}/notifications/{notification_id}/unread": Rule(
+            "learner_or_admin",
+            200,
+            lambda w: Call(f"/v1/learners/{w.learner}/notifications/{w.notification_id}/unread"),
+        ),
+        "GET /v1/learners/{learner_id}/preferences": Rule(
+            "learner_or_admin", 200, lambda w: Call(f"/v1/learners/{w.learner}/preferences")
+        ),
+        "PUT /v1/learners/{learner_id}/preferences": Rule(
+            "learner_or_admin",
+            200,
+            lambda w: Call(f"/v1/learners/{w.learner}/preferences", {"channels": ["inbox"]}),
+        ),
+        "GET /v1/unsubscribe": Rule(
+            "capability",
+            200,
+            lambda w: Call("/v1/unsubscribe", params={"token": w.unsubscribe(w.learner)}),
+            guesses=_unsubscribe_guesses,
+        ),
+        "POST /v1/unsubscribe": Rule(
+            "capability",
+            200,
+            lambda w: Call("/v1/unsubscribe", params={"token": w.unsubscribe(w.learner)}),
+            guesses=_unsubscribe_guesses,
+        ),
+        "GET /v1/admin/notifications": Rule(
+            "admin", 200, lambda w: Call("/v1/admin/notifications")
+        ),
+    }
+    table: dict[tuple[Service, str], Rule] = {}
+    for service, rules in (("learner", learner), ("credential", credential), ("notify", notify)):
+        for operation, rule in rules.items():
+            table[(service, operation)] = rule  # type: ignore[index]
+    return table
+
+
+TABLE = _operations()
+
+
+def _base(stack: Stack, service: Service) -> str:
+    base: str = getattr(stack.endpoints, service)
+    return base
+
+
+# the world every operation is tried against
+
+
+async def _post(http: httpx.AsyncClient, url: str, headers: dict[str, str], body: Any) -> Any:
+    response = await http.post(url, json=body, headers=headers)
+    assert response.status_code in (200, 201, 202), response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+async def world(stack: Stack) -> AsyncIterator[World]:
+    w = World(stack)
+    learner_url = stack.endpoints.learner
+    admin = stack.admin
+    async with httpx.AsyncClient(timeout=60) as http:
+        a = await new_provider(http, stack)
+        b = await new_provider(http, stack, name="Trường Cao đẳng Kỹ thuật", kind="school")
+        w.provider_a, w.key_a = a["provider"]["id"], a["api_key"]
+        w.provider_b, w.key_b = b["provider"]["id"], b["api_key"]
+        keys = f"{learner_url}/v1/admin/providers/{w.provider_a}/keys"
+
+        async def key(scopes: list[str]) -> dict[str, Any]:
+            issued: dict[str, Any] = await _post(http, keys, admin, {"scopes": scopes})
+            return issued
+
+        w.key_records_only = (await key(["records:write"]))["api_key"]
+        w.key_programmes_only = (await key(["programmes:write"]))["api_key"]
+        w.key_to_rotate = (await key(["records:write", "programmes:write"]))["api_key"]
+        revoked = await key(["records:write", "programmes:write"])
+        gone = await http.delete(f"{keys}/{revoked['key_id']}", headers=admin)
+        assert gone.status_code == 204, gone.text
+        w.key_revoked = revoked["api_key"]
+        w.key_rotated_away = (await key(["records:write", "programmes:write"]))["api_key"]
+        await _post(http, f"{learner_url}/v1/keys:rotate", {"X-API-Key": w.key_rotated_away}, None)
+        inactive = await new_provider(http, stack, name="Trung tâm đã giải thể")
+        off = await http.patch(
+            f"{learner_url}/v1/admin/providers/{inactive['provider']['id']}",
+            json={"active": False},
+            headers=admin,
+        )
+        assert off.status_code == 200, off.text
+        w.key_inactive = inactive["api_key"]
+        spare = await new_provider(http, stack, name="Trung tâm dự phòng")
+        w.spare_provider, w.spare_key_id = spare["provider"]["id"], spare["key_id"]
+
+        nid = national_id()
+        answers = [
+            await submit(http, stack, w.key_a, submission(nid, _ref(), title=f"Học phần {n}"))
+            for n in range(3)
+        ]
+        assert all(r.status_code == 202 for r in answers), [r.text for r in answers]
+        w.learner = answers[0].json()["learner_id"]
+        w.record_read, w.record_correct, w.record_revoke = (r.json()["record_id"] for r in answers)
+        other = await submit(http, stack, w.key_b, submission(national_id(), _ref()))
+        assert other.status_code == 202, other.text
+        w.other_learner = other.json()["learner_id"]
+        held = submission(nid, _ref())
+        held["learner"]["full_name"] = "Trần Văn Đức"
+        held_answer = (await submit(http, stack, w.key_a, held)).json()
+        assert held_answer["status"] == "held_for_review", held_answer
+        w.held_record = held_answer["record_id"]
+        programmes = f"{learner_url}/v1/programmes"
+        a_key = {"X-API-Key": w.key_a}
+        w.programme_update = (await _post(http, programmes, a_key, _programme()))["programme_id"]
+        w.programme_withdraw = (await _post(http, programmes, a_key, _programme()))["programme_id"]
+        registrations = f"{learner_url}/v1/learners"
+        w.merge_from = (await _post(http, registrations, {}, _registration()))["learner"][
+            "learner_id"
+        ]
+        w.merge_into = (await _post(http, registrations, {}, _registration()))["learner"][
+            "learner_id"
+        ]
+
+        await eventually(
+            lambda: trail_of(http, stack, w.learner), lambda t: t.get("entry_count") == 3
+        )
+        issued = await http.post(
+            f"{stack.endpoints.credential}/v1/learners/{w.learner}/credentials", headers=admin
+        )
+        assert issued.status_code == 201, issued.text
+        w.credential_id = issued.headers["Location"].removeprefix("/v1/credentials/")
+        w.credential = issued.json()
+
+        async def inbox() -> list[dict[str, Any]]:
+            response = await http.get(
+                f"{stack.endpoints.notify}/v1/learners/{w.learner}/notifications", headers=admin
+            )
+            notes: list[dict[str, Any]] = (
+                response.json()["notifications"] if response.status_code == 200 else []
+            )
+            return notes
+
+        w.notification_id = (await eventually(inbox, bool))[0]["id"]
+        yield w
+
+
+# the table matches the services
+
+
+@pytest.mark.parametrize("service", ["learner", "credential", "notify"])
+async def test_every_operation_is_classified(
+    stack: Stack, http: httpx.AsyncClient, service: Service
+) -> None:
+    response = await http.get(f"{_base(stack, service)}/openapi.json")
+    assert response.status_code == 200
+    live = {
+        f"{method.upper()} {path}"
+        for path, operations in response.json()["paths"].items()
+        for method in operations
+        if method in ("get", "put", "post", "delete", "patch", "head", "options")
+    }
+    classified = {operation for (s, operation) in TABLE if s == service}
+    assert live - classified == set(), (
+        f"{service} has operations nobody classified; add them to TABLE with who may call them"
+    )
+    assert classified - live == set(), f"TABLE names {service} operations that no longer exist"
+
+
+# every operation, every wrong caller, then the right one
+
+
+def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]]:
+    """Each wrong caller of an operation protected as ``rule`` says, and the refusal it gets."""
+
+    def key(value: str) -> dict[str, str]:
+        return {"X-API-Key": value}
+
+    if rule.access in ("provider", "provider_self", "own_record", "own_programme"):
+        callers = [
+            ("no credentials", {}, 401),
+            ("a garbage API key", key("ltk_" + "x" * 43), 401),
+            ("a revoked API key", key(w.key_revoked), 401),
+            ("a key rotated away", key(w.key_rotated_away), 401),
+            ("an inactive centre's key", key(w.key_inactive), 401),
+            ("a learner token instead of a key", w.bearer(w.learner), 401),
+            ("the admin token instead of a key", w.stack.admin, 401),
+        ]
+        if rule.scope is not None:
+            narrow = w.key_programmes_only if rule.scope == "records:write" else w.key_records_only
+            callers.append((f"a key without {rule.scope}", key(narrow), 403))
+        if rule.access in ("own_record", "own_programme"):
+            callers.append(("another centre's key", key(w.key_b), 404))
+        return callers
+    if rule.access == "learner_or_admin":
+        return [
+            ("no credentials", {}, 401),
+            ("a garbage token", {"Authorization": "Bearer garbage"}, 401),
+            ("the learner's expired token", w.expired(w.learner), 401),
+            ("a tampered token", w.tampered(w.learner, "learner"), 401),
+            ("a token signed with another secret", w.forged(w.learner, "learner"), 401),
+            ("another learner's token", w.bearer(w.other_learner), 403),
+            ("a centre's API key", key(w.key_a), 401),
+        ]
+    if rule.access == "admin":
+        return [
+            ("no credentials", {}, 401),
+            ("a garbage token", {"Authorization": "Bearer garbage"}, 401),
+            ("an expired admin token", w.expired("department", "admin"), 401),
+            ("a learner token altered to claim admin", w.tampered(w.learner, "admin"), 401),
+            ("an admin token signed with another secret", w.forged("department", "admin"), 401),
+            ("a learner token", w.bearer(w.learner), 403),
+            ("a centre's API key", key(w.key_a), 401),
+        ]
+    return []
+
+
+def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
+    if rule.access in ("provider", "provider_self", "own_record", "own_programme"):
+        return [("the centre", {"X-API-Key": rule.key(w) if rule.key else w.key_a})]
+    if rule.access == "learner_or_admin":
+        return [("the learner", w.bearer(w.learner)), ("the department", w.stack.admin)]
+    if rule.access == "admin":
+        return [("the department", w.stack.admin)]
+    if rule.access == "operator":
+        return [("a caller on this host", {}), ("the department", w.stack.admin)]
+    # public and capability: whatever credentials come along, valid or not, change nothing
+    return [
+        ("nobody", {}),
+        ("garbage credentials", {"Authorization": "Bearer garbage", "X-API-Key": "ltk_x"}),
+        ("an expired token", w.expired(w.learner)),
+        ("a learner", w.bearer(w.learner)),
+        ("a centre", {"X-API-Key": w.key_a}),
+    ]
+
+
+async def _send(
+    http: httpx.AsyncClient,
+    w: World,
+    service: Service,
+    method: str,
+    call: Call,
+    headers: dict[str, str],
+) -> httpx.Response:
+    return await http.request(
+        method,
+        _base(w.stack, service) + call.path,
+        json=call.json,
+        params=call.params,
+        headers=headers,
+    )
+
+
+def _assert_refused(response: httpx.Response, expected: int, who: str) -> None:
+    assert response.status_code == expected, (
+        f"{who}: expected {expected}, got {response.status_code}: {response.text[:300]}"
+    )
+    assert response.headers["content-type"].startswith(PROBLEM), f"{who}: not problem+json"
+    assert response.json()["status"] == expected, who
+    if expected == 401:
+        assert "WWW-Authenticate" in response.headers, f"{who}: a 401 names its scheme"
+
+
+@pytest.mark.parametrize(("service", "operation"), sorted(TABLE), ids=lambda v: str(v))
+async def test_wrong_callers_are_refused_and_the_rightful_caller_is_not(
+    world: World, http: httpx.AsyncClient, service: Service, operation: str
+) -> None:
+    rule = TABLE[(service, operation)]
+    method = operation.split(" ", 1)[0]
+    for who, headers, expected in _wrong_callers(rule, world):
+        response = await _send(http, world, service, method, rule.call(world), headers)
+        _assert_refused(response, expected, f"{operation} by {who}")
+    if rule.guesses is not None:
+        for who, call, expected in rule.guesses(world):
+            response = await _send(http, world, service, method, call, {})
+            _assert_refused(response, expected, f"{operation} with {who}")
+    for who, headers in _rightful_callers(rule, world):
+        response = await _send(http, world, service, method, rule.call(world), headers)
+        assert response.status_code == rule.ok, (
+            f"{operation} by {who}: expected {rule.ok}, got {response.status_code}: "
+            f"{response.text[:300]}"
+        )
+
+
+# what "acts for its own centre" means for operations any live key may call
+
+
+async def test_a_centre_sees_only_itself_and_its_own_programmes(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    base = world.stack.endpoints.learner
+    me = await http.get(f"{base}/v1/provider", headers={"X-API-Key": world.key_b})
+    assert me.status_code == 200 and me.json()["id"] == world.provider_b
+    listed = await http.get(f"{base}/v1/programmes", headers={"X-API-Key": world.key_b})
+    assert listed.status_code == 200
+    ids = {p["programme_id"] for p in listed.json()}
+    assert world.programme_update not in ids and world.programme_withdraw not in ids
+    mine = await http.get(f"{base}/v1/programmes", headers={"X-API-Key": world.key_a})
+    assert world.programme_update in {p["programme_id"] for p in mine.json()}
+
+
+async def test_the_printable_page_checks_a_token_in_the_url_like_one_in_the_header(
+    world: World, http: httpx.AsyncClient
+) -> None:
+    page = f"{world.stack.endpoints.credential}/v1/learners/{world.learner}/trail"
+
+    def token(headers: dict[str, str]) -> str:
+        return headers["Authorization"].removeprefix("Bearer ")
+
+    for who, headers, expected in [
+        ("another learner", world.bearer(world.other_learner), 403),
+        ("an expired token", world.expired(world.learner), 401),
+        ("a tampered token", world.tampered(world.learner, "learner"), 401),
+        ("garbage", {"Authorization": "Bearer garbage"}, 401),
+    ]:
+        response = await http.get(page, params={"format": "html", "access_token": token(headers)})
+        _assert_refused(response, expected, f"the page with {who}'s token in the URL")
+    response = await http.get(
+        page, params={"format": "html", "access_token": token(world.bearer(world.learner))}
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
