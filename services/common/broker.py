@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -21,7 +22,7 @@ from aiokafka.errors import (
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from contracts.catalogue import TOPICS, dead_letter_topic
+from contracts.catalogue import EVENT_TYPES, TOPICS, dead_letter_topic
 from contracts.envelope import Envelope, to_kafka
 from services.common.settings import Settings
 from services.common.telemetry import current_traceparent
@@ -194,3 +195,22 @@ async def publish_event(
     if envelope.traceparent:
         headers["traceparent"] = envelope.traceparent
     await log.append(topic, value, key, headers, within)
+
+
+_EVENT_TYPES = {e.name: (e.topic, e.data) for e in EVENT_TYPES}
+
+
+async def publish_pending(
+    log: EventLog, pending: dict[str, Any], source: str, subject: str
+) -> None:
+    """Append an event a document kept as ``pending`` (``event_id``, ``type``, ``data``):
+    the same id on every attempt, so a retried append is one event to consumers."""
+    topic, model = _EVENT_TYPES[pending["type"]]
+    envelope = Envelope[BaseModel](
+        id=pending["event_id"],
+        type=pending["type"],
+        source=source,
+        subject=subject,
+        data=model.model_validate(pending["data"]),
+    )
+    await publish_event(log, topic, envelope)

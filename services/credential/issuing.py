@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from contracts import credentials
 from contracts.credentials import CredentialIssued, CredentialRevoked
-from contracts.envelope import Envelope, new_event_id
+from contracts.envelope import new_event_id
 from contracts.vocabulary import Pathway
-from services.common.broker import EventLog, publish_event
+from services.common.broker import EventLog, publish_pending
 from services.common.mongo import Document
 from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
@@ -248,22 +248,7 @@ class Issuer:
         pending = doc.get("pending")
         if not pending:
             return
-        model = (
-            CredentialIssued
-            if pending["type"] == credentials.CREDENTIAL_ISSUED
-            else CredentialRevoked
-        )
-        await publish_event(
-            self.log,
-            credentials.TOPIC,
-            Envelope[BaseModel](
-                id=pending["event_id"],
-                type=pending["type"],
-                source=SOURCE,
-                subject=doc["learner_id"],
-                data=model.model_validate(pending["data"]),
-            ),
-        )
+        await publish_pending(self.log, pending, SOURCE, doc["learner_id"])
         await self.store.credential_announced(doc["_id"], pending["event_id"])
 
     # the status list and verification

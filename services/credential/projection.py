@@ -26,7 +26,7 @@ from contracts.records import (
     LearningRecordRecorded,
     LearningRecordRevoked,
 )
-from services.common.broker import EventLog, publish_event
+from services.common.broker import EventLog, publish_event, publish_pending
 from services.credential.issuing import Issuer
 from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
@@ -164,22 +164,7 @@ class TrailProjection:
             return
         for doc in await self.store.unannounced_recognitions(learner_ids):
             pending = doc["pending"]
-            model = (
-                RecognitionGranted
-                if pending["type"] == credentials.RECOGNITION_GRANTED
-                else RecognitionRevoked
-            )
-            await publish_event(
-                log,
-                credentials.TOPIC,
-                Envelope[BaseModel](
-                    id=pending["event_id"],
-                    type=pending["type"],
-                    source=SOURCE,
-                    subject=doc["learner_id"],
-                    data=model.model_validate(pending["data"]),
-                ),
-            )
+            await publish_pending(log, pending, SOURCE, doc["learner_id"])
             await self.store.recognition_announced(doc["_id"], pending["event_id"])
 
     async def _announce(

@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.catalogue import EVENT_TYPES
-from contracts.envelope import Envelope, new_event_id
-from services.common.broker import EventLog, publish_event
+from contracts.envelope import new_event_id
+from services.common.broker import EventLog, publish_pending
 from services.common.mongo import Document
 from services.learner.store import LearnerStore, OutboxKind
 
@@ -50,16 +50,9 @@ async def append_pending(
     pending = doc.get("pending")
     if not pending:
         return
-    topic, model = _MODELS[pending["type"]]
-    envelope = Envelope[BaseModel](
-        id=pending["event_id"],
-        type=pending["type"],
-        source=SOURCE,
-        subject=pending["subject"],
-        data=model.model_validate(pending["data"]),
-    )
+    topic = pending["topic"]
     try:
-        await publish_event(log, topic, envelope)
+        await publish_pending(log, pending, SOURCE, pending["subject"])
     except Exception as exc:
         _log.warning("append failed", extra={"topic": topic, "error": repr(exc)})
         raise AppendFailed(str(exc)) from exc

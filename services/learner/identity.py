@@ -17,6 +17,11 @@ import hmac
 import re
 import unicodedata
 from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+from contracts.vocabulary import ShortText
 
 _NATIONAL_ID = re.compile(r"^[0-9]{12}$")
 
@@ -215,3 +220,22 @@ def visible_long_text(value: str) -> str:
     if problem := hidden_character_problem(value, line_breaks=True):
         raise ValueError(problem)
     return value
+
+
+def _national_id(value: str) -> str:
+    value = value.strip()
+    if not is_national_id(value):
+        raise ValueError("must be the 12-digit personal identification number (CCCD)")
+    return value
+
+
+def _person_name(value: str) -> str:
+    # Latin letters with Vietnamese diacritics only: a look-alike or invisible character
+    # would put another person's name on the trail and credentials
+    return checked_name(value)
+
+
+NationalId = Annotated[str, AfterValidator(_national_id)]
+"""A 12-digit personal identification number, as submitted (hashed on arrival)."""
+PersonName = Annotated[ShortText, AfterValidator(_person_name)]
+"""A person's name: NFC, Latin letters with Vietnamese diacritics, nothing hidden."""

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, fie
 
 from contracts.records import LearningRecordContent, LearningRecordRecorded
 from contracts.vocabulary import Pathway, RecordKind, ResultStatus, ShortText, UnitCode
-from services.learner.identity import checked_name, is_national_id, visible_text
+from services.learner.identity import NationalId, PersonName, visible_text
 
 # Pathways where general-education levels (tiểu học, THCS, THPT) make sense.
 GENERAL_EDUCATION_PATHWAYS = frozenset({Pathway.REGULAR, Pathway.CONTINUING, Pathway.LITERACY})
@@ -27,30 +27,15 @@ class LearnerIdentity(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    national_id: str = Field(
+    national_id: NationalId = Field(
         description="12-digit personal ID number (CCCD); hashed on arrival, never kept.",
         examples=["079190001234"],
     )
-    full_name: ShortText = Field(examples=["Nguyễn Thị Hương"])
+    full_name: PersonName = Field(examples=["Nguyễn Thị Hương"])
     birth_date: date = Field(examples=["1990-05-14"])
     commune_code: UnitCode | None = Field(default=None, examples=["22015"])
     email: EmailStr | None = None
     phone: Phone | None = None
-
-    @field_validator("national_id")
-    @classmethod
-    def _twelve_digits(cls, value: str) -> str:
-        value = value.strip()
-        if not is_national_id(value):
-            raise ValueError("must be the 12-digit personal identification number (CCCD)")
-        return value
-
-    @field_validator("full_name")
-    @classmethod
-    def _normalised(cls, value: str) -> str:
-        # Latin letters with Vietnamese diacritics only: a look-alike or invisible character
-        # would make another person's name on the trail and credentials
-        return checked_name(value)
 
 
 def _e164(value: str) -> str:

@@ -13,7 +13,7 @@ from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
-from services.learner.identity import checked_name, is_national_id, national_id_hash
+from services.learner.identity import NationalId, PersonName, checked_name, national_id_hash
 from services.learner.intake import Phone
 from services.learner.store import LearnerStore, learner_key
 from services.learner.submissions import learner_profile
@@ -35,22 +35,11 @@ class Contact(BaseModel):
 class SelfRegistration(Contact):
     """A learner registering themselves."""
 
-    national_id: str = Field(description="12-digit personal ID number (CCCD); hashed on arrival.")
-    full_name: ShortText = Field(examples=["Lê Hoàng Yến"])
+    national_id: NationalId = Field(
+        description="12-digit personal ID number (CCCD); hashed on arrival."
+    )
+    full_name: PersonName = Field(examples=["Lê Hoàng Yến"])
     birth_date: date
-
-    @field_validator("national_id")
-    @classmethod
-    def _twelve_digits(cls, value: str) -> str:
-        value = value.strip()
-        if not is_national_id(value):
-            raise ValueError("must be the 12-digit personal identification number (CCCD)")
-        return value
-
-    @field_validator("full_name")
-    @classmethod
-    def _normalised(cls, value: str) -> str:
-        return checked_name(value)  # Latin letters with Vietnamese diacritics, nothing hidden
 
 
 class ProfileChange(BaseModel):
