@@ -350,31 +350,16 @@ async def _unsubscribe(token: str, secret: str, notes: NotifyStore, mm: Matchmak
     )
 
 
-@router.get(
+@router.api_route(
     "/unsubscribe",
+    methods=["GET", "POST"],
     response_class=HTMLResponse,
     tags=["preferences"],
-    summary="One-click unsubscribe from the link in a message (no login; signed token).",
+    summary="One-click unsubscribe: GET from the link in a message, POST as RFC 8058 "
+    "List-Unsubscribe-Post (no login; signed token).",
     responses={400: {"description": "The link is not genuine."}},
 )
-async def unsubscribe_link(
-    token: Annotated[str, Query(min_length=10, max_length=1000)],
-    settings: Annotated[Settings, Depends(app_settings)],
-    notes: Annotated[NotifyStore, Depends(store)],
-    mm: Annotated[Matchmaker, Depends(matchmaker)],
-) -> HTMLResponse:
-    secret = settings.token_secret.get_secret_value()
-    return HTMLResponse(await _unsubscribe(token, secret, notes, mm))
-
-
-@router.post(
-    "/unsubscribe",
-    response_class=HTMLResponse,
-    tags=["preferences"],
-    summary="RFC 8058 one-click unsubscribe (List-Unsubscribe-Post), same token.",
-    responses={400: {"description": "The link is not genuine."}},
-)
-async def unsubscribe_post(
+async def unsubscribe(
     token: Annotated[str, Query(min_length=10, max_length=1000)],
     settings: Annotated[Settings, Depends(app_settings)],
     notes: Annotated[NotifyStore, Depends(store)],
