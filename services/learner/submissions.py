@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
 
+from pydantic import BaseModel
+
 from contracts import learners, records
 from contracts.learners import LearnerRegistered
 from contracts.records import LearningRecordCorrected, LearningRecordRevoked
@@ -271,21 +273,8 @@ class Records:
             corrected_at=now,
             **correction.record.model_dump(),
         )
-        changed = await self.store.change_record(
-            record_id,
-            {
-                "content": content,
-                "revision": doc["revision"] + 1,
-                "corrected_at": now,
-                "pending": pending_event(
-                    records.LEARNING_RECORD_CORRECTED, doc["learner_id"], event
-                ),
-            },
-            expect={"revision": doc["revision"], "state": "accepted"},
-        )
-        if changed is None:
-            raise RecordStateConflict("the record changed meanwhile; read it again and retry")
-        await append_pending(self.log, self.store, "records", changed)
+        changes = {"content": content, "revision": doc["revision"] + 1, "corrected_at": now}
+        changed = await self._change(doc, records.LEARNING_RECORD_CORRECTED, event, changes)
         return changed, False
 
     async def revoke(
@@ -306,20 +295,24 @@ class Records:
             reason=revocation.reason,
             revoked_at=now,
         )
+        changes = {"state": "revoked", "revoked_at": now, "revocation_reason": revocation.reason}
+        changed = await self._change(doc, records.LEARNING_RECORD_REVOKED, event, changes)
+        return changed, False
+
+    async def _change(
+        self, doc: Document, event_type: str, event: BaseModel, changes: Document
+    ) -> Document:
+        """Apply a change of an accepted record with the event announcing it, unless another
+        change came first; then append the event."""
         changed = await self.store.change_record(
-            record_id,
-            {
-                "state": "revoked",
-                "revoked_at": now,
-                "revocation_reason": revocation.reason,
-                "pending": pending_event(records.LEARNING_RECORD_REVOKED, doc["learner_id"], event),
-            },
+            doc["_id"],
+            {**changes, "pending": pending_event(event_type, doc["learner_id"], event)},
             expect={"revision": doc["revision"], "state": "accepted"},
         )
         if changed is None:
             raise RecordStateConflict("the record changed meanwhile; read it again and retry")
         await append_pending(self.log, self.store, "records", changed)
-        return changed, False
+        return changed
 
     @staticmethod
     def _must_be_accepted(doc: Document, verb: str) -> None:
