@@ -35,9 +35,18 @@ CACHE = ROOT / ".cache"
 RUN = Path(os.environ.get("LT_DEV_DIR", CACHE / "dev")).resolve()
 KAFKA_VERSION = "4.4.0"
 FERRETDB_VERSION = "v1.24.2"
-KAFKA_LIBS = CACHE / "kafka" / "libs"
-FERRETDB_BIN = CACHE / "bin" / "ferretdb"
 DEPLOY = ROOT / "deploy" / "local"
+# Our fixes to FerretDB 1.24.2's SQLite backend (deploy/local/ferretdb/NOTES.md, "Why a patch"):
+# without them every _id lookup, update and delete scans its collection, and a bulk update of
+# more than 100 documents deadlocks the server. The binary's name carries the patch's digest,
+# so a changed patch is built anew.
+FERRETDB_PATCH = DEPLOY / "ferretdb" / "sqlite-id-pushdown.patch"
+KAFKA_LIBS = CACHE / "kafka" / "libs"
+FERRETDB_BIN = (
+    CACHE
+    / "bin"
+    / f"ferretdb-{FERRETDB_VERSION}-{hashlib.sha256(FERRETDB_PATCH.read_bytes()).hexdigest()[:10]}"
+)
 
 
 class StackError(RuntimeError):
@@ -139,7 +148,7 @@ def fetch_kafka() -> None:
 
 
 def build_ferretdb() -> None:
-    """FerretDB, built once from its module in the Go module proxy.
+    """FerretDB, built once from its module in the Go module proxy, with our patch applied.
 
     ``go install`` alone yields a binary that panics: the release's build/version/version.txt
     is not in the module zip, so it is written into a copy of the module before building.
@@ -165,6 +174,13 @@ def build_ferretdb() -> None:
     for path in work.rglob("*"):
         path.chmod(path.stat().st_mode | 0o200)
     (work / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION + "\n")
+    _run(
+        ["git", "apply", "-p1", str(FERRETDB_PATCH)],
+        "Applying our FerretDB patch",
+        cwd=work,
+        # the copy lies inside this repository: git must treat it as a plain folder
+        env={**os.environ, "GIT_CEILING_DIRECTORIES": str(work.parent)},
+    )
     FERRETDB_BIN.parent.mkdir(parents=True, exist_ok=True)
     _run(
         [

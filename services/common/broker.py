@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -159,6 +160,38 @@ class EventLog:
             await self._replace(producer)
             raise
 
+    async def append_many(
+        self,
+        records: Sequence[tuple[str, bytes, bytes | None, dict[str, str]]],
+        within: float = PUBLISH_TIMEOUT_SECONDS,
+    ) -> list[BaseException | None]:
+        """Write many records pipelined (all sent, then every acks=all awaited together), at
+        most ``within`` seconds in all; one result per record: None when Kafka has it."""
+        producer = self._producer
+        if producer is None:
+            return [KafkaConnectionError("the event log is not started")] * len(records)
+
+        async def send_all() -> list[BaseException | None]:
+            pending: list[asyncio.Future[Any] | BaseException] = []
+            for topic, value, key, headers in records:
+                encoded = [(name, text.encode()) for name, text in headers.items()]
+                try:
+                    pending.append(await producer.send(topic, value, key=key, headers=encoded))
+                except Exception as exc:
+                    pending.append(exc)
+            futures = [p for p in pending if isinstance(p, asyncio.Future)]
+            acked = iter(await asyncio.gather(*futures, return_exceptions=True))
+            return [p if isinstance(p, BaseException) else _error_of(next(acked)) for p in pending]
+
+        try:
+            results = await asyncio.wait_for(send_all(), within)
+        except TimeoutError as exc:
+            return [exc] * len(records)
+        if any(isinstance(r, FATAL_PRODUCER_ERRORS) for r in results):
+            _log.warning("producer invalidated; replacing it")
+            await self._replace(producer)
+        return results
+
     async def _replace(self, broken: AIOKafkaProducer) -> None:
         async with self._replacing:
             if self._producer is not broken:
@@ -167,6 +200,10 @@ class EventLog:
             await fresh.start()
             self._producer = fresh
         await _stop_quietly(broken)
+
+
+def _error_of(result: object) -> BaseException | None:
+    return result if isinstance(result, BaseException) else None
 
 
 async def _stop_quietly(producer: AIOKafkaProducer) -> None:
@@ -200,17 +237,40 @@ async def publish_event(
 _EVENT_TYPES = {e.name: (e.topic, e.data) for e in EVENT_TYPES}
 
 
-async def publish_pending(
-    log: EventLog, pending: dict[str, Any], source: str, subject: str
-) -> None:
-    """Append an event a document kept as ``pending`` (``event_id``, ``type``, ``data``):
-    the same id on every attempt, so a retried append is one event to consumers."""
+def _pending_envelope(
+    pending: dict[str, Any], source: str, subject: str
+) -> tuple[str, Envelope[BaseModel]]:
     topic, model = _EVENT_TYPES[pending["type"]]
-    envelope = Envelope[BaseModel](
+    return topic, Envelope[BaseModel](
         id=pending["event_id"],
         type=pending["type"],
         source=source,
         subject=subject,
         data=model.model_validate(pending["data"]),
+        traceparent=current_traceparent(),
     )
+
+
+async def publish_pending(
+    log: EventLog, pending: dict[str, Any], source: str, subject: str
+) -> None:
+    """Append an event a document kept as ``pending`` (``event_id``, ``type``, ``data``):
+    the same id on every attempt, so a retried append is one event to consumers."""
+    topic, envelope = _pending_envelope(pending, source, subject)
     await publish_event(log, topic, envelope)
+
+
+async def publish_pending_many(
+    log: EventLog, items: list[tuple[dict[str, Any], str]], source: str
+) -> list[BaseException | None]:
+    """Append many kept events (``pending``, subject) pipelined; one result per event (None:
+    Kafka has it). Events of one subject keep their order: they share a key, hence a
+    partition, and the idempotent producer keeps a partition's order."""
+    records = []
+    for pending, subject in items:
+        topic, envelope = _pending_envelope(pending, source, subject)
+        key, value, headers = to_kafka(envelope)
+        if envelope.traceparent:
+            headers["traceparent"] = envelope.traceparent
+        records.append((topic, value, key, headers))
+    return await log.append_many(records)

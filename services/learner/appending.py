@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from contracts.catalogue import EVENT_TYPES
 from contracts.envelope import new_event_id
-from services.common.broker import EventLog, publish_pending
+from services.common.broker import EventLog, publish_pending, publish_pending_many
 from services.common.mongo import Document
 from services.learner.store import LearnerStore, OutboxKind
 
@@ -58,3 +58,30 @@ async def append_pending(
         raise AppendFailed(str(exc)) from exc
     await store.clear_pending(kind, doc["_id"], pending["event_id"], also or {})
     _log.info("event appended", extra={"topic": topic, "event_type": pending["type"]})
+
+
+async def append_pending_many(
+    log: EventLog, store: LearnerStore, kind: OutboxKind, docs: list[Document]
+) -> dict[str, BaseException]:
+    """Append the pending events of many documents pipelined and clear them in one bulk
+    write; the documents whose event Kafka did not confirm, with the reason (they keep their
+    pending event, and a retry appends it again)."""
+    waiting = [d for d in docs if d.get("pending")]
+    if not waiting:
+        return {}
+    results = await publish_pending_many(
+        log, [(d["pending"], d["pending"]["subject"]) for d in waiting], SOURCE
+    )
+    appended = [d for d, error in zip(waiting, results, strict=True) if error is None]
+    await store.clear_pending_many(kind, [(d["_id"], d["pending"]["event_id"]) for d in appended])
+    for doc in appended:
+        doc["pending"] = None
+    failed = {d["_id"]: e for d, e in zip(waiting, results, strict=True) if e is not None}
+    if failed:
+        _log.warning(
+            "append failed",
+            extra={"kind": kind, "failed": len(failed), "error": repr(next(iter(failed.values())))},
+        )
+    if appended:
+        _log.info("events appended", extra={"kind": kind, "count": len(appended)})
+    return failed

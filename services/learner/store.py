@@ -10,16 +10,19 @@ lost.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.mongo import Document
 
 OutboxKind = Literal["learners", "records", "programmes"]
+DUPLICATE_KEY = 11000
 
 # Learners and records are keyed by ids derived from what identifies them, so the two lookups
 # on the intake path are primary-key reads: cheap on MongoDB, and the only kind FerretDB 1.x
@@ -167,19 +170,47 @@ class LearnerStore:
         cursor = self.programmes.find({"provider_id": provider_id}).sort("announced_at", DESCENDING)
         return [p async for p in cursor]
 
-    async def clear_pending(
-        self, kind: OutboxKind, doc_id: str, event_id: str, also: Document
-    ) -> None:
-        """Mark a document's pending event appended (only if it is still that event)."""
-        collection = {
+    # many at once: the batch path (one round trip each, whatever the batch's size)
+
+    async def records_by_ids(self, record_ids: Iterable[str]) -> dict[str, Document]:
+        return await _by_ids(self.records, record_ids)
+
+    async def learners_by_ids(self, learner_ids: Iterable[str]) -> dict[str, Document]:
+        return await _by_ids(self.learners, learner_ids)
+
+    async def add_many(self, kind: OutboxKind, docs: list[Document]) -> set[str]:
+        """Insert documents that may exist already (a retry, or another request first); the
+        ids of those this call inserted."""
+        return await _insert_new(self._collection(kind), docs)
+
+    def _collection(self, kind: OutboxKind) -> AsyncCollection[Document]:
+        return {
             "learners": self.learners,
             "records": self.records,
             "programmes": self.programmes,
         }[kind]
-        await collection.update_one(
-            {"_id": doc_id, "pending.event_id": event_id},
-            {"$set": {"pending": None, **also}},
-        )
+
+    async def clear_pending(
+        self, kind: OutboxKind, doc_id: str, event_id: str, also: Document
+    ) -> None:
+        """Mark a document's pending event appended (only if it is still that event)."""
+        await self.clear_pending_many(kind, [(doc_id, event_id)], also)
+
+    async def clear_pending_many(
+        self, kind: OutboxKind, appended: list[tuple[str, str]], also: Document | None = None
+    ) -> None:
+        """Mark documents' pending events appended, each only if it still holds that event."""
+        if appended:
+            await self._collection(kind).bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc_id, "pending.event_id": event_id},
+                        {"$set": {"pending": None, **(also or {})}},
+                    )
+                    for doc_id, event_id in appended
+                ],
+                ordered=False,
+            )
 
     async def counts(self) -> dict[str, Any]:
         return {
@@ -187,3 +218,24 @@ class LearnerStore:
             "learners": await self.learners.count_documents({}),
             "records": await self.records.count_documents({}),
         }
+
+
+async def _by_ids(collection: AsyncCollection[Document], ids: Iterable[str]) -> dict[str, Document]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {d["_id"]: d async for d in collection.find({"_id": {"$in": wanted}})}
+
+
+async def _insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> set[str]:
+    if not docs:
+        return set()
+    try:
+        await collection.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        taken = {docs[e["index"]]["_id"] for e in errors}
+        return {d["_id"] for d in docs} - taken
+    return {d["_id"] for d in docs}

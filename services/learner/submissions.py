@@ -11,7 +11,6 @@ silently: it is held for review and the centre is told; the department accepts o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -25,7 +24,12 @@ from contracts.records import LearningRecordCorrected, LearningRecordRevoked
 from contracts.vocabulary import Pathway
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import AppendFailed, append_pending, pending_event
+from services.learner.appending import (
+    AppendFailed,
+    append_pending,
+    append_pending_many,
+    pending_event,
+)
 from services.learner.identity import national_id_hash, same_person
 from services.learner.intake import (
     FieldError,
@@ -65,6 +69,17 @@ class RecordNotFound(Exception):
 
 class RecordStateConflict(Exception):
     """The record is in a state that does not allow the change; the message says which."""
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A valid submission of a batch, with what identifies it."""
+
+    index: int
+    submission: RecordSubmission
+    id_hash: str
+    digest: str
+    record_id: str
 
 
 @dataclass(frozen=True)
@@ -113,48 +128,81 @@ class Records:
     # intake
 
     async def submit(self, provider: Document, submission: RecordSubmission) -> Outcome:
-        allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
-        errors = check_submission(submission, allowed, datetime.now(UTC).date())
-        if errors:
-            raise SubmissionRejected(errors)
-        id_hash = national_id_hash(self.identity_key, submission.learner.national_id)
-        digest = fingerprint(id_hash, submission.record)
-        ref = submission.provider_record_ref
-
-        existing = await self.store.record_by_ref(provider["_id"], ref)
-        if existing is None:
-            doc = await self._new_record(provider, submission, id_hash, digest)
-            if await self.store.add_record(doc):
-                await append_pending(self.log, self.store, "records", doc)
-                return self._outcome(doc, replayed=False)
-            existing = await self.store.record_by_ref(provider["_id"], ref)  # lost a race
-            assert existing is not None
-        if existing["fingerprint"] != digest:
-            raise ConflictingResubmission(existing["_id"])
-        await append_pending(self.log, self.store, "records", existing)
-        return self._outcome(existing, replayed=True)
+        """Submit one record: a batch of one."""
+        [result] = await self.submit_many(provider, [submission])
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def submit_many(
         self, provider: Document, items: list[RecordSubmission | list[FieldError]]
     ) -> list[Outcome | Exception]:
-        """Submit a batch; each item succeeds or fails on its own (partial success)."""
-        gate = asyncio.Semaphore(16)
+        """Submit a batch; each item succeeds or fails on its own (partial success).
 
-        async def one(item: RecordSubmission | list[FieldError]) -> Outcome | Exception:
-            if isinstance(item, list):
-                return SubmissionRejected(item)
-            async with gate:
-                try:
-                    return await self.submit(provider, item)
-                except (SubmissionRejected, ConflictingResubmission, AppendFailed) as exc:
-                    return exc
+        Whatever the batch's size, it costs a constant number of database round trips
+        (lookups by ``_id $in``, unordered bulk inserts, one bulk write clearing the pending
+        events) and two pipelined waves of appends: the learners' events, then their records'.
+        """
+        today = datetime.now(UTC).date()
+        allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
+        results: list[Outcome | Exception | None] = [None] * len(items)
+        wanted: list[_Item] = []
+        for index, given in enumerate(items):
+            if isinstance(given, list):
+                results[index] = SubmissionRejected(given)
+                continue
+            errors = check_submission(given, allowed, today)
+            if errors:
+                results[index] = SubmissionRejected(errors)
+                continue
+            id_hash = national_id_hash(self.identity_key, given.learner.national_id)
+            digest = fingerprint(id_hash, given.record)
+            record_id = record_key(provider["_id"], given.provider_record_ref)
+            wanted.append(_Item(index, given, id_hash, digest, record_id))
 
-        return list(await asyncio.gather(*(one(item) for item in items)))
+        stored = await self.store.records_by_ids(i.record_id for i in wanted)
+        fresh = [i for i in wanted if i.record_id not in stored]
+        learners, unannounced = await self._resolve_learners(fresh)
+        new_docs: dict[str, Document] = {}
+        for item in fresh:
+            learner = learners.get(item.id_hash)
+            if learner is None:
+                results[item.index] = AppendFailed(unannounced[item.id_hash])
+            elif item.record_id not in new_docs:
+                new_docs[item.record_id] = self._record_doc(provider, item, learner)
+        inserted = await self.store.add_many("records", list(new_docs.values()))
+        raced = [rid for rid in new_docs if rid not in inserted]
+        stored.update({rid: new_docs[rid] for rid in inserted})
+        stored.update(await self.store.records_by_ids(raced))
 
-    async def _new_record(
-        self, provider: Document, submission: RecordSubmission, id_hash: str, digest: str
-    ) -> Document:
-        learner = await self._resolve_learner(id_hash, submission)
+        first_of: dict[str, int] = {}
+        to_append: dict[str, Document] = {}
+        for item in wanted:
+            if results[item.index] is not None:
+                continue
+            doc = stored[item.record_id]
+            if doc["fingerprint"] != item.digest:
+                results[item.index] = ConflictingResubmission(doc["_id"])
+                continue
+            first_of.setdefault(item.record_id, item.index)
+            to_append[doc["_id"]] = doc
+        failed = await append_pending_many(
+            self.log, self.store, "records", list(to_append.values())
+        )
+        for item in wanted:
+            if results[item.index] is not None:
+                continue
+            if item.record_id in failed:
+                results[item.index] = AppendFailed(str(failed[item.record_id]))
+                continue
+            new = item.record_id in inserted and first_of[item.record_id] == item.index
+            results[item.index] = self._outcome(stored[item.record_id], replayed=not new)
+        return [r for r in results if r is not None]
+
+    def _record_doc(self, provider: Document, item: _Item, learner: Document) -> Document:
+        """A new record of ``learner``: accepted with its event pending, or held for review
+        when the name or birth date differ from the learner's."""
+        submission = item.submission
         identity = submission.learner
         same = same_person(
             learner["full_name"],
@@ -163,9 +211,8 @@ class Records:
             identity.birth_date,
         )
         now = datetime.now(UTC)
-        record_id = record_key(provider["_id"], submission.provider_record_ref)
         event = recorded_event(
-            record_id=record_id,
+            record_id=item.record_id,
             learner_id=learner["_id"],
             provider_id=provider["_id"],
             submission=submission,
@@ -173,11 +220,11 @@ class Records:
             provider_name=provider.get("name"),
         )
         doc: Document = {
-            "_id": record_id,
+            "_id": item.record_id,
             "provider_id": provider["_id"],
             "provider_record_ref": submission.provider_record_ref,
             "learner_id": learner["_id"],
-            "fingerprint": digest,
+            "fingerprint": item.digest,
             "content": submission.record.model_dump(mode="json", exclude_none=True),
             "revision": 0,
             "created_at": now,
@@ -195,43 +242,87 @@ class Records:
             }
             _log.warning(
                 "record held for review",
-                extra={"record_id": record_id, "provider_id": provider["_id"]},
+                extra={"record_id": item.record_id, "provider_id": provider["_id"]},
             )
         return doc
 
-    async def _resolve_learner(self, id_hash: str, submission: RecordSubmission) -> Document:
-        learner = await self.store.learner_by_hash(id_hash)
-        if learner is None:
-            identity = submission.learner
-            now = datetime.now(UTC)
-            learner_id = learner_key(id_hash)
-            fresh: Document = {
-                "_id": learner_id,
-                "id_hash": id_hash,
-                "full_name": identity.full_name,
-                "birth_date": identity.birth_date.isoformat(),
-                "commune_code": identity.commune_code,
-                "email": identity.email,
-                "phone": identity.phone,
-                "preferred_language": "vi",
-                "interests": [],
-                "topics": [],
-                "registered_at": now,
-                "merged_into": None,
-            }
-            fresh["pending"] = pending_event(
-                learners.LEARNER_REGISTERED,
-                learner_id,
-                LearnerRegistered.model_validate({**learner_profile(fresh), "registered_at": now}),
-            )
-            learner, _ = await self.store.add_learner(fresh)
-        while learner.get("merged_into"):
-            merged = await self.store.learner(learner["merged_into"])
-            if merged is None:
+    async def _resolve_learners(
+        self, items: list[_Item]
+    ) -> tuple[dict[str, Document], dict[str, str]]:
+        """The learner each national-ID hash belongs to (after merges), registering the ones
+        not known yet, with every learner event appended first; and, for the hashes whose
+        learner event Kafka did not confirm, why."""
+        first: dict[str, RecordSubmission] = {}
+        for item in items:
+            first.setdefault(item.id_hash, item.submission)
+        keys = {learner_key(h): h for h in first}
+        found = await self.store.learners_by_ids(keys)
+        fresh = [self._learner_doc(h, first[h]) for lid, h in keys.items() if lid not in found]
+        inserted = await self.store.add_many("learners", fresh)
+        found.update({d["_id"]: d for d in fresh if d["_id"] in inserted})
+        found.update(
+            await self.store.learners_by_ids(d["_id"] for d in fresh if d["_id"] not in inserted)
+        )
+        final = await self._follow_merges(found)
+        failed = await append_pending_many(
+            self.log, self.store, "learners", list({d["_id"]: d for d in final.values()}.values())
+        )
+        resolved: dict[str, Document] = {}
+        unannounced: dict[str, str] = {}
+        for learner_id, id_hash in keys.items():
+            learner = final[learner_id]
+            if learner["_id"] in failed:
+                unannounced[id_hash] = str(failed[learner["_id"]])
+            else:
+                resolved[id_hash] = learner
+        return resolved, unannounced
+
+    async def _follow_merges(self, learners: dict[str, Document]) -> dict[str, Document]:
+        """For each learner, the learner it was finally merged into (itself if none)."""
+        known = dict(learners)
+        while missing := {d["merged_into"] for d in known.values() if d.get("merged_into")} - set(
+            known
+        ):
+            step = await self.store.learners_by_ids(missing)
+            if not step:
                 break
-            learner = merged
-        await append_pending(self.log, self.store, "learners", learner)
-        return learner
+            known.update(step)
+
+        def final(doc: Document) -> Document:
+            seen = set()
+            while doc.get("merged_into") in known and doc["_id"] not in seen:
+                seen.add(doc["_id"])
+                doc = known[doc["merged_into"]]
+            return doc
+
+        return {learner_id: final(doc) for learner_id, doc in learners.items()}
+
+    @staticmethod
+    def _learner_doc(id_hash: str, submission: RecordSubmission) -> Document:
+        """A learner first known through a record, with its registration event pending."""
+        identity = submission.learner
+        now = datetime.now(UTC)
+        learner_id = learner_key(id_hash)
+        fresh: Document = {
+            "_id": learner_id,
+            "id_hash": id_hash,
+            "full_name": identity.full_name,
+            "birth_date": identity.birth_date.isoformat(),
+            "commune_code": identity.commune_code,
+            "email": identity.email,
+            "phone": identity.phone,
+            "preferred_language": "vi",
+            "interests": [],
+            "topics": [],
+            "registered_at": now,
+            "merged_into": None,
+        }
+        fresh["pending"] = pending_event(
+            learners.LEARNER_REGISTERED,
+            learner_id,
+            LearnerRegistered.model_validate({**learner_profile(fresh), "registered_at": now}),
+        )
+        return fresh
 
     @staticmethod
     def _outcome(doc: Document, replayed: bool) -> Outcome:
