@@ -78,134 +78,65 @@ async def measure(coll: Any, size: int, label: str, samples: int, skip: set[str]
     spread = [(i * step) % size for i in range(samples)]
     fresh = iter(range(10_000_000 + size * 10, 20_000_000))
 
-    class Rows:
-        def append(self, row: tuple[str, str]) -> None:
-            print(f"| {label} | {size:,} | {row[0]} | {row[1]} |", flush=True)
+    def show(operation: str, result: str) -> None:
+        print(f"| {label} | {size:,} | {operation} | {result} |", flush=True)
 
-    rows = Rows()
-
-    rows.append(
-        (
-            "find_one by _id",
-            latency(
-                await timed(samples, lambda i: coll.find_one({"_id": record(spread[i])["_id"]}))
-            ),
-        )
-    )
-    rows.append(
-        (
-            "find by indexed key",
-            latency(
-                await timed(
-                    samples,
-                    lambda i: coll.find({"learner": record(spread[i])["learner"]}).to_list(),
-                )
-            ),
-        )
-    )
+    def rid(n: int) -> str:
+        return str(record(n)["_id"])
 
     def ids(i: int) -> list[str]:
-        return [record((spread[i] + k * 997) % size)["_id"] for k in range(1_000)]
-
-    rows.append(
-        (
-            "find _id $in 1,000",
-            rate(1_000, await timed(5, lambda i: coll.find({"_id": {"$in": ids(i)}}).to_list())),
-        )
-    )
-    rows.append(
-        (
-            "update_one by _id",
-            latency(
-                await timed(
-                    samples,
-                    lambda i: coll.update_one(
-                        {"_id": record(spread[i])["_id"]},
-                        {"$set": {"pending": None, "revision": 2}},
-                    ),
-                )
-            ),
-        )
-    )
-    rows.append(
-        (
-            "update_many _id $in 1,000",
-            rate(
-                1_000,
-                await timed(
-                    2,
-                    lambda i: coll.update_many({"_id": {"$in": ids(i)}}, {"$set": {"revision": 3}}),
-                ),
-            ),
-        )
-    )
+        return [rid((spread[i] + k * 997) % size) for k in range(1_000)]
 
     def upserts(i: int) -> list[UpdateOne]:
         ops = []
         for k in range(1_000):
             n = (spread[i] + k * 991) % size if k % 2 else next(fresh)
-            ops.append(
-                UpdateOne(
-                    {"_id": record(n)["_id"]},
-                    {"$set": {"state": "accepted"}, "$setOnInsert": {"revision": 1}},
-                    upsert=True,
-                )
-            )
+            change = {"$set": {"state": "accepted"}, "$setOnInsert": {"revision": 1}}
+            ops.append(UpdateOne({"_id": rid(n)}, change, upsert=True))
         return ops
 
-    if "bulk_write" not in skip:
-        rows.append(
-            (
-                "bulk_write 1,000 upserts",
-                rate(1_000, await timed(2, lambda i: coll.bulk_write(upserts(i), ordered=False))),
-            )
-        )
-    rows.append(
-        (
-            "insert_many 1,000",
-            rate(
-                1_000,
-                await timed(
-                    5,
-                    lambda i: coll.insert_many(
-                        [record(next(fresh)) for _ in range(1_000)], ordered=False
-                    ),
-                ),
-            ),
-        )
-    )
+    async def find_one(i: int) -> object:
+        return await coll.find_one({"_id": rid(spread[i])})
+
+    async def find_by_key(i: int) -> object:
+        return await coll.find({"learner": record(spread[i])["learner"]}).to_list()
+
+    async def find_in(i: int) -> object:
+        return await coll.find({"_id": {"$in": ids(i)}}).to_list()
+
+    async def update_one(i: int) -> object:
+        return await coll.update_one({"_id": rid(spread[i])}, {"$set": {"revision": 2}})
+
+    async def update_many(i: int) -> object:
+        return await coll.update_many({"_id": {"$in": ids(i)}}, {"$set": {"revision": 3}})
+
+    async def bulk_upserts(i: int) -> object:
+        return await coll.bulk_write(upserts(i), ordered=False)
+
+    async def insert_many(i: int) -> object:
+        docs = [record(next(fresh)) for _ in range(1_000)]
+        return await coll.insert_many(docs, ordered=False)
+
     doomed = [next(fresh) for _ in range(1_000 * 3 + samples)]
+
+    async def delete_many(i: int) -> object:
+        gone = [rid(n) for n in doomed[i * 1_000 : (i + 1) * 1_000]]
+        return await coll.delete_many({"_id": {"$in": gone}})
+
+    async def delete_one(i: int) -> object:
+        return await coll.delete_one({"_id": rid(doomed[3_000 + i])})
+
+    show("find_one by _id", latency(await timed(samples, find_one)))
+    show("find by indexed key", latency(await timed(samples, find_by_key)))
+    show("find _id $in 1,000", rate(1_000, await timed(5, find_in)))
+    show("update_one by _id", latency(await timed(samples, update_one)))
+    show("update_many _id $in 1,000", rate(1_000, await timed(2, update_many)))
+    if "bulk_write" not in skip:
+        show("bulk_write 1,000 upserts", rate(1_000, await timed(2, bulk_upserts)))
+    show("insert_many 1,000", rate(1_000, await timed(5, insert_many)))
     await coll.insert_many([record(n) for n in doomed], ordered=False)
-    rows.append(
-        (
-            "delete_many _id $in 1,000",
-            rate(
-                1_000,
-                await timed(
-                    3,
-                    lambda i: coll.delete_many(
-                        {
-                            "_id": {
-                                "$in": [
-                                    record(n)["_id"] for n in doomed[i * 1_000 : (i + 1) * 1_000]
-                                ]
-                            }
-                        }
-                    ),
-                ),
-            ),
-        )
-    )
-    rows.append(
-        (
-            "delete_one by _id",
-            latency(
-                await timed(
-                    samples, lambda i: coll.delete_one({"_id": record(doomed[3_000 + i])["_id"]})
-                )
-            ),
-        )
-    )
+    show("delete_many _id $in 1,000", rate(1_000, await timed(3, delete_many)))
+    show("delete_one by _id", latency(await timed(samples, delete_one)))
 
 
 async def main() -> None:
@@ -228,10 +159,8 @@ async def main() -> None:
             await fill(coll, stored, size)
             took = time.perf_counter() - started
             if size > stored:
-                print(
-                    f"| {args.label} | {size:,} | fill (insert_many 5,000) | {(size - stored) / took:,.0f} docs/s |",
-                    flush=True,
-                )
+                speed = f"{(size - stored) / took:,.0f} docs/s"
+                print(f"| {args.label} | {size:,} | fill (insert_many 5,000) | {speed} |")
             stored = size
             await measure(coll, size, args.label, args.samples, set(args.skip.split(",")))
     finally:
