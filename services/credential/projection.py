@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from pymongo import UpdateMany, UpdateOne
+from pymongo import UpdateOne
 
 from contracts import credentials
 from contracts.credentials import RecognitionGranted, RecognitionRevoked, TrailUpdated
-from contracts.envelope import Envelope, new_event_id
+from contracts.envelope import Envelope, new_event_id, to_kafka
 from contracts.learners import LearnerMerged, LearnerProfile
 from contracts.records import (
     LearningRecordContent,
@@ -26,7 +26,8 @@ from contracts.records import (
     LearningRecordRecorded,
     LearningRecordRevoked,
 )
-from services.common.broker import EventLog, publish_event, publish_pending
+from services.common.broker import EventLog, publish_pending_many
+from services.common.telemetry import current_traceparent
 from services.credential.issuing import Issuer
 from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
@@ -57,7 +58,9 @@ class TrailProjection:
     async def handle(self, events: list[Envelope[BaseModel]]) -> None:
         learner_writes: list[Write] = []
         merge_writes: list[Write] = []
+        new_entries: dict[str, dict[str, Any]] = {}
         entry_writes: list[Write] = []
+        moves: dict[str, str] = {}  # merged learner -> the learner it was merged into
         changed: dict[str, list[str]] = {}  # learner -> records whose trail changed
         revoked: list[tuple[str, str]] = []  # (record, reason)
         survivors = await self.store.survivors(
@@ -77,33 +80,15 @@ class TrailProjection:
                 )
             elif isinstance(data, LearnerMerged):
                 survivors[data.learner_id] = survivor(data.merged_into)
-                merge_writes.append(
-                    UpdateOne(
-                        {"_id": data.learner_id},
-                        {"$set": {"merged_into": data.merged_into}},
-                        upsert=True,
-                    )
-                )
-                learner_writes.append(
-                    UpdateOne(
-                        {"_id": data.learner_id},
-                        {"$set": {"merged_into": data.merged_into}},
-                        upsert=True,
-                    )
-                )
-                entry_writes.append(
-                    UpdateMany(
-                        {"learner_id": data.learner_id},
-                        {"$set": {"learner_id": survivor(data.merged_into)}},
-                    )
-                )
+                merged = {"$set": {"merged_into": data.merged_into}}
+                merge_writes.append(UpdateOne({"_id": data.learner_id}, merged, upsert=True))
+                learner_writes.append(UpdateOne({"_id": data.learner_id}, merged, upsert=True))
+                moves[data.learner_id] = survivor(data.merged_into)
                 changed.setdefault(survivor(data.merged_into), [])
             elif isinstance(data, LearningRecordRecorded):
                 entry = entry_from_record(data, event.id)
                 entry["learner_id"] = survivor(data.learner_id)
-                entry_writes.append(
-                    UpdateOne({"_id": entry["_id"]}, {"$setOnInsert": entry}, upsert=True)
-                )
+                new_entries.setdefault(entry["_id"], entry)  # the first recording stands
                 changed.setdefault(entry["learner_id"], []).append(data.record_id)
             elif isinstance(data, LearningRecordCorrected):
                 entry_writes.append(_correction(data))
@@ -125,7 +110,11 @@ class TrailProjection:
                 revoked.append((data.record_id, data.reason))
         await self.store.write_merges(merge_writes)
         await self.store.write_learners(learner_writes)
-        new = await self.store.write_entries(entry_writes)
+        # new entries first: a correction or revocation in the same batch applies to them
+        new = await self.store.add_entries(list(new_entries.values()))
+        await self.store.write_entries(entry_writes)
+        # moves last: the survivor of each merge is final, whatever the order of the events
+        await self.store.move_entries({old: survivor(old) for old in moves})
         if self.issuer is not None:
             for record_id, reason in revoked:
                 await self.issuer.revoke_with_record(record_id, f"Hồ sơ bị thu hồi: {reason}")
@@ -162,10 +151,18 @@ class TrailProjection:
         log = self.log
         if log is None:
             return
-        for doc in await self.store.unannounced_recognitions(learner_ids):
-            pending = doc["pending"]
-            await publish_pending(log, pending, SOURCE, doc["learner_id"])
-            await self.store.recognition_announced(doc["_id"], pending["event_id"])
+        unannounced = await self.store.unannounced_recognitions(learner_ids)
+        results = await publish_pending_many(
+            log, [(d["pending"], d["learner_id"]) for d in unannounced], SOURCE
+        )
+        await self.store.recognitions_announced(
+            [
+                (d["_id"], d["pending"]["event_id"])
+                for d, error in zip(unannounced, results, strict=True)
+                if error is None
+            ]
+        )
+        _raise_first(results)
 
     async def _announce(
         self,
@@ -175,6 +172,7 @@ class TrailProjection:
     ) -> None:
         """Tell the rest of the system which trails changed (as state, so repeats are harmless)."""
         now = datetime.now(UTC)
+        records = []
         for learner_id, record_ids in changed.items():
             if not record_ids:
                 record_ids = [e["_id"] for e in stored[learner_id]]
@@ -190,13 +188,26 @@ class TrailProjection:
                 pathways=[g.pathway for g in trail.pathways],
                 updated_at=now,
             )
-            await publish_event(
-                log,
-                credentials.TOPIC,
-                Envelope[BaseModel](
-                    type=credentials.TRAIL_UPDATED, source=SOURCE, subject=learner_id, data=update
-                ),
+            envelope = Envelope[BaseModel](
+                type=credentials.TRAIL_UPDATED,
+                source=SOURCE,
+                subject=learner_id,
+                data=update,
+                traceparent=current_traceparent(),
             )
+            key, value, headers = to_kafka(envelope)
+            if envelope.traceparent:
+                headers["traceparent"] = envelope.traceparent
+            records.append((credentials.TOPIC, value, key, headers))
+        _raise_first(await log.append_many(records))
+
+
+def _raise_first(results: list[BaseException | None]) -> None:
+    """An append Kafka did not confirm fails the batch, which is then applied again (the
+    writes are idempotent and the announcements are state, so repeats are harmless)."""
+    for error in results:
+        if error is not None:
+            raise error
 
 
 def _correction(data: LearningRecordCorrected) -> UpdateOne:

@@ -1,4 +1,11 @@
-"""The credential service's MongoDB access layer: trail entries, learners and merges."""
+"""The credential service's MongoDB access layer: trail entries, learners and merges.
+
+Every read and write on the path of a record — the consumer's batches and a trail read — has
+an ``_id`` condition: a learner's entries and recognitions are found through the learner's
+``trail_index`` document (``{_id: learner_id, records: [...], recognitions: [...]}``), never by
+a query on ``learner_id``. MongoDB would serve either from an index; the local FerretDB
+(SQLite) serves only ``_id`` from one and reads the whole collection for anything else.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +13,12 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.common.mongo import Document
 
 Write = UpdateOne | UpdateMany
+DUPLICATE_KEY = 11000
 
 
 class CredentialStore:
@@ -18,6 +26,7 @@ class CredentialStore:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.entries = db["trail_entries"]
+        self.index = db["trail_index"]
         self.learners = db["learners"]
         self.merges = db["learner_merges"]
         self.recognitions = db["recognitions"]
@@ -26,17 +35,64 @@ class CredentialStore:
         self.credentials = db["credentials"]
 
     async def ensure_indexes(self) -> None:
-        await self.entries.create_index([("learner_id", ASCENDING), ("completed_on", ASCENDING)])
         await self.recognitions.create_index([("learner_id", ASCENDING)])
         await self.credentials.create_index([("learner_id", ASCENDING)])
         await self.credentials.create_index([("record_ids", ASCENDING)])
 
-    async def write_entries(self, writes: list[Write]) -> int:
-        """Apply entry writes in order; returns how many entries were new."""
-        if not writes:
+    async def add_entries(self, entries: list[Document]) -> int:
+        """Insert entries not stored yet (a redelivered record changes nothing) and list them
+        on their learners' index; returns how many were new."""
+        if not entries:
             return 0
-        result = await self.entries.bulk_write(writes, ordered=True)
-        return result.upserted_count
+        inserted = len(entries)
+        try:
+            await self.entries.insert_many(entries, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            inserted -= len(errors)
+        by_learner: dict[str, list[str]] = {}
+        for entry in entries:
+            by_learner.setdefault(entry["learner_id"], []).append(entry["_id"])
+        await self._list("records", by_learner)
+        return inserted
+
+    async def _list(self, field: str, ids_by_learner: dict[str, list[str]]) -> None:
+        if ids_by_learner:
+            await self.index.bulk_write(
+                [
+                    UpdateOne({"_id": lid}, {"$addToSet": {field: {"$each": ids}}}, upsert=True)
+                    for lid, ids in ids_by_learner.items()
+                ],
+                ordered=False,
+            )
+
+    async def write_entries(self, writes: list[Write]) -> None:
+        """Apply changes of stored entries (each keyed by ``_id``), in order."""
+        if writes:
+            await self.entries.bulk_write(writes, ordered=True)
+
+    async def move_entries(self, moves: dict[str, str]) -> None:
+        """Move the entries of merged learners (key) to the learner they were merged into."""
+        if not moves:
+            return
+        listed = await self._indexes(list(moves))
+        moved: dict[str, list[str]] = {}
+        for old, into in moves.items():
+            record_ids = listed.get(old, {}).get("records", [])
+            if record_ids:
+                await self.entries.update_many(
+                    {"_id": {"$in": record_ids}}, {"$set": {"learner_id": into}}
+                )
+                moved.setdefault(into, []).extend(record_ids)
+        await self._list("records", moved)
+
+    async def _indexes(self, learner_ids: list[str]) -> dict[str, Document]:
+        if not learner_ids:
+            return {}
+        cursor = self.index.find({"_id": {"$in": sorted(set(learner_ids))}})
+        return {d["_id"]: d async for d in cursor}
 
     async def write_learners(self, writes: list[Write]) -> None:
         if writes:
@@ -67,17 +123,26 @@ class CredentialStore:
 
     async def entries_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
         """The live (not revoked) entries of each learner."""
-        found: dict[str, list[Document]] = {i: [] for i in learner_ids}
-        cursor = self.entries.find({"learner_id": {"$in": learner_ids}, "revoked": {"$ne": True}})
-        async for entry in cursor:
-            found[entry["learner_id"]].append(entry)
-        return found
+        return await self._listed(self.entries, "records", learner_ids, live_only=True)
 
     async def recognitions_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
         """Every recognition decided for each learner, granted or revoked."""
+        return await self._listed(self.recognitions, "recognitions", learner_ids)
+
+    async def _listed(
+        self, collection: Any, field: str, learner_ids: list[str], live_only: bool = False
+    ) -> dict[str, list[Document]]:
         found: dict[str, list[Document]] = {i: [] for i in learner_ids}
-        async for doc in self.recognitions.find({"learner_id": {"$in": learner_ids}}):
-            found[doc["learner_id"]].append(doc)
+        listed = await self._indexes(learner_ids)
+        ids = sorted({i for d in listed.values() for i in d.get(field, [])})
+        if not ids:
+            return found
+        query: Document = {"_id": {"$in": ids}}
+        if live_only:
+            query["revoked"] = {"$ne": True}
+        async for doc in collection.find(query):
+            if doc["learner_id"] in found:
+                found[doc["learner_id"]].append(doc)
         return found
 
     async def write_recognitions(self, docs: list[Document]) -> None:
@@ -87,17 +152,26 @@ class CredentialStore:
                 [UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in docs],
                 ordered=True,
             )
+            by_learner: dict[str, list[str]] = {}
+            for doc in docs:
+                if "learner_id" in doc:
+                    by_learner.setdefault(doc["learner_id"], []).append(doc["_id"])
+            await self._list("recognitions", by_learner)
 
     async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
-        cursor = self.recognitions.find(
-            {"learner_id": {"$in": learner_ids}, "pending": {"$ne": None}}
-        )
-        return [d async for d in cursor]
+        decided = await self.recognitions_of(learner_ids)
+        return [d for docs in decided.values() for d in docs if d.get("pending")]
 
-    async def recognition_announced(self, recognition_id: str, event_id: str) -> None:
-        await self.recognitions.update_one(
-            {"_id": recognition_id, "pending.event_id": event_id}, {"$set": {"pending": None}}
-        )
+    async def recognitions_announced(self, announced: list[tuple[str, str]]) -> None:
+        """Clear the pending events appended, each only if it is still that event."""
+        if announced:
+            await self.recognitions.bulk_write(
+                [
+                    UpdateOne({"_id": rid, "pending.event_id": eid}, {"$set": {"pending": None}})
+                    for rid, eid in announced
+                ],
+                ordered=False,
+            )
 
     async def learner(self, learner_id: str) -> Document | None:
         return await self.learners.find_one({"_id": learner_id})
