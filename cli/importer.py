@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cli.csv_records import COLUMN_NAMES, RowError, is_comment, row_to_submissio
 
 CHUNK = 500
 ATTEMPTS = 6
+IN_FLIGHT = 3  # batches sent at once
 
 
 class ImportFailed(RuntimeError):
@@ -103,19 +105,29 @@ def import_csv(
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task(f"Importing {path.name}", total=len(rows))
             progress.advance(task, len(rows) - len(pending))
-            for start in range(0, len(pending), CHUNK):
-                chunk = pending[start : start + CHUNK]
-                result = _post_batch(
-                    http, f"{learner_url}/v1/records:batch", api_key, [c[2] for c in chunk]
-                )
-                for (line, ref, _), item in zip(chunk, result["results"], strict=True):
-                    status = item["status"]
-                    if status == "accepted" and item["replayed"]:
-                        status = "already_imported"
-                    summary.counts[status] += 1
-                    if status not in ("accepted", "already_imported"):
-                        summary.errors.append((line, ref, status, item.get("detail") or ""))
-                progress.advance(task, len(chunk))
+            url = f"{learner_url}/v1/records:batch"
+            chunks = [pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)]
+            # several batches in flight: the service answers a batch in a constant number of
+            # database round trips, so a second and third batch overlap the first's waits
+            with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+                answers = [
+                    pool.submit(_post_batch, http, url, api_key, [c[2] for c in chunk])
+                    for chunk in chunks
+                ]
+                try:
+                    for chunk, answer in zip(chunks, answers, strict=True):
+                        result = answer.result()
+                        for (line, ref, _), item in zip(chunk, result["results"], strict=True):
+                            status = item["status"]
+                            if status == "accepted" and item["replayed"]:
+                                status = "already_imported"
+                            summary.counts[status] += 1
+                            if status not in ("accepted", "already_imported"):
+                                summary.errors.append((line, ref, status, item.get("detail") or ""))
+                        progress.advance(task, len(chunk))
+                except ImportFailed:
+                    pool.shutdown(cancel_futures=True)  # what was sent is safe to send again
+                    raise
 
     error_file = None
     if summary.errors:

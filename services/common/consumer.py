@@ -31,11 +31,12 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.middlewares import AckPolicy
 from opentelemetry import trace
 from pydantic import BaseModel
-from pymongo.errors import ConnectionFailure, OperationFailure
+from pymongo.errors import ConnectionFailure
 
 from contracts.catalogue import dead_letter_topic
 from contracts.envelope import ContractError, Envelope, from_kafka
 from services.common.broker import EventLog
+from services.common.mongo import is_busy
 from services.common.settings import Settings
 from services.common.telemetry import context_from_traceparent, links_from
 
@@ -52,9 +53,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 def is_transient(exc: BaseException) -> bool:
     """Whether an error is an outage to wait out rather than an event to dead-letter."""
-    return isinstance(exc, TRANSIENT) or (
-        isinstance(exc, OperationFailure) and exc.has_error_label("RetryableWriteError")
-    )
+    return isinstance(exc, TRANSIENT) or is_busy(exc)
 
 
 _log = logging.getLogger("learningtrail.consumer")

@@ -8,8 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure
+from pymongo.errors import ConnectionFailure, OperationFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.mongo import is_busy
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("learningtrail.http")
@@ -115,6 +117,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             "The service's database is unreachable right now, so the request did not "
             "complete. Retry the same request after Retry-After seconds: it is safe to repeat.",
             headers={"Retry-After": "5"},
+        )
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(OperationFailure)
+    async def _database_busy(request: Request, exc: OperationFailure) -> JSONResponse:
+        if not is_busy(exc):
+            return await _unexpected(request, exc)
+        _log.warning("database busy", extra={"path": request.url.path, "error": repr(exc)})
+        problem = Problem(
+            503,
+            "Service unavailable",
+            "The service's database is busy right now, so the request did not complete. "
+            "Retry the same request after Retry-After seconds: it is safe to repeat.",
+            headers={"Retry-After": "2"},
         )
         return problem_response(problem, request.url.path)
 
