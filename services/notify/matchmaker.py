@@ -4,7 +4,8 @@ handler and the API share. Load, call the pure domain, save."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +32,21 @@ from services.notify.store import NotifyStore
 _log = logging.getLogger("learningtrail.notify.matching")
 
 CONTENT_FIELDS = ("language", "title", "body", "data", "unsubscribe_url")
+
+
+@dataclass(frozen=True)
+class Telling:
+    """Something of a learner's to tell them about: a recognition or a credential."""
+
+    learner_id: str
+    about: About
+    subject_id: str
+    message: Callable[[Language], Message]
+    data: dict[str, Any]
+
+
+def _later(due_at: datetime | None, now: datetime) -> bool:
+    return due_at is not None and due_at > now
 
 
 class Matchmaker:
@@ -110,7 +126,10 @@ class Matchmaker:
     async def learners_changed(self, learner_ids: Iterable[str], now: datetime) -> None:
         """A profile, a trail or preferences changed: match these learners against the
         programmes on offer in their places, cancel what no longer fits or has no channel,
-        and move what waits to the learners' new schedule."""
+        and move what waits to the learners' new schedule.
+
+        A constant number of reads and writes, whatever the number of learners, each by
+        ``_id`` but for the programmes in the learners' places."""
         docs = await self.store.subscriptions_of(learner_ids)
         learners = [self.subscriber(d) for d in docs]
         if not learners:
@@ -124,50 +143,58 @@ class Matchmaker:
         keep = {p["_id"] for p in planned}
         by_id = {learner.learner_id: learner for learner in learners}
         unfit, off = [], []
+        waiting: list[tuple[Subscriber, Document]] = []  # not due yet, never tried
         for pending in await self.store.pending_of(by_id):
-            learner = by_id[pending["learner_id"]]
+            learner = by_id.get(pending["learner_id"])
+            if learner is None:
+                continue
             if pending["channel"] not in learner.channels:
                 off.append(pending["_id"])
             elif pending["about"] == "programme" and pending["_id"] not in keep:
                 unfit.append(pending["_id"])
+            elif pending.get("attempts", 0) == 0 and _later(pending.get("due_at"), now):
+                waiting.append((learner, pending))
         await self.store.cancel(off, CHANNEL_OFF, now)
         await self.store.cancel(unfit, NO_LONGER_FITS, now)
-        for learner in learners:
-            await self._reschedule(learner, now)
-        if created:
-            self.wake()
-
-    async def _reschedule(self, learner: Subscriber, now: datetime) -> None:
-        changes = {}
-        for doc in await self.store.pending_due_later(learner.learner_id, now):
-            grouped = doc["about"] == "programme" and learner.schedule.digest
-            changes[doc["_id"]] = schedule(learner, doc["channel"], grouped, now)
+        changes = {
+            doc["_id"]: schedule(
+                learner,
+                doc["channel"],
+                doc["about"] == "programme" and learner.schedule.digest,
+                now,
+            )
+            for learner, doc in waiting
+        }
         await self.store.reschedule(changes, now)
-        if changes:
+        if created or changes:
             self.wake()
 
-    async def learner_merged(self, learner_id: str, into: str, now: datetime) -> None:
-        await self.store.merge(learner_id, into)
-        pending = await self.store.pending_of([learner_id])
+    async def learners_merged(self, merges: Mapping[str, str], now: datetime) -> None:
+        """Each learner (key) was merged into another (value): nothing more is offered to it,
+        and what waited for it is cancelled."""
+        if not merges:
+            return
+        await self.store.merge(merges)
+        pending = await self.store.pending_of(merges)
         await self.store.cancel((p["_id"] for p in pending), MERGED, now)
 
-    async def tell(
-        self,
-        learner_id: str,
-        about: About,
-        subject_id: str,
-        message: Callable[[Language], Message],
-        data: dict[str, Any],
-        now: datetime,
-    ) -> None:
-        """Tell one learner about something of theirs (a recognition, a credential) on every
-        channel they use. A learner not known yet (their profile still on its way) is told in
-        the inbox."""
-        doc = await self.store.subscription(learner_id) or {"_id": learner_id}
-        learner = self.subscriber(doc)
-        if doc.get("merged_into"):
+    async def tell(self, tellings: Sequence[Telling], now: datetime) -> None:
+        """Tell learners about things of theirs (recognitions, credentials) on every channel
+        they use: one read and one write for them all. A learner not known yet (their profile
+        still on its way) is told in the inbox; a learner merged away is told nothing."""
+        if not tellings:
             return
-        planned = plan(learner, about, subject_id, message(learner.language), data, now, self.links)
+        docs = {
+            d["_id"]: d for d in await self.store.subscriptions_of(t.learner_id for t in tellings)
+        }
+        planned: list[Document] = []
+        for t in tellings:
+            doc = docs.get(t.learner_id) or {"_id": t.learner_id}
+            if doc.get("merged_into"):
+                continue
+            learner = self.subscriber(doc)
+            message = t.message(learner.language)
+            planned.extend(plan(learner, t.about, t.subject_id, message, t.data, now, self.links))
         if await self.store.put_planned(planned, CONTENT_FIELDS):
             self.wake()
 

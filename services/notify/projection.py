@@ -5,14 +5,19 @@ what they have completed and their highest level; from ``programmes.v1`` what is
 ``credentials.v1`` what to congratulate them on. Each batch is applied idempotently (upserts by
 id, notifications keyed by learner, subject and channel), so a redelivered batch changes
 nothing.
+
+A learner merged away is offered nothing more, what waited for them is cancelled, and their
+learning moves to the learner that remains — also learning that arrives after the merge (records
+and merges travel on different topics), so replaying the topics in any interleaving ends the same.
+Learner and record events cost a constant number of reads and writes per batch, each by ``_id``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -32,7 +37,7 @@ from contracts.records import (
 )
 from services.common.mongo import Document
 from services.notify.matching import completion_key
-from services.notify.matchmaker import Matchmaker
+from services.notify.matchmaker import Matchmaker, Telling
 from services.notify.messages import credential_message, recognition_message
 from services.notify.store import NotifyStore
 
@@ -112,23 +117,53 @@ class NotifyProjection:
             # TrailUpdated: the records themselves say more (levels, titles); nothing to do.
 
         await self.store.put_profiles(profiles)
-        for learner_id, into in merges.items():
-            await self.matchmaker.learner_merged(learner_id, into, now)
-        await self.store.put_records(records)
-        trails = {}
-        if records:
-            touched = {str(r["learner_id"]) for r in records.values()}
-            found = await self.store.records_of(touched)
-            trails = {lid: trail_summary(rs) for lid, rs in found.items()}
-            await self.store.put_trails(trails)
-
+        await self.matchmaker.learners_merged(merges, now)
+        trails = await self._learning(records, merges)
         for programme, version_at in programmes.values():
             await self._programme(programme, version_at, now)
         changed = [lid for lid in dict.fromkeys([*profiles, *trails]) if lid not in merges]
         if changed:
             await self.matchmaker.learners_changed(changed, now)
-        for data in told:
-            await self._tell(data, now)
+        await self._tell(told, now)
+
+    async def _learning(
+        self, records: dict[str, Document], merges: dict[str, str]
+    ) -> dict[str, Document]:
+        """Store the batch's records under their learners (under the learner that remains, for
+        one merged away), move the learning of learners merged away to the learner that
+        remains, and return the new trail summary of each learner whose learning changed.
+
+        A constant number of reads and writes, each by ``_id``: whom the learners were merged
+        into (one read per step of the longest chain of merges), their learning, then one
+        write of the learning and one of the summaries."""
+        if not records and not merges:
+            return {}
+        owners = {str(r["learner_id"]) for r in records.values()}
+        survivors = await self.store.survivors(owners | set(merges))
+
+        def final(learner_id: str) -> str:
+            return survivors.get(learner_id, learner_id)
+
+        moving = {old: final(old) for old in merges if final(old) != old}
+        stored = await self.store.learning_of({*moving, *moving.values(), *map(final, owners)})
+        changed: dict[str, dict[str, Document]] = {}  # learner -> record id -> whole record
+        cleared = []
+        for old, into in moving.items():
+            moved = stored.pop(old, {})
+            stored.setdefault(into, {}).update(moved)
+            if moved:
+                changed.setdefault(into, {}).update(moved)
+                cleared.append(old)
+        for rid, record in records.items():  # a later event sets the fields it carries
+            owner = final(str(record["learner_id"]))
+            fields = {k: v for k, v in record.items() if k != "learner_id"}
+            whole = {**stored.setdefault(owner, {}).get(rid, {}), **fields}
+            stored[owner][rid] = whole
+            changed.setdefault(owner, {})[rid] = whole
+        await self.store.write_learning(changed, cleared)
+        trails = {lid: trail_summary(stored[lid].values()) for lid in changed}
+        await self.store.put_trails(trails)
+        return trails
 
     async def _programme(self, data: BaseModel, version_at: datetime, now: datetime) -> None:
         if isinstance(data, ProgrammeWithdrawn):
@@ -140,26 +175,38 @@ class NotifyProjection:
             else:
                 _log.info("stale programme event ignored", extra={"id": data.programme_id})
 
-    async def _tell(self, data: Any, now: datetime) -> None:
-        if isinstance(data, RecognitionGranted):
-            await self.matchmaker.tell(
-                data.learner_id,
-                "recognition",
-                data.recognition_id,
-                lambda language: recognition_message(data, language),
-                data.model_dump(mode="json"),
-                now,
-            )
-        elif isinstance(data, CredentialIssued):
-            await self.matchmaker.tell(
-                data.learner_id,
-                "credential",
-                data.credential_id,
-                lambda language: credential_message(data, language),
-                data.model_dump(mode="json"),
-                now,
-            )
-        elif isinstance(data, RecognitionRevoked):
-            await self.matchmaker.retract(data.recognition_id, now)
-        elif isinstance(data, CredentialRevoked):
-            await self.matchmaker.retract(data.credential_id, now)
+    async def _tell(self, told: list[BaseModel], now: datetime) -> None:
+        """Recognitions and credentials, in the order of the log: what is granted or issued is
+        told in one go, up to a revocation (which cancels what was not sent about it)."""
+        tellings: list[Telling] = []
+        for data in told:
+            if isinstance(data, RecognitionGranted):
+                tellings.append(
+                    Telling(
+                        data.learner_id,
+                        "recognition",
+                        data.recognition_id,
+                        functools.partial(recognition_message, data),
+                        data.model_dump(mode="json"),
+                    )
+                )
+            elif isinstance(data, CredentialIssued):
+                tellings.append(
+                    Telling(
+                        data.learner_id,
+                        "credential",
+                        data.credential_id,
+                        functools.partial(credential_message, data),
+                        data.model_dump(mode="json"),
+                    )
+                )
+            elif isinstance(data, RecognitionRevoked | CredentialRevoked):
+                await self.matchmaker.tell(tellings, now)
+                tellings = []
+                subject = (
+                    data.recognition_id
+                    if isinstance(data, RecognitionRevoked)
+                    else data.credential_id
+                )
+                await self.matchmaker.retract(subject, now)
+        await self.matchmaker.tell(tellings, now)

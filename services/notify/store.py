@@ -1,10 +1,21 @@
 """The notify service's MongoDB access layer.
 
 Collections: ``subscriptions`` (one per learner: the profile from ``learners.v1``, the
-preferences the learner set, channels stopped by unsubscribe links, a summary of their trail),
-``programmes`` (the latest description of each, and whether it was withdrawn), ``learning``
-(the learner's records, for prior level and completions) and ``notifications`` (the outbox and
-the inbox: one document per learner, subject and channel, with its delivery state).
+preferences the learner set, channels stopped by unsubscribe links, a summary of their trail,
+whom they were merged into), ``programmes`` (the latest description of each, and whether it was
+withdrawn), ``learning`` (one per learner: ``{_id: learner_id, records: {record_id: {...}}}``,
+for prior level and completions), ``notifications`` (the outbox and the inbox: one document per
+learner, subject and channel, with its delivery state) and ``notification_index`` (one per
+learner: ``{_id: learner_id, ids: [...]}``, the learner's notifications that are or may again be
+pending).
+
+Everything on the path of learner and learning-record events reads and writes by ``_id`` (an
+equality, or ``$in``): the local FerretDB (SQLite) serves only ``_id`` from an index and reads
+the whole collection for a condition on any other field. What is still found by other fields:
+the candidates of a programme and the programmes in some places (matching, when a programme
+changes: programmes are few, announcing one is rare), a subject's notifications (a programme
+withdrawn, a recognition or credential revoked), the delivery workers' claims, and the inbox
+and delivery-status reads of the API.
 
 FerretDB 1.x applies concurrent updates to one document without a lock (the last write wins
 whole), and the consumer, the API and the delivery workers of one process all write
@@ -16,10 +27,11 @@ share the outbox: a claim only takes documents still ``pending`` (or whose lease
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import new_event_id
@@ -38,6 +50,42 @@ from services.notify.outbox import (
 ACTIVE = "active"
 WITHDRAWN = "withdrawn"
 
+# The patched FerretDB pushes an ``_id $in`` of up to 10,000 values down to its index; a longer
+# list would read the whole collection, so longer lists are asked for in parts.
+ID_CHUNK = 5_000
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    return (ids[i : i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK))
+
+
+async def find_by_ids(
+    collection: AsyncCollection[Document], ids: Iterable[str], projection: Document | None = None
+) -> AsyncIterator[Document]:
+    """The documents with these ids (each asked for once), by ``_id $in`` alone."""
+    for part in _chunks(sorted(set(ids))):
+        async for doc in collection.find({"_id": {"$in": part}}, projection):
+            yield doc
+
+
+def record_field(record_id: str) -> str:
+    """A record id as a field name of ``learning.records`` (``%``, ``.`` and ``$`` escaped,
+    which a field path cannot hold)."""
+    return record_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def record_id_of(field: str) -> str:
+    return field.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+def settled(notification: Document) -> bool:
+    """Whether a notification can never be pending again: sent, failed, or cancelled for a
+    reason a later match cannot undo. (A ``sending`` one may go back to pending.)"""
+    state = notification.get("state")
+    return state in (SENT, FAILED) or (
+        state == CANCELLED and notification.get("cancel_reason") not in REVIVABLE
+    )
+
 
 class NotifyStore:
     """Subscriptions, programmes, learning records and notifications."""
@@ -47,6 +95,7 @@ class NotifyStore:
         self.programmes = db["programmes"]
         self.learning = db["learning"]
         self.notifications = db["notifications"]
+        self.notification_index = db["notification_index"]
         self._writes = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
@@ -58,7 +107,6 @@ class NotifyStore:
             [("preferences.places", ASCENDING), ("profile.birth_date", ASCENDING)]
         )
         await self.programmes.create_index([("place_codes", ASCENDING), ("state", ASCENDING)])
-        await self.learning.create_index([("learner_id", ASCENDING)])
         # Delivery: what is due per channel; a learner's inbox; a subject's notifications.
         await self.notifications.create_index(
             [("channel", ASCENDING), ("state", ASCENDING), ("due_at", ASCENDING)]
@@ -85,11 +133,41 @@ class NotifyStore:
                 ordered=False,
             )
 
-    async def merge(self, learner_id: str, into: str) -> None:
+    async def merge(self, merges: Mapping[str, str]) -> None:
+        """Mark each learner (key) as merged into another (value)."""
+        if not merges:
+            return
         async with self._writes:
-            await self.subscriptions.update_one(
-                {"_id": learner_id}, {"$set": {"merged_into": into}}, upsert=True
+            await self.subscriptions.bulk_write(
+                [
+                    UpdateOne({"_id": lid}, {"$set": {"merged_into": into}}, upsert=True)
+                    for lid, into in merges.items()
+                ],
+                ordered=False,
             )
+
+    async def survivors(self, learner_ids: Iterable[str]) -> dict[str, str]:
+        """For each of these learners that was merged away, the learner that finally remains
+        (following merges of merges): one read by ``_id`` per step of the longest chain."""
+        merged: dict[str, str] = {}
+        frontier = set(learner_ids)
+        while frontier:
+            step = {
+                d["_id"]: d["merged_into"]
+                async for d in find_by_ids(self.subscriptions, frontier, {"merged_into": 1})
+                if d.get("merged_into")
+            }
+            merged.update(step)
+            frontier = set(step.values()) - set(merged)
+
+        def follow(learner_id: str) -> str:
+            seen = set()
+            while learner_id in merged and learner_id not in seen:
+                seen.add(learner_id)
+                learner_id = merged[learner_id]
+            return learner_id
+
+        return {old: follow(old) for old in merged}
 
     async def put_trails(self, trails: Mapping[str, Document]) -> None:
         if not trails:
@@ -111,7 +189,7 @@ class NotifyStore:
         if len(ids) == 1:  # an _id equality is what every backend serves from its key
             found = await self.subscription(ids[0])
             return [found] if found else []
-        return [d async for d in self.subscriptions.find({"_id": {"$in": ids}})]
+        return [d async for d in find_by_ids(self.subscriptions, ids)]
 
     async def save_preferences(self, learner_id: str, preferences: Document) -> Document:
         """Replace what the learner set; channels they ask for again are no longer stopped."""
@@ -199,20 +277,32 @@ class NotifyStore:
 
     # learning records
 
-    async def put_records(self, records: Mapping[str, Document]) -> None:
-        if records:
-            await self.learning.bulk_write(
-                [UpdateOne({"_id": rid}, {"$set": r}, upsert=True) for rid, r in records.items()],
-                ordered=False,
-            )
-
-    async def records_of(self, learner_ids: Iterable[str]) -> dict[str, list[Document]]:
+    async def learning_of(self, learner_ids: Iterable[str]) -> dict[str, dict[str, Document]]:
+        """Each learner's records by record id (empty for a learner with none)."""
         ids = list(dict.fromkeys(learner_ids))
-        found: dict[str, list[Document]] = {lid: [] for lid in ids}
-        if ids:
-            async for r in self.learning.find({"learner_id": {"$in": ids}}):
-                found[r["learner_id"]].append(r)
+        found: dict[str, dict[str, Document]] = {lid: {} for lid in ids}
+        async for doc in find_by_ids(self.learning, ids):
+            records = doc.get("records") or {}
+            found[doc["_id"]] = {record_id_of(f): r for f, r in records.items()}
         return found
+
+    async def write_learning(
+        self, records: Mapping[str, Mapping[str, Document]], cleared: Iterable[str] = ()
+    ) -> None:
+        """Store these records whole (learner id -> record id -> record), and drop every record
+        of the ``cleared`` learners (merged away: their learning went to the survivor)."""
+        ops = [UpdateOne({"_id": lid}, {"$unset": {"records": ""}}) for lid in cleared]
+        ops.extend(
+            UpdateOne(
+                {"_id": lid},
+                {"$set": {f"records.{record_field(rid)}": r for rid, r in changed.items()}},
+                upsert=True,
+            )
+            for lid, changed in records.items()
+            if changed
+        )
+        if ops:
+            await self.learning.bulk_write(ops, ordered=True)
 
     # the outbox: planning and cancelling
 
@@ -228,19 +318,25 @@ class NotifyStore:
             return 0
         fields = tuple(refresh)
         ops: list[UpdateOne] = []
+        listed: dict[str, list[str]] = {}  # learner id -> notifications to list on their index
+        unique: dict[str, Document] = {}
+        for doc in planned:  # the first plan of a notification stands, as an upsert would keep
+            unique.setdefault(doc["_id"], doc)
         async with self._writes:
             existing = {
                 d["_id"]: d
-                async for d in self.notifications.find(
-                    {"_id": {"$in": [p["_id"] for p in planned]}},
+                async for d in find_by_ids(
+                    self.notifications,
+                    unique,
                     {"state": 1, "cancel_reason": 1, **dict.fromkeys(fields, 1)},
                 )
             }
-            for doc in planned:
+            for doc in unique.values():
                 found = existing.get(doc["_id"])
                 update = {k: doc[k] for k in fields}
                 if found is None:
                     ops.append(UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True))
+                    listed.setdefault(doc["learner_id"], []).append(doc["_id"])
                 elif found["state"] == PENDING:
                     if any(found.get(k) != v for k, v in update.items()):
                         pending = {"_id": doc["_id"], "state": PENDING}
@@ -260,10 +356,24 @@ class NotifyStore:
                             {"$set": revive, "$unset": {"cancel_reason": "", "cancelled_at": ""}},
                         )
                     )
+                    listed.setdefault(doc["learner_id"], []).append(doc["_id"])
             if not ops:
                 return 0
+            # The index first: a listed notification not written yet is only skipped when read,
+            # while a written one not listed would be missed by the learner's re-matching.
+            await self._list(listed)
             result = await self.notifications.bulk_write(ops, ordered=False)
         return result.upserted_count
+
+    async def _list(self, ids_by_learner: Mapping[str, list[str]]) -> None:
+        if ids_by_learner:
+            await self.notification_index.bulk_write(
+                [
+                    UpdateOne({"_id": lid}, {"$addToSet": {"ids": {"$each": ids}}}, upsert=True)
+                    for lid, ids in ids_by_learner.items()
+                ],
+                ordered=False,
+            )
 
     async def pending_about(self, subject_id: str) -> list[Document]:
         cursor = self.notifications.find(
@@ -273,26 +383,48 @@ class NotifyStore:
         return [d async for d in cursor]
 
     async def pending_of(self, learner_ids: Iterable[str]) -> list[Document]:
-        ids = list(dict.fromkeys(learner_ids))
-        if not ids:
+        """The pending notifications of these learners, found through their index (two reads by
+        ``_id``). Those that can never be pending again leave the index as they are seen."""
+        listed = {
+            d["_id"]: d.get("ids") or []
+            async for d in find_by_ids(self.notification_index, learner_ids)
+        }
+        names = [nid for ids in listed.values() for nid in ids]
+        if not names:
             return []
-        cursor = self.notifications.find(
-            {"learner_id": {"$in": ids}, "state": PENDING},
-            {"_id": 1, "learner_id": 1, "channel": 1, "about": 1, "subject_id": 1},
-        )
-        return [d async for d in cursor]
+        pending: list[Document] = []
+        done: dict[str, list[str]] = {}
+        fields = ("learner_id", "channel", "about", "subject_id", "state", "cancel_reason")
+        async for doc in find_by_ids(
+            self.notifications, names, {**dict.fromkeys(fields, 1), "attempts": 1, "due_at": 1}
+        ):
+            if doc["state"] == PENDING:
+                pending.append(doc)
+            elif settled(doc) and doc["learner_id"] in listed:
+                done.setdefault(doc["learner_id"], []).append(doc["_id"])
+        if done:
+            async with self._writes:
+                await self.notification_index.bulk_write(
+                    [
+                        UpdateOne({"_id": lid}, {"$pullAll": {"ids": ids}})
+                        for lid, ids in done.items()
+                    ],
+                    ordered=False,
+                )
+        return sorted(pending, key=lambda d: d["_id"])
 
     async def cancel(self, ids: Iterable[str], reason: str, now: datetime) -> int:
         """Cancel the named notifications that are still pending."""
-        names = list(ids)
-        if not names:
-            return 0
+        names = sorted(set(ids))
+        cancelled = 0
         async with self._writes:
-            result = await self.notifications.update_many(
-                {"_id": {"$in": names}, "state": PENDING},
-                {"$set": {"state": CANCELLED, "cancel_reason": reason, "cancelled_at": now}},
-            )
-        return result.modified_count
+            for part in _chunks(names):
+                result = await self.notifications.update_many(
+                    {"_id": {"$in": part}, "state": PENDING},
+                    {"$set": {"state": CANCELLED, "cancel_reason": reason, "cancelled_at": now}},
+                )
+                cancelled += result.modified_count
+        return cancelled
 
     async def cancel_about(self, subject_id: str, reason: str, now: datetime) -> int:
         """Cancel every pending notification about a subject (and mark delivered inbox
@@ -323,18 +455,6 @@ class NotifyStore:
                 ],
                 ordered=False,
             )
-
-    async def pending_due_later(self, learner_id: str, now: datetime) -> list[Document]:
-        cursor = self.notifications.find(
-            {
-                "learner_id": learner_id,
-                "state": PENDING,
-                "attempts": 0,
-                "due_at": {"$gt": now},
-            },
-            {"_id": 1, "channel": 1, "about": 1},
-        )
-        return [d async for d in cursor]
 
     # the outbox: delivery
 

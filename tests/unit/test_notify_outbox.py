@@ -19,6 +19,7 @@ from services.notify.outbox import (
 from services.notify.preferences import subscriber
 from services.notify.settings import NotifySettings
 from services.notify.signing import read_unsubscribe_token
+from services.notify.store import record_field, record_id_of, settled
 from services.notify.worker import deliveries
 
 NOON_HCM = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)  # 12:00 in Hồ Chí Minh City
@@ -100,3 +101,18 @@ def test_a_learners_digest_notifications_go_as_one_message() -> None:
     assert grouped[0].delivery_id == "L1:C1:email"
     assert grouped[1].delivery_id.startswith("digest-")
     assert grouped[1].delivery_id == Delivery(who, list(reversed(claimed[::2]))).delivery_id
+
+
+def test_any_record_id_is_a_field_name_and_back() -> None:
+    for rid in ("0192f1c2-7d3e-7a00-8000-000000000001", "r.1", "$r", "%2E", "a%b.c$d", "12"):
+        field = record_field(rid)
+        assert "." not in field and "$" not in field
+        assert record_id_of(field) == rid
+
+
+def test_only_what_can_never_be_pending_again_is_settled() -> None:
+    assert settled({"state": "sent"}) and settled({"state": "failed"})
+    assert settled({"state": "cancelled", "cancel_reason": "learner merged"})
+    assert not settled({"state": "cancelled", "cancel_reason": "no longer fits"})
+    assert not settled({"state": "cancelled", "cancel_reason": "channel turned off"})
+    assert not settled({"state": "pending"}) and not settled({"state": "sending"})
