@@ -83,5 +83,5 @@ async def append_pending_many(
             extra={"kind": kind, "failed": len(failed), "error": repr(next(iter(failed.values())))},
         )
     if appended:
-        _log.info("events appended", extra={"kind": kind, "count": len(appended)})
+        _log.info("event appended", extra={"kind": kind, "count": len(appended)})
     return failed
