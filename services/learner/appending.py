@@ -2,19 +2,19 @@
 
 A document that changed carries ``pending = {event_id, type, topic, subject, data}``; appending
 publishes exactly that event (same id on every attempt, so consumers see one event however
-often a failed append is retried) and then clears it.
+often a failed append is retried) while its entry in the store's outbox says it waits, and
+then deletes that entry (see :mod:`services.learner.store`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from pydantic import BaseModel
 
 from contracts.catalogue import EVENT_TYPES
 from contracts.envelope import new_event_id
-from services.common.broker import EventLog, publish_pending, publish_pending_many
+from services.common.broker import EventLog, publish_pending_many
 from services.common.mongo import Document
 from services.learner.store import LearnerStore, OutboxKind
 
@@ -44,44 +44,36 @@ async def append_pending(
     store: LearnerStore,
     kind: OutboxKind,
     doc: Document,
-    also: dict[str, Any] | None = None,
 ) -> None:
-    """Append the document's pending event (if any) and clear it, setting ``also`` with it."""
-    pending = doc.get("pending")
-    if not pending:
-        return
-    topic = pending["topic"]
-    try:
-        await publish_pending(log, pending, SOURCE, pending["subject"])
-    except Exception as exc:
-        _log.warning("append failed", extra={"topic": topic, "error": repr(exc)})
-        raise AppendFailed(str(exc)) from exc
-    await store.clear_pending(kind, doc["_id"], pending["event_id"], also or {})
-    _log.info("event appended", extra={"topic": topic, "event_type": pending["type"]})
+    """Append the document's pending event if it still waits for Kafka."""
+    failed = await append_pending_many(log, store, kind, [doc])
+    if failed:
+        raise AppendFailed(str(next(iter(failed.values()))))
 
 
 async def append_pending_many(
     log: EventLog, store: LearnerStore, kind: OutboxKind, docs: list[Document]
 ) -> dict[str, BaseException]:
-    """Append the pending events of many documents pipelined and clear them in one bulk
-    write; the documents whose event Kafka did not confirm, with the reason (they keep their
-    pending event, and a retry appends it again)."""
-    waiting = [d for d in docs if d.get("pending")]
+    """Append the waiting events of many documents pipelined and mark them appended in one
+    bulk delete; the documents whose event Kafka did not confirm, with the reason (their event
+    keeps waiting, and a retry appends it again, with the same id)."""
+    carrying = [d for d in docs if d.get("pending")]
+    waiting_ids = await store.waiting(d["pending"]["event_id"] for d in carrying)
+    waiting = [d for d in carrying if d["pending"]["event_id"] in waiting_ids]
     if not waiting:
         return {}
     results = await publish_pending_many(
         log, [(d["pending"], d["pending"]["subject"]) for d in waiting], SOURCE
     )
-    appended = [d for d, error in zip(waiting, results, strict=True) if error is None]
-    await store.clear_pending_many(kind, [(d["_id"], d["pending"]["event_id"]) for d in appended])
-    for doc in appended:
-        doc["pending"] = None
+    await store.appended(
+        [d["pending"]["event_id"] for d, e in zip(waiting, results, strict=True) if e is None]
+    )
     failed = {d["_id"]: e for d, e in zip(waiting, results, strict=True) if e is not None}
     if failed:
         _log.warning(
             "append failed",
             extra={"kind": kind, "failed": len(failed), "error": repr(next(iter(failed.values())))},
         )
-    if appended:
-        _log.info("event appended", extra={"kind": kind, "count": len(appended)})
+    if len(failed) < len(waiting):
+        _log.info("event appended", extra={"kind": kind, "count": len(waiting) - len(failed)})
     return failed

@@ -1,20 +1,25 @@
 """The learner service's MongoDB access layer: providers, keys, learners, records, programmes.
 
-Learners, records and programmes each carry their not-yet-appended event in a ``pending``
-field (a per-document outbox): the change and the event to announce it are one atomic write;
-:mod:`services.learner.appending` appends it to Kafka and clears it. A document whose append
-failed keeps its ``pending`` event until the next attempt, so nothing is announced twice or
-lost.
+Learners, records and programmes carry the event announcing their latest change in a
+``pending`` field: the change and its event are one atomic write. Whether that event still
+waits for Kafka is kept beside it, in the ``outbox`` collection: a small document per event
+not yet appended (``{_id: event_id, kind, doc_id, at}``), inserted *before* the change is
+written and deleted once Kafka has the event. So appending a batch costs one bulk insert and
+one bulk delete instead of an update of every document (updates are FerretDB's most expensive
+operation), and the outbox holds only what waits, which makes it cheap to read. An event is
+appended only while its outbox entry exists: a document's ``pending`` field alone says nothing.
+An entry whose change was never written (the write failed after the entry) matches no
+document's ``pending`` and is dropped.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -51,6 +56,7 @@ class LearnerStore:
         self.learners = db["learners"]
         self.records = db["records"]
         self.programmes = db["programmes"]
+        self.outbox = db["outbox"]
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -106,6 +112,7 @@ class LearnerStore:
     async def add_learner(self, learner: Document) -> tuple[Document, bool]:
         """Insert a new learner; if another request created the same one first, return that.
         The flag says whether this call created it."""
+        await self._expect("learners", [learner])
         try:
             await self.learners.insert_one(learner)
         except DuplicateKeyError:
@@ -116,6 +123,7 @@ class LearnerStore:
         return learner, True
 
     async def change_learner(self, learner_id: str, changes: Document) -> Document | None:
+        await self._expect("learners", [{"_id": learner_id, **changes}])
         return await self.learners.find_one_and_update(
             {"_id": learner_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
@@ -130,6 +138,7 @@ class LearnerStore:
 
     async def add_record(self, record: Document) -> bool:
         """Insert a record; False if the same (provider, reference) already exists."""
+        await self._expect("records", [record])
         try:
             await self.records.insert_one(record)
         except DuplicateKeyError:
@@ -140,6 +149,7 @@ class LearnerStore:
         self, record_id: str, changes: Document, expect: Document | None = None
     ) -> Document | None:
         """Apply ``changes`` if the record still matches ``expect``; the record after, or None."""
+        await self._expect("records", [{"_id": record_id, **changes}])
         return await self.records.find_one_and_update(
             {"_id": record_id, **(expect or {})},
             {"$set": changes},
@@ -156,12 +166,14 @@ class LearnerStore:
     # programmes
 
     async def add_programme(self, programme: Document) -> None:
+        await self._expect("programmes", [programme])
         await self.programmes.insert_one(programme)
 
     async def programme(self, programme_id: str) -> Document | None:
         return await self.programmes.find_one({"_id": programme_id})
 
     async def change_programme(self, programme_id: str, changes: Document) -> Document | None:
+        await self._expect("programmes", [{"_id": programme_id, **changes}])
         return await self.programmes.find_one_and_update(
             {"_id": programme_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
@@ -181,6 +193,7 @@ class LearnerStore:
     async def add_many(self, kind: OutboxKind, docs: list[Document]) -> set[str]:
         """Insert documents that may exist already (a retry, or another request first); the
         ids of those this call inserted."""
+        await self._expect(kind, docs)
         return await _insert_new(self._collection(kind), docs)
 
     def _collection(self, kind: OutboxKind) -> AsyncCollection[Document]:
@@ -190,27 +203,27 @@ class LearnerStore:
             "programmes": self.programmes,
         }[kind]
 
-    async def clear_pending(
-        self, kind: OutboxKind, doc_id: str, event_id: str, also: Document
-    ) -> None:
-        """Mark a document's pending event appended (only if it is still that event)."""
-        await self.clear_pending_many(kind, [(doc_id, event_id)], also)
+    # the outbox: which documents' events still wait for Kafka
 
-    async def clear_pending_many(
-        self, kind: OutboxKind, appended: list[tuple[str, str]], also: Document | None = None
-    ) -> None:
-        """Mark documents' pending events appended, each only if it still holds that event."""
-        if appended:
-            await self._collection(kind).bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": doc_id, "pending.event_id": event_id},
-                        {"$set": {"pending": None, **(also or {})}},
-                    )
-                    for doc_id, event_id in appended
-                ],
-                ordered=False,
-            )
+    async def _expect(self, kind: OutboxKind, docs: list[Document]) -> None:
+        """Note the events these writes carry as waiting, before the writes are made."""
+        now = datetime.now(UTC)
+        entries = [
+            {"_id": d["pending"]["event_id"], "kind": kind, "doc_id": d["_id"], "at": now}
+            for d in docs
+            if d.get("pending")
+        ]
+        await _insert_new(self.outbox, entries)
+
+    async def waiting(self, event_ids: Iterable[str]) -> set[str]:
+        """Which of these events are not appended yet."""
+        return set(await _by_ids(self.outbox, event_ids))
+
+    async def appended(self, event_ids: list[str]) -> None:
+        """Kafka has these events: they wait no longer."""
+        for start in range(0, len(event_ids), 5_000):
+            chunk = event_ids[start : start + 5_000]
+            await self.outbox.delete_many({"_id": {"$in": chunk}})
 
     async def counts(self) -> dict[str, Any]:
         return {
@@ -221,10 +234,13 @@ class LearnerStore:
 
 
 async def _by_ids(collection: AsyncCollection[Document], ids: Iterable[str]) -> dict[str, Document]:
+    """Documents by ``_id``, in chunks small enough for FerretDB's pushdown (10,000)."""
     wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {d["_id"]: d async for d in collection.find({"_id": {"$in": wanted}})}
+    found: dict[str, Document] = {}
+    for start in range(0, len(wanted), 5_000):
+        chunk = wanted[start : start + 5_000]
+        found.update({d["_id"]: d async for d in collection.find({"_id": {"$in": chunk}})})
+    return found
 
 
 async def _insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> set[str]:
