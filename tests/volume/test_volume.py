@@ -1,7 +1,11 @@
 """Volume on the real stack: 5,000 records from two training centres at once, through the batch
 endpoint, all reach the trail exactly once, and no consumer dead-letters any of them.
 
-Outcomes only, no speed: the waits are generous so that a slow machine passes too. The records
+Outcomes only, no speed: the waits are generous so that a slow machine passes too. It runs
+last (its own folder, after tests/unit): the 5,000 records and their recognitions leave notify
+minutes of delivery work on FerretDB, whose delivery-worker queries still read the whole
+notifications collection (BENCHMARKS.md), and later tests that wait for an inbox would wait
+behind it. The records
 are submitted once (a module fixture); one test checks the trail, the other that notify, the
 slower consumer, has seen everything too.
 """
