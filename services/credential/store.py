@@ -15,6 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from services.common.merges import final_survivors
 from services.common.mongo import Document
 
 Write = UpdateOne | UpdateMany
@@ -111,15 +112,7 @@ class CredentialStore:
             step = {m["_id"]: m["merged_into"] async for m in cursor}
             merged.update(step)
             frontier = set(step.values()) - set(merged)
-
-        def follow(learner_id: str) -> str:
-            seen = set()
-            while learner_id in merged and learner_id not in seen:
-                seen.add(learner_id)
-                learner_id = merged[learner_id]
-            return learner_id
-
-        return {old: follow(old) for old in merged}
+        return final_survivors(merged)
 
     async def entries_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
         """The live (not revoked) entries of each learner."""

@@ -36,6 +36,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import new_event_id
 from contracts.programmes import Programme
+from services.common.merges import final_survivors
 from services.common.mongo import Document
 from services.notify.matching import age_reference_day, birth_date_bounds
 from services.notify.outbox import (
@@ -159,15 +160,7 @@ class NotifyStore:
             }
             merged.update(step)
             frontier = set(step.values()) - set(merged)
-
-        def follow(learner_id: str) -> str:
-            seen = set()
-            while learner_id in merged and learner_id not in seen:
-                seen.add(learner_id)
-                learner_id = merged[learner_id]
-            return learner_id
-
-        return {old: follow(old) for old in merged}
+        return final_survivors(merged)
 
     async def put_trails(self, trails: Mapping[str, Document]) -> None:
         if not trails:
