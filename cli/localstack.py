@@ -320,7 +320,9 @@ def components(ports: Ports) -> list[Component]:
             "--handler=sqlite",
             f"--sqlite-url=file:{ferret_run / 'data'}/",
             f"--listen-addr=127.0.0.1:{ports.mongodb}",
-            "--debug-addr=-",
+            # FerretDB's own metrics and pprof (/debug/metrics, /debug/pprof) when asked for,
+            # e.g. LT_DEV_FERRETDB_DEBUG_ADDR=127.0.0.1:27018 to profile the database under load
+            f"--debug-addr={os.environ.get('LT_DEV_FERRETDB_DEBUG_ADDR', '-')}",
             f"--state-dir={ferret_run}",
             "--telemetry=disable",
             "--log-level=error",
