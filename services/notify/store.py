@@ -7,15 +7,19 @@ withdrawn), ``learning`` (one per learner: ``{_id: learner_id, records: {record_
 for prior level and completions), ``notifications`` (the outbox and the inbox: one document per
 learner, subject and channel, with its delivery state) and ``notification_index`` (one per
 learner: ``{_id: learner_id, ids: [...]}``, the learner's notifications that are or may again be
-pending).
+pending) and ``delivery_queue`` (one small document per notification still to be sent or
+announced: ``{_id, channel, learner_id, digest, due_at, state, lease...}``; the delivery workers'
+claims, releases and announcements and the backlog gauge read this queue, never the
+notifications themselves).
 
 Everything on the path of learner and learning-record events reads and writes by ``_id`` (an
 equality, or ``$in``): the local FerretDB (SQLite) serves only ``_id`` from an index and reads
 the whole collection for a condition on any other field. What is still found by other fields:
 the candidates of a programme and the programmes in some places (matching, when a programme
 changes: programmes are few, announcing one is rare), a subject's notifications (a programme
-withdrawn, a recognition or credential revoked), the delivery workers' claims, and the inbox
-and delivery-status reads of the API.
+withdrawn, a recognition or credential revoked), the delivery queue (it holds only what is
+waiting, so reading it whole stays cheap while the notifications grow), and the inbox and
+delivery-status reads of the API.
 
 FerretDB 1.x applies concurrent updates to one document without a lock (the last write wins
 whole), and the consumer, the API and the delivery workers of one process all write
@@ -33,6 +37,7 @@ from datetime import date, datetime, timedelta
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from contracts.envelope import new_event_id
 from contracts.programmes import Programme
@@ -49,11 +54,18 @@ from services.notify.outbox import (
 )
 
 ACTIVE = "active"
+DUPLICATE_KEY = 11000
 WITHDRAWN = "withdrawn"
 
 # The patched FerretDB pushes an ``_id $in`` of up to 10,000 values down to its index; a longer
 # list would read the whole collection, so longer lists are asked for in parts.
 ID_CHUNK = 5_000
+# Queue entries waiting to be announced on notifications.v1 (sent or failed, not yet told).
+SETTLED = "settled"
+# A queue entry whose notification is missing this long after it was queued is an orphan (the
+# process stopped between the two writes) and is dropped; younger ones may still be written.
+ORPHAN_SECONDS = 60
+QUEUE_FIELDS = ("channel", "learner_id", "digest", "due_at")
 
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
@@ -97,6 +109,8 @@ class NotifyStore:
         self.learning = db["learning"]
         self.notifications = db["notifications"]
         self.notification_index = db["notification_index"]
+        self.queue = db["delivery_queue"]
+        self.migrations = db["migrations"]
         self._writes = asyncio.Lock()
 
     async def ensure_indexes(self) -> None:
@@ -116,8 +130,26 @@ class NotifyStore:
             [("learner_id", ASCENDING), ("channel", ASCENDING), ("created_at", DESCENDING)]
         )
         await self.notifications.create_index([("subject_id", ASCENDING), ("state", ASCENDING)])
-        await self.notifications.create_index([("lease_id", ASCENDING)])
-        await self.notifications.create_index([("published", ASCENDING)])
+        await self.queue.create_index([("channel", ASCENDING), ("due_at", ASCENDING)])
+        await self._fill_queue()
+
+    async def _fill_queue(self) -> None:
+        """Once per database: queue what an earlier version left waiting in the notifications
+        (one read of them all, at start-up)."""
+        if await self.migrations.find_one({"_id": "delivery_queue"}) is not None:
+            return
+        entries = [
+            _queue_entry(doc, SENDING if doc["state"] == SENDING else PENDING)
+            if doc["state"] in (PENDING, SENDING)
+            else {**_queue_entry(doc, SETTLED), "updated_at": doc.get("updated_at")}
+            async for doc in self.notifications.find(
+                {"$or": [{"state": {"$in": [PENDING, SENDING]}}, {"published": False}]}
+            )
+        ]
+        await _insert_new(self.queue, entries)
+        await self.migrations.update_one(
+            {"_id": "delivery_queue"}, {"$set": {"queued": len(entries)}}, upsert=True
+        )
 
     # subscriptions
 
@@ -312,6 +344,7 @@ class NotifyStore:
         fields = tuple(refresh)
         ops: list[UpdateOne] = []
         listed: dict[str, list[str]] = {}  # learner id -> notifications to list on their index
+        queued: list[Document] = []
         unique: dict[str, Document] = {}
         for doc in planned:  # the first plan of a notification stands, as an upsert would keep
             unique.setdefault(doc["_id"], doc)
@@ -330,6 +363,7 @@ class NotifyStore:
                 if found is None:
                     ops.append(UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True))
                     listed.setdefault(doc["learner_id"], []).append(doc["_id"])
+                    queued.append(_queue_entry(doc, PENDING))
                 elif found["state"] == PENDING:
                     if any(found.get(k) != v for k, v in update.items()):
                         pending = {"_id": doc["_id"], "state": PENDING}
@@ -350,11 +384,14 @@ class NotifyStore:
                         )
                     )
                     listed.setdefault(doc["learner_id"], []).append(doc["_id"])
+                    queued.append(_queue_entry({**doc, **revive}, PENDING))
             if not ops:
                 return 0
-            # The index first: a listed notification not written yet is only skipped when read,
-            # while a written one not listed would be missed by the learner's re-matching.
+            # The index and the queue first: a listed or queued notification not written yet is
+            # only skipped when read, while a written one not listed would be missed by the
+            # learner's re-matching, and one not queued would never be sent.
             await self._list(listed)
+            await self._queue(queued)
             result = await self.notifications.bulk_write(ops, ordered=False)
         return result.upserted_count
 
@@ -367,6 +404,12 @@ class NotifyStore:
                 ],
                 ordered=False,
             )
+
+    async def _queue(self, entries: list[Document]) -> None:
+        """Queue these (each replacing what its notification had queued before)."""
+        if entries:
+            await self.queue.delete_many({"_id": {"$in": [e["_id"] for e in entries]}})
+            await _insert_new(self.queue, entries)
 
     async def pending_about(self, subject_id: str) -> list[Document]:
         cursor = self.notifications.find(
@@ -417,16 +460,19 @@ class NotifyStore:
                     {"$set": {"state": CANCELLED, "cancel_reason": reason, "cancelled_at": now}},
                 )
                 cancelled += result.modified_count
+                await self.queue.delete_many({"_id": {"$in": part}, "state": PENDING})
         return cancelled
 
     async def cancel_about(self, subject_id: str, reason: str, now: datetime) -> int:
         """Cancel every pending notification about a subject (and mark delivered inbox
         messages about it, so the inbox can say it no longer stands)."""
         async with self._writes:
+            names = [d["_id"] for d in await self.pending_about(subject_id)]
             result = await self.notifications.update_many(
-                {"subject_id": subject_id, "state": PENDING},
+                {"_id": {"$in": names}, "state": PENDING},
                 {"$set": {"state": CANCELLED, "cancel_reason": reason, "cancelled_at": now}},
             )
+            await self.queue.delete_many({"_id": {"$in": names}, "state": PENDING})
             await self.notifications.update_many(
                 {"subject_id": subject_id, "state": SENT, "channel": "inbox"},
                 {"$set": {"retracted": reason, "retracted_at": now}},
@@ -443,6 +489,16 @@ class NotifyStore:
                     UpdateOne(
                         {"_id": nid, "state": PENDING, "attempts": 0, "due_at": {"$gt": now}},
                         {"$set": change},
+                    )
+                    for nid, change in changes.items()
+                ],
+                ordered=False,
+            )
+            await self.queue.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": nid, "state": PENDING, "due_at": {"$gt": now}},
+                        {"$set": {k: v for k, v in change.items() if k in QUEUE_FIELDS}},
                     )
                     for nid, change in changes.items()
                 ],
@@ -468,43 +524,46 @@ class NotifyStore:
             ],
         }
         lease_id = new_event_id()
-        taken = {
-            "$set": {
-                "state": SENDING,
-                "lease_owner": owner,
-                "lease_id": lease_id,
-                "lease_until": now + timedelta(seconds=lease_seconds),
-                "updated_at": now,
-            },
-            "$inc": {"attempts": 1},
+        lease = {
+            "state": SENDING,
+            "lease_owner": owner,
+            "lease_id": lease_id,
+            "lease_until": now + timedelta(seconds=lease_seconds),
         }
         async with self._writes:
-            first = [
-                d
-                async for d in self.notifications.find(
-                    due, {"_id": 1, "learner_id": 1, "digest": 1}
-                )
-                .sort("due_at", ASCENDING)
-                .limit(limit)
-            ]
-            if not first:
-                return lease_id, []
-            await self.notifications.update_many(
-                {**due, "_id": {"$in": [d["_id"] for d in first]}}, taken
+            waiting = sorted(
+                [d async for d in self.queue.find(due)], key=lambda d: (d["due_at"], d["_id"])
             )
-            digests = sorted({d["learner_id"] for d in first if d.get("digest")})
-            if digests:
-                await self.notifications.update_many(
-                    {
-                        "channel": channel,
-                        "learner_id": {"$in": digests},
-                        "digest": True,
-                        "state": PENDING,
-                        "due_at": {"$lte": now},
-                    },
-                    taken,
+            first = waiting[:limit]
+            digests = {d["learner_id"] for d in first if d.get("digest")}
+            chosen = [d["_id"] for d in first] + [
+                d["_id"]
+                for d in waiting[limit:]
+                if d["learner_id"] in digests and d.get("digest") and d["state"] == PENDING
+            ]
+            if not chosen:
+                return lease_id, []
+            await self.queue.update_many({**due, "_id": {"$in": chosen}}, {"$set": lease})
+            mine = [
+                d["_id"]
+                async for d in self.queue.find(
+                    {"_id": {"$in": chosen}, "lease_id": lease_id}, {"_id": 1, "queued_at": 1}
                 )
-            claimed = [d async for d in self.notifications.find({"lease_id": lease_id})]
+            ]
+            open_ = {"_id": {"$in": mine}, "state": {"$in": [PENDING, SENDING]}}
+            await self.notifications.update_many(
+                open_, {"$set": {**lease, "updated_at": now}, "$inc": {"attempts": 1}}
+            )
+            claimed = [
+                d async for d in self.notifications.find(open_) if d.get("lease_id") == lease_id
+            ]
+            found = {d["_id"] for d in claimed}
+            gone = [nid for nid in mine if nid not in found]
+            if gone:  # settled by another way, or orphans: nothing left to send for them
+                old = now - timedelta(seconds=ORPHAN_SECONDS)
+                await self.queue.delete_many(
+                    {"_id": {"$in": gone}, "lease_id": lease_id, "queued_at": {"$lt": old}}
+                )
         return lease_id, sorted(claimed, key=lambda d: (d["due_at"], d["_id"]))
 
     async def finish(
@@ -539,6 +598,13 @@ class NotifyStore:
                     {"_id": {"$in": held}, "lease_id": lease_id, "state": SENDING},
                     {"$set": change},
                 )
+                if state == CANCELLED:
+                    await self.queue.delete_many({"_id": {"$in": held}})
+                else:  # still to be announced
+                    await self.queue.update_many(
+                        {"_id": {"$in": held}},
+                        {"$set": {"state": SETTLED, "updated_at": now, "lease_until": None}},
+                    )
         return held
 
     async def retry_later(
@@ -566,23 +632,49 @@ class NotifyStore:
                 ],
                 ordered=False,
             )
+            await self.queue.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": nid, "lease_id": lease_id, "state": SENDING},
+                        {"$set": {"state": PENDING, "due_at": due, "lease_until": None}},
+                    )
+                    for nid, due in retries.items()
+                ],
+                ordered=False,
+            )
 
     async def release(self, owner: str, now: datetime) -> int:
         """Give back at once what this worker had claimed when its process stopped: it is
         the same worker (same id), so it knows no one else is sending them."""
+        back = {"$set": {"state": PENDING, "due_at": now, "lease_until": None}}
         async with self._writes:
+            held = [
+                d["_id"]
+                async for d in self.queue.find({"state": SENDING, "lease_owner": owner}, {"_id": 1})
+            ]
+            if not held:
+                return 0
             result = await self.notifications.update_many(
-                {"state": SENDING, "lease_owner": owner},
-                {"$set": {"state": PENDING, "due_at": now, "lease_until": None}},
+                {"_id": {"$in": held}, "state": SENDING, "lease_owner": owner}, back
+            )
+            await self.queue.update_many(
+                {"_id": {"$in": held}, "state": SENDING, "lease_owner": owner}, back
             )
         return result.modified_count
 
     async def unpublished(self, settled_before: datetime, limit: int) -> list[Document]:
         """Closed notifications not yet announced, left alone for a moment after closing."""
-        cursor = self.notifications.find(
-            {"published": False, "updated_at": {"$lt": settled_before}}
+        cursor = self.queue.find(
+            {"state": SETTLED, "updated_at": {"$lt": settled_before}}, {"_id": 1}
         ).limit(limit)
-        return [d async for d in cursor]
+        names = [d["_id"] async for d in cursor]
+        if not names:
+            return []
+        docs = [d async for d in find_by_ids(self.notifications, names)]
+        told = [d["_id"] for d in docs if d.get("published") is not False]
+        if told:
+            await self.queue.delete_many({"_id": {"$in": told}, "state": SETTLED})
+        return [d for d in docs if d.get("published") is False]
 
     async def mark_published(self, ids: Iterable[str]) -> None:
         names = list(ids)
@@ -591,6 +683,7 @@ class NotifyStore:
                 await self.notifications.update_many(
                     {"_id": {"$in": names}}, {"$set": {"published": True}}
                 )
+                await self.queue.delete_many({"_id": {"$in": names}, "state": SETTLED})
 
     # the inbox and delivery status
 
@@ -605,13 +698,13 @@ class NotifyStore:
         self, channels: Iterable[str], states: Iterable[str]
     ) -> dict[tuple[str, str], int]:
         """How many notifications each channel holds in each state (the outbox backlog, for
-        metrics): one count per pair, each served by the (channel, state, due_at) index."""
-        wanted = list(states)
-        pairs = [(c, s) for c in channels for s in wanted]
-        counts = await asyncio.gather(
-            *(self.notifications.count_documents({"channel": c, "state": s}) for c, s in pairs)
-        )
-        return dict(zip(pairs, counts, strict=True))
+        metrics): one read of the delivery queue, which holds only what is waiting."""
+        counts = dict.fromkeys(((c, s) for c in channels for s in states), 0)
+        async for doc in self.queue.find({}, {"channel": 1, "state": 1}):
+            pair = (doc.get("channel"), doc.get("state"))
+            if pair in counts:
+                counts[pair] += 1
+        return counts
 
     async def unread_count(self, learner_id: str) -> int:
         return await self.notifications.count_documents(
@@ -632,3 +725,24 @@ class NotifyStore:
     async def delivery_status(self, query: Document, limit: int) -> list[Document]:
         cursor = self.notifications.find(query).sort("created_at", DESCENDING).limit(limit)
         return [n async for n in cursor]
+
+
+def _queue_entry(notification: Document, state: str) -> Document:
+    """What the delivery queue holds of a notification."""
+    entry: Document = {"_id": notification["_id"], "state": state}
+    entry.update({k: notification.get(k) for k in QUEUE_FIELDS})
+    entry["queued_at"] = notification.get("updated_at") or notification.get("created_at")
+    for field in ("lease_owner", "lease_id", "lease_until"):
+        if notification.get(field) is not None and state == SENDING:
+            entry[field] = notification[field]
+    return entry
+
+
+async def _insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> None:
+    """Insert, leaving alone the documents whose id is already there."""
+    for part in range(0, len(docs), ID_CHUNK):
+        try:
+            await collection.insert_many(docs[part : part + ID_CHUNK], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -131,6 +131,7 @@ async def test_the_outbox_backlog_counts_what_waits_by_channel_and_state(
     stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document]
 ) -> None:
     notifications = mongo["lt_notify"]["notifications"]
+    queue = mongo["lt_notify"]["delivery_queue"]  # what waits, as the service queues it
     now = datetime.now(UTC)
     # due in a far future, so that no worker takes them while they are counted
     waiting = [
@@ -149,18 +150,21 @@ async def test_the_outbox_backlog_counts_what_waits_by_channel_and_state(
     key = (("channel", "sms"), ("state", "pending"))
 
     async def gauge_and_count() -> tuple[int, float, int]:
-        counted = await notifications.count_documents({"channel": "sms", "state": "pending"})
+        counted = await queue.count_documents({"channel": "sms", "state": "pending"})
         text = await scrape(http, stack.endpoints.notify)
-        again = await notifications.count_documents({"channel": "sms", "state": "pending"})
+        again = await queue.count_documents({"channel": "sms", "state": "pending"})
         return counted, values(text, "learningtrail_outbox_notifications").get(key, -1), again
 
     await notifications.insert_many(waiting)
+    fields = ("_id", "learner_id", "channel", "state", "due_at")
+    await queue.insert_many([{k: d[k] for k in fields} | {"queued_at": now} for d in waiting])
     try:
         with_them = await eventually(
             gauge_and_count, lambda v: v[0] == v[1] == v[2] and v[1] >= len(waiting)
         )
     finally:
         await notifications.delete_many({"_id": {"$in": [d["_id"] for d in waiting]}})
+        await queue.delete_many({"_id": {"$in": [d["_id"] for d in waiting]}})
     await eventually(gauge_and_count, lambda v: v[0] == v[1] == v[2] and v[1] < with_them[1])
 
     text = await scrape(http, stack.endpoints.notify)
@@ -178,30 +182,53 @@ async def test_the_outbox_backlog_counts_what_waits_by_channel_and_state(
 async def test_the_outbox_count_is_exact_per_channel_and_state(
     mongo: AsyncMongoClient[Document],
 ) -> None:
+    """Planned, claimed, sent and announced through the store: the gauge's counts follow the
+    delivery queue, and what was sent leaves it once announced."""
     db = mongo[f"lt_metrics_test_{uuid.uuid4().hex[:8]}"]
     store = NotifyStore(db)
     now = datetime.now(UTC)
+    earlier = now - timedelta(seconds=1)
     docs = [
-        {"_id": f"n{i}", "channel": channel, "state": state, "due_at": now}
-        for i, (channel, state) in enumerate(
-            [("email", "pending")] * 3 + [("email", "sending")] + [("inbox", "sent")] * 2
-        )
+        {
+            "_id": f"n{i}",
+            "learner_id": f"l{i}",
+            "channel": channel,
+            "state": "pending",
+            "due_at": earlier,
+            "digest": False,
+            "attempts": 0,
+            "created_at": earlier,
+            "title": "t",
+        }
+        for i, channel in enumerate(["email"] * 4 + ["inbox"] * 2)
     ]
+    pairs = (("inbox", "email", "sms"), ("pending", "sending"))
     try:
-        await store.notifications.insert_many(docs)
-        counts = await store.count_by_channel_and_state(
-            ("inbox", "email", "sms"), (s for s in ("pending", "sending"))
-        )
+        await store.ensure_indexes()
+        assert await store.put_planned(docs, ("title",)) == 6
+        planned = await store.count_by_channel_and_state(*pairs)
+        _, emails = await store.claim("email", "test", now, 60, 1)
+        lease, inbox = await store.claim("inbox", "test", now, 60, 10)
+        claimed = await store.count_by_channel_and_state(*pairs)
+        sent = await store.finish([d["_id"] for d in inbox], lease, "sent", now)
+        after_sending = await store.count_by_channel_and_state(*pairs)
+        unannounced = await store.unpublished(now + timedelta(hours=1), 10)
+        await store.mark_published(d["_id"] for d in unannounced)
+        left = sorted([d["_id"] async for d in store.queue.find({})])
     finally:
         await mongo.drop_database(db.name)
-    assert counts == {
-        ("inbox", "pending"): 0,
-        ("inbox", "sending"): 0,
+    none = dict.fromkeys(((c, s) for c in pairs[0] for s in pairs[1]), 0)
+    assert planned == none | {("email", "pending"): 4, ("inbox", "pending"): 2}
+    assert [d["_id"] for d in emails] == ["n0"] and len(inbox) == 2
+    assert claimed == none | {
         ("email", "pending"): 3,
         ("email", "sending"): 1,
-        ("sms", "pending"): 0,
-        ("sms", "sending"): 0,
+        ("inbox", "sending"): 2,
     }
+    assert sorted(sent) == ["n4", "n5"]
+    assert after_sending == none | {("email", "pending"): 3, ("email", "sending"): 1}
+    assert sorted(d["_id"] for d in unannounced) == ["n4", "n5"]
+    assert left == ["n0", "n1", "n2", "n3"]
 
 
 async def test_readyz_shows_the_consumer_and_a_database_outage_while_healthz_stays_live(
