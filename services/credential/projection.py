@@ -56,8 +56,8 @@ class TrailProjection:
         self.issuer = issuer
 
     async def handle(self, events: list[Envelope[BaseModel]]) -> None:
-        learner_writes: list[Write] = []
-        merge_writes: list[Write] = []
+        learner_changes: dict[str, dict[str, Any]] = {}  # learner -> fields it now holds
+        merged_into: dict[str, str] = {}
         new_entries: dict[str, dict[str, Any]] = {}
         entry_writes: list[Write] = []
         moves: dict[str, str] = {}  # merged learner -> the learner it was merged into
@@ -74,15 +74,11 @@ class TrailProjection:
             data = event.data
             if isinstance(data, LearnerProfile):
                 profile = data.model_dump(mode="json", exclude_none=True)
-                profile["_id"] = profile.pop("learner_id")
-                learner_writes.append(
-                    UpdateOne({"_id": profile["_id"]}, {"$set": profile}, upsert=True)
-                )
+                learner_changes.setdefault(profile.pop("learner_id"), {}).update(profile)
             elif isinstance(data, LearnerMerged):
                 survivors[data.learner_id] = survivor(data.merged_into)
-                merged = {"$set": {"merged_into": data.merged_into}}
-                merge_writes.append(UpdateOne({"_id": data.learner_id}, merged, upsert=True))
-                learner_writes.append(UpdateOne({"_id": data.learner_id}, merged, upsert=True))
+                merged_into[data.learner_id] = data.merged_into
+                learner_changes.setdefault(data.learner_id, {})["merged_into"] = data.merged_into
                 moves[data.learner_id] = survivor(data.merged_into)
                 changed.setdefault(survivor(data.merged_into), [])
             elif isinstance(data, LearningRecordRecorded):
@@ -108,8 +104,8 @@ class TrailProjection:
                 )
                 changed.setdefault(survivor(data.learner_id), []).append(data.record_id)
                 revoked.append((data.record_id, data.reason))
-        await self.store.write_merges(merge_writes)
-        await self.store.write_learners(learner_writes)
+        await self.store.put_merges(merged_into)
+        await self.store.put_learners(learner_changes)
         # new entries first: a correction or revocation in the same batch applies to them
         new = await self.store.add_entries(list(new_entries.values()))
         await self.store.write_entries(entry_writes)

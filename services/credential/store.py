@@ -13,13 +13,13 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
+from services.common.keyed import add_to_sets, by_ids, insert_new, set_fields
 from services.common.merges import final_survivors
 from services.common.mongo import Document
 
 Write = UpdateOne | UpdateMany
-DUPLICATE_KEY = 11000
 
 
 class CredentialStore:
@@ -45,29 +45,12 @@ class CredentialStore:
         on their learners' index; returns how many were new."""
         if not entries:
             return 0
-        inserted = len(entries)
-        try:
-            await self.entries.insert_many(entries, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            inserted -= len(errors)
+        inserted = await insert_new(self.entries, entries)
         by_learner: dict[str, list[str]] = {}
         for entry in entries:
             by_learner.setdefault(entry["learner_id"], []).append(entry["_id"])
-        await self._list("records", by_learner)
-        return inserted
-
-    async def _list(self, field: str, ids_by_learner: dict[str, list[str]]) -> None:
-        if ids_by_learner:
-            await self.index.bulk_write(
-                [
-                    UpdateOne({"_id": lid}, {"$addToSet": {field: {"$each": ids}}}, upsert=True)
-                    for lid, ids in ids_by_learner.items()
-                ],
-                ordered=False,
-            )
+        await add_to_sets(self.index, "records", by_learner)
+        return len(inserted)
 
     async def write_entries(self, writes: list[Write]) -> None:
         """Apply changes of stored entries (each keyed by ``_id``), in order."""
@@ -87,21 +70,18 @@ class CredentialStore:
                     {"_id": {"$in": record_ids}}, {"$set": {"learner_id": into}}
                 )
                 moved.setdefault(into, []).extend(record_ids)
-        await self._list("records", moved)
+        await add_to_sets(self.index, "records", moved)
 
     async def _indexes(self, learner_ids: list[str]) -> dict[str, Document]:
-        if not learner_ids:
-            return {}
-        cursor = self.index.find({"_id": {"$in": sorted(set(learner_ids))}})
-        return {d["_id"]: d async for d in cursor}
+        return await by_ids(self.index, learner_ids)
 
-    async def write_learners(self, writes: list[Write]) -> None:
-        if writes:
-            await self.learners.bulk_write(writes, ordered=True)
+    async def put_learners(self, changes: dict[str, Document]) -> None:
+        """Profiles (and whom a learner was merged into), as fields to hold, by learner id."""
+        await set_fields(self.learners, changes)
 
-    async def write_merges(self, writes: list[Write]) -> None:
-        if writes:
-            await self.merges.bulk_write(writes, ordered=True)
+    async def put_merges(self, merged_into: dict[str, str]) -> None:
+        """Each learner (key) was merged into another (value)."""
+        await set_fields(self.merges, {k: {"merged_into": v} for k, v in merged_into.items()})
 
     async def survivors(self, learner_ids: set[str]) -> dict[str, str]:
         """For each learner merged away, the learner that finally remains."""
@@ -141,15 +121,13 @@ class CredentialStore:
     async def write_recognitions(self, docs: list[Document]) -> None:
         """Store decisions (each carrying its pending event) by recognition id."""
         if docs:
-            await self.recognitions.bulk_write(
-                [UpdateOne({"_id": d["_id"]}, {"$set": d}, upsert=True) for d in docs],
-                ordered=True,
-            )
+            fields = {d["_id"]: {k: v for k, v in d.items() if k != "_id"} for d in docs}
+            await set_fields(self.recognitions, fields)
             by_learner: dict[str, list[str]] = {}
             for doc in docs:
                 if "learner_id" in doc:
                     by_learner.setdefault(doc["learner_id"], []).append(doc["_id"])
-            await self._list("recognitions", by_learner)
+            await add_to_sets(self.index, "recognitions", by_learner)
 
     async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
         decided = await self.recognitions_of(learner_ids)

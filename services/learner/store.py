@@ -22,12 +22,12 @@ from typing import Any, Literal
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
+from services.common.keyed import by_ids, insert_new
 from services.common.mongo import Document
 
 OutboxKind = Literal["learners", "records", "programmes"]
-DUPLICATE_KEY = 11000
 
 # Learners and records are keyed by ids derived from what identifies them, so the two lookups
 # on the intake path are primary-key reads: cheap on MongoDB, and the only kind FerretDB 1.x
@@ -185,16 +185,16 @@ class LearnerStore:
     # many at once: the batch path (one round trip each, whatever the batch's size)
 
     async def records_by_ids(self, record_ids: Iterable[str]) -> dict[str, Document]:
-        return await _by_ids(self.records, record_ids)
+        return await by_ids(self.records, record_ids)
 
     async def learners_by_ids(self, learner_ids: Iterable[str]) -> dict[str, Document]:
-        return await _by_ids(self.learners, learner_ids)
+        return await by_ids(self.learners, learner_ids)
 
     async def add_many(self, kind: OutboxKind, docs: list[Document]) -> set[str]:
         """Insert documents that may exist already (a retry, or another request first); the
         ids of those this call inserted."""
         await self._expect(kind, docs)
-        return await _insert_new(self._collection(kind), docs)
+        return await insert_new(self._collection(kind), docs)
 
     def _collection(self, kind: OutboxKind) -> AsyncCollection[Document]:
         return {
@@ -213,11 +213,11 @@ class LearnerStore:
             for d in docs
             if d.get("pending")
         ]
-        await _insert_new(self.outbox, entries)
+        await insert_new(self.outbox, entries)
 
     async def waiting(self, event_ids: Iterable[str]) -> set[str]:
         """Which of these events are not appended yet."""
-        return set(await _by_ids(self.outbox, event_ids))
+        return set(await by_ids(self.outbox, event_ids))
 
     async def appended(self, event_ids: list[str]) -> None:
         """Kafka has these events: they wait no longer."""
@@ -231,27 +231,3 @@ class LearnerStore:
             "learners": await self.learners.count_documents({}),
             "records": await self.records.count_documents({}),
         }
-
-
-async def _by_ids(collection: AsyncCollection[Document], ids: Iterable[str]) -> dict[str, Document]:
-    """Documents by ``_id``, in chunks small enough for FerretDB's pushdown (10,000)."""
-    wanted = sorted(set(ids))
-    found: dict[str, Document] = {}
-    for start in range(0, len(wanted), 5_000):
-        chunk = wanted[start : start + 5_000]
-        found.update({d["_id"]: d async for d in collection.find({"_id": {"$in": chunk}})})
-    return found
-
-
-async def _insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> set[str]:
-    if not docs:
-        return set()
-    try:
-        await collection.insert_many(docs, ordered=False)
-    except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        taken = {docs[e["index"]]["_id"] for e in errors}
-        return {d["_id"] for d in docs} - taken
-    return {d["_id"] for d in docs}

@@ -31,16 +31,16 @@ share the outbox: a claim only takes documents still ``pending`` (or whose lease
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
 
 from contracts.envelope import new_event_id
 from contracts.programmes import Programme
+from services.common.keyed import add_to_sets, by_ids, chunks, insert_new, set_fields
 from services.common.merges import final_survivors
 from services.common.mongo import Document
 from services.notify.matching import age_reference_day, birth_date_bounds
@@ -54,31 +54,14 @@ from services.notify.outbox import (
 )
 
 ACTIVE = "active"
-DUPLICATE_KEY = 11000
 WITHDRAWN = "withdrawn"
 
-# The patched FerretDB pushes an ``_id $in`` of up to 10,000 values down to its index; a longer
-# list would read the whole collection, so longer lists are asked for in parts.
-ID_CHUNK = 5_000
 # Queue entries waiting to be announced on notifications.v1 (sent or failed, not yet told).
 SETTLED = "settled"
 # A queue entry whose notification is missing this long after it was queued is an orphan (the
 # process stopped between the two writes) and is dropped; younger ones may still be written.
 ORPHAN_SECONDS = 60
 QUEUE_FIELDS = ("channel", "learner_id", "digest", "due_at")
-
-
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    return (ids[i : i + ID_CHUNK] for i in range(0, len(ids), ID_CHUNK))
-
-
-async def find_by_ids(
-    collection: AsyncCollection[Document], ids: Iterable[str], projection: Document | None = None
-) -> AsyncIterator[Document]:
-    """The documents with these ids (each asked for once), by ``_id $in`` alone."""
-    for part in _chunks(sorted(set(ids))):
-        async for doc in collection.find({"_id": {"$in": part}}, projection):
-            yield doc
 
 
 def record_field(record_id: str) -> str:
@@ -146,7 +129,7 @@ class NotifyStore:
                 {"$or": [{"state": {"$in": [PENDING, SENDING]}}, {"published": False}]}
             )
         ]
-        await _insert_new(self.queue, entries)
+        await insert_new(self.queue, entries)
         await self.migrations.update_one(
             {"_id": "delivery_queue"}, {"$set": {"queued": len(entries)}}, upsert=True
         )
@@ -158,12 +141,8 @@ class NotifyStore:
         if not profiles:
             return
         async with self._writes:
-            await self.subscriptions.bulk_write(
-                [
-                    UpdateOne({"_id": lid}, {"$set": {"profile": p}}, upsert=True)
-                    for lid, p in profiles.items()
-                ],
-                ordered=False,
+            await set_fields(
+                self.subscriptions, {lid: {"profile": p} for lid, p in profiles.items()}
             )
 
     async def merge(self, merges: Mapping[str, str]) -> None:
@@ -171,12 +150,8 @@ class NotifyStore:
         if not merges:
             return
         async with self._writes:
-            await self.subscriptions.bulk_write(
-                [
-                    UpdateOne({"_id": lid}, {"$set": {"merged_into": into}}, upsert=True)
-                    for lid, into in merges.items()
-                ],
-                ordered=False,
+            await set_fields(
+                self.subscriptions, {lid: {"merged_into": into} for lid, into in merges.items()}
             )
 
     async def survivors(self, learner_ids: Iterable[str]) -> dict[str, str]:
@@ -187,7 +162,7 @@ class NotifyStore:
         while frontier:
             step = {
                 d["_id"]: d["merged_into"]
-                async for d in find_by_ids(self.subscriptions, frontier, {"merged_into": 1})
+                for d in await _found(self.subscriptions, frontier, {"merged_into": 1})
                 if d.get("merged_into")
             }
             merged.update(step)
@@ -198,13 +173,7 @@ class NotifyStore:
         if not trails:
             return
         async with self._writes:
-            await self.subscriptions.bulk_write(
-                [
-                    UpdateOne({"_id": lid}, {"$set": {"trail": t}}, upsert=True)
-                    for lid, t in trails.items()
-                ],
-                ordered=False,
-            )
+            await set_fields(self.subscriptions, {lid: {"trail": t} for lid, t in trails.items()})
 
     async def subscription(self, learner_id: str) -> Document | None:
         return await self.subscriptions.find_one({"_id": learner_id})
@@ -214,7 +183,7 @@ class NotifyStore:
         if len(ids) == 1:  # an _id equality is what every backend serves from its key
             found = await self.subscription(ids[0])
             return [found] if found else []
-        return [d async for d in find_by_ids(self.subscriptions, ids)]
+        return list(await _found(self.subscriptions, ids))
 
     async def save_preferences(self, learner_id: str, preferences: Document) -> Document:
         """Replace what the learner set; channels they ask for again are no longer stopped."""
@@ -306,7 +275,7 @@ class NotifyStore:
         """Each learner's records by record id (empty for a learner with none)."""
         ids = list(dict.fromkeys(learner_ids))
         found: dict[str, dict[str, Document]] = {lid: {} for lid in ids}
-        async for doc in find_by_ids(self.learning, ids):
+        for doc in await _found(self.learning, ids):
             records = doc.get("records") or {}
             found[doc["_id"]] = {record_id_of(f): r for f, r in records.items()}
         return found
@@ -351,7 +320,7 @@ class NotifyStore:
         async with self._writes:
             existing = {
                 d["_id"]: d
-                async for d in find_by_ids(
+                for d in await _found(
                     self.notifications,
                     unique,
                     {"state": 1, "cancel_reason": 1, **dict.fromkeys(fields, 1)},
@@ -396,20 +365,13 @@ class NotifyStore:
         return result.upserted_count
 
     async def _list(self, ids_by_learner: Mapping[str, list[str]]) -> None:
-        if ids_by_learner:
-            await self.notification_index.bulk_write(
-                [
-                    UpdateOne({"_id": lid}, {"$addToSet": {"ids": {"$each": ids}}}, upsert=True)
-                    for lid, ids in ids_by_learner.items()
-                ],
-                ordered=False,
-            )
+        await add_to_sets(self.notification_index, "ids", ids_by_learner)
 
     async def _queue(self, entries: list[Document]) -> None:
         """Queue these (each replacing what its notification had queued before)."""
         if entries:
             await self.queue.delete_many({"_id": {"$in": [e["_id"] for e in entries]}})
-            await _insert_new(self.queue, entries)
+            await insert_new(self.queue, entries)
 
     async def pending_about(self, subject_id: str) -> list[Document]:
         cursor = self.notifications.find(
@@ -422,8 +384,7 @@ class NotifyStore:
         """The pending notifications of these learners, found through their index (two reads by
         ``_id``). Those that can never be pending again leave the index as they are seen."""
         listed = {
-            d["_id"]: d.get("ids") or []
-            async for d in find_by_ids(self.notification_index, learner_ids)
+            d["_id"]: d.get("ids") or [] for d in await _found(self.notification_index, learner_ids)
         }
         names = [nid for ids in listed.values() for nid in ids]
         if not names:
@@ -431,7 +392,7 @@ class NotifyStore:
         pending: list[Document] = []
         done: dict[str, list[str]] = {}
         fields = ("learner_id", "channel", "about", "subject_id", "state", "cancel_reason")
-        async for doc in find_by_ids(
+        for doc in await _found(
             self.notifications, names, {**dict.fromkeys(fields, 1), "attempts": 1, "due_at": 1}
         ):
             if doc["state"] == PENDING:
@@ -454,7 +415,7 @@ class NotifyStore:
         names = sorted(set(ids))
         cancelled = 0
         async with self._writes:
-            for part in _chunks(names):
+            for part in chunks(names):
                 result = await self.notifications.update_many(
                     {"_id": {"$in": part}, "state": PENDING},
                     {"$set": {"state": CANCELLED, "cancel_reason": reason, "cancelled_at": now}},
@@ -670,7 +631,7 @@ class NotifyStore:
         names = [d["_id"] async for d in cursor]
         if not names:
             return []
-        docs = [d async for d in find_by_ids(self.notifications, names)]
+        docs = list(await _found(self.notifications, names))
         told = [d["_id"] for d in docs if d.get("published") is not False]
         if told:
             await self.queue.delete_many({"_id": {"$in": told}, "state": SETTLED})
@@ -727,6 +688,12 @@ class NotifyStore:
         return [n async for n in cursor]
 
 
+async def _found(
+    collection: AsyncCollection[Document], ids: Iterable[str], projection: Document | None = None
+) -> Iterable[Document]:
+    return (await by_ids(collection, ids, projection)).values()
+
+
 def _queue_entry(notification: Document, state: str) -> Document:
     """What the delivery queue holds of a notification."""
     entry: Document = {"_id": notification["_id"], "state": state}
@@ -736,13 +703,3 @@ def _queue_entry(notification: Document, state: str) -> Document:
         if notification.get(field) is not None and state == SENDING:
             entry[field] = notification[field]
     return entry
-
-
-async def _insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> None:
-    """Insert, leaving alone the documents whose id is already there."""
-    for part in range(0, len(docs), ID_CHUNK):
-        try:
-            await collection.insert_many(docs[part : part + ID_CHUNK], ordered=False)
-        except BulkWriteError as exc:
-            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                raise

@@ -1,0 +1,113 @@
+"""Bulk reads and writes by ``_id``: the only kind of access whose cost does not grow with
+the collection on every server the services run on.
+
+MongoDB serves any indexed field, but the local FerretDB (SQLite, with our patch) serves
+only ``_id`` equality and ``$in`` (up to 10,000 values) from an index, and there an update is
+its own SQLite transaction, several times dearer than an insert. So the write paths here
+read what exists by ``_id $in`` first, insert what is new in one unordered ``insert_many``,
+and update only the documents that really change.
+
+Each function is idempotent: applying the same writes again changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+Document = dict[str, Any]
+DUPLICATE_KEY = 11000
+# The patched FerretDB pushes an ``_id $in`` of up to 10,000 values down to its index; a longer
+# list would read the whole collection, so longer lists are asked for in parts.
+ID_CHUNK = 5_000
+
+
+def chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    """Distinct ids, sorted, in parts small enough for one indexed ``$in``."""
+    wanted = sorted(set(ids))
+    return (wanted[i : i + ID_CHUNK] for i in range(0, len(wanted), ID_CHUNK))
+
+
+async def by_ids(
+    collection: AsyncCollection[Document],
+    ids: Iterable[str],
+    projection: Document | None = None,
+) -> dict[str, Document]:
+    """The documents with these ids (each asked for once), by ``_id $in`` alone."""
+    found: dict[str, Document] = {}
+    for part in chunks(ids):
+        async for doc in collection.find({"_id": {"$in": part}}, projection):
+            found[doc["_id"]] = doc
+    return found
+
+
+async def insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> set[str]:
+    """Insert the documents whose id is not taken yet; the ids this call inserted."""
+    inserted: set[str] = set()
+    for start in range(0, len(docs), ID_CHUNK):
+        part = docs[start : start + ID_CHUNK]
+        try:
+            await collection.insert_many(part, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                raise
+            taken = {part[e["index"]]["_id"] for e in errors}
+            inserted.update(d["_id"] for d in part if d["_id"] not in taken)
+        else:
+            inserted.update(d["_id"] for d in part)
+    return inserted
+
+
+async def set_fields(
+    collection: AsyncCollection[Document], changes: Mapping[str, Document]
+) -> None:
+    """For each id, make the document hold these field values (``$set`` semantics: other
+    fields stay): new documents are inserted, existing ones updated only where a value
+    differs."""
+    if not changes:
+        return
+    existing = await by_ids(collection, changes, dict.fromkeys(_fields(changes), 1))
+    new = [{**fields, "_id": i} for i, fields in changes.items() if i not in existing]
+    raced = {d["_id"] for d in new} - await insert_new(collection, new)
+    writes = [
+        UpdateOne({"_id": i}, {"$set": fields}, upsert=True)
+        for i, fields in changes.items()
+        if i in raced or (i in existing and _differs(existing[i], fields))
+    ]
+    if writes:
+        await collection.bulk_write(writes, ordered=False)
+
+
+async def add_to_sets(
+    collection: AsyncCollection[Document], field: str, values: Mapping[str, Iterable[str]]
+) -> None:
+    """For each id, make the array ``field`` of its document hold these values too
+    (``$addToSet`` semantics): new documents are inserted, existing ones updated only when a
+    value is missing."""
+    wanted = {i: list(dict.fromkeys(v)) for i, v in values.items()}
+    wanted = {i: v for i, v in wanted.items() if v}
+    if not wanted:
+        return
+    existing = await by_ids(collection, wanted, {field: 1})
+    new = [{"_id": i, field: v} for i, v in wanted.items() if i not in existing]
+    raced = {d["_id"] for d in new} - await insert_new(collection, new)
+    writes = [
+        UpdateOne({"_id": i}, {"$addToSet": {field: {"$each": v}}}, upsert=True)
+        for i, v in wanted.items()
+        if i in raced or (i in existing and not set(v) <= set(existing[i].get(field) or ()))
+    ]
+    if writes:
+        await collection.bulk_write(writes, ordered=False)
+
+
+def _fields(changes: Mapping[str, Document]) -> set[str]:
+    return {name for fields in changes.values() for name in fields}
+
+
+def _differs(doc: Document, fields: Document) -> bool:
+    return any(name not in doc or doc[name] != value for name, value in fields.items())
