@@ -247,7 +247,8 @@ def _pending_envelope(
         source=source,
         subject=subject,
         data=model.model_validate(pending["data"]),
-        traceparent=current_traceparent(),
+        # the trace of the change, kept with it; else the one appending it now
+        traceparent=pending.get("traceparent") or current_traceparent(),
     )
 
 

@@ -16,6 +16,7 @@ from contracts.catalogue import EVENT_TYPES
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog, publish_pending_many
 from services.common.mongo import Document
+from services.common.telemetry import current_traceparent
 from services.learner.store import LearnerStore, OutboxKind
 
 SOURCE = "/learner"
@@ -27,16 +28,24 @@ class AppendFailed(Exception):
     """Kafka did not confirm the event; the change is kept and the caller should retry."""
 
 
-def pending_event(event_type: str, subject: str, data: BaseModel) -> Document:
-    """The ``pending`` field for a document whose change ``data`` announces."""
+def pending_event(
+    event_type: str, subject: str, data: BaseModel, traceparent: str | None = None
+) -> Document:
+    """The ``pending`` field for a document whose change ``data`` announces, with the trace of
+    the request that made the change (the current one unless given): however and whenever the
+    event is appended, it continues that trace."""
     topic, _ = _MODELS[event_type]
-    return {
+    pending: Document = {
         "event_id": new_event_id(),
         "type": event_type,
         "topic": topic,
         "subject": subject,
         "data": data.model_dump(mode="json", exclude_none=True),
     }
+    traceparent = traceparent or current_traceparent()
+    if traceparent:
+        pending["traceparent"] = traceparent
+    return pending
 
 
 async def append_pending(

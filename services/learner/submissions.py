@@ -11,6 +11,7 @@ silently: it is held for review and the centre is told; the department accepts o
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,6 +25,7 @@ from contracts.records import LearningRecordCorrected, LearningRecordRevoked
 from contracts.vocabulary import Pathway
 from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.telemetry import current_traceparent
 from services.learner.appending import (
     AppendFailed,
     append_pending,
@@ -45,6 +47,7 @@ from services.learner.store import LearnerStore, learner_key, record_key
 
 _log = logging.getLogger("learningtrail.learner.records")
 Status = Literal["accepted", "held_for_review", "rejected", "revoked"]
+MAX_BATCH = 1000  # as many as POST /v1/records:batch takes
 
 
 class SubmissionRejected(Exception):
@@ -73,13 +76,25 @@ class RecordStateConflict(Exception):
 
 @dataclass(frozen=True)
 class _Item:
-    """A valid submission of a batch, with what identifies it."""
+    """A valid submission of a batch, with what identifies it and who sent it."""
 
     index: int
+    provider: Document
     submission: RecordSubmission
     id_hash: str
     digest: str
     record_id: str
+    traceparent: str | None
+
+
+@dataclass
+class _Waiting:
+    """A single submission waiting for the batch it goes in (see :class:`Records.submit`)."""
+
+    provider: Document
+    submission: RecordSubmission
+    traceparent: str | None
+    result: asyncio.Future[Outcome | Exception]
 
 
 @dataclass(frozen=True)
@@ -124,12 +139,40 @@ class Records:
         self.store = store
         self.log = log
         self.identity_key = identity_key
+        self._queue: list[_Waiting] = []
+        self._writing = asyncio.Lock()
 
     # intake
 
     async def submit(self, provider: Document, submission: RecordSubmission) -> Outcome:
-        """Submit one record: a batch of one."""
-        [result] = await self.submit_many(provider, [submission])
+        """Submit one record (group commit): single submissions that arrive while a batch is
+        being written wait for it to finish and then go together, as the next batch, written
+        by the first of them in its own request. Alone, a submission is a batch of one with
+        no wait; under load, one batch's round trips and appends serve many requests. Each
+        event still carries the trace of the request that submitted it."""
+        waiting = _Waiting(
+            provider, submission, current_traceparent(), asyncio.get_running_loop().create_future()
+        )
+        self._queue.append(waiting)
+        async with self._writing:  # first come, first served: the lock is fair
+            while not waiting.result.done():
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                results: list[Outcome | Exception] = []
+                try:
+                    results = await self._submit(
+                        [(w.provider, w.submission, w.traceparent) for w in batch]
+                    )
+                except Exception as exc:
+                    results = [exc] * len(batch)
+                finally:  # every waiting request gets an answer, even if this one is cancelled
+                    for n, w in enumerate(batch):
+                        if not w.result.done():
+                            w.result.set_result(
+                                results[n]
+                                if n < len(results)
+                                else AppendFailed("the batch was interrupted; retry")
+                            )
+        result = waiting.result.result()
         if isinstance(result, Exception):
             raise result
         return result
@@ -137,28 +180,39 @@ class Records:
     async def submit_many(
         self, provider: Document, items: list[RecordSubmission | list[FieldError]]
     ) -> list[Outcome | Exception]:
-        """Submit a batch; each item succeeds or fails on its own (partial success).
+        """Submit a batch; each item succeeds or fails on its own (partial success)."""
+        traceparent = current_traceparent()
+        return await self._submit([(provider, item, traceparent) for item in items])
+
+    async def _submit(
+        self, items: list[tuple[Document, RecordSubmission | list[FieldError], str | None]]
+    ) -> list[Outcome | Exception]:
+        """Submit a batch, possibly from several centres; one result per item, in order.
 
         Whatever the batch's size, it costs a constant number of database round trips
-        (lookups by ``_id $in``, unordered bulk inserts, one bulk write clearing the pending
-        events) and two pipelined waves of appends: the learners' events, then their records'.
+        (lookups by ``_id $in``, unordered bulk inserts, one bulk delete of the outbox
+        entries) and two pipelined waves of appends: the learners' events, then their records'.
         """
         today = datetime.now(UTC).date()
-        allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
+        allowed: dict[str, frozenset[Pathway]] = {}
         results: list[Outcome | Exception | None] = [None] * len(items)
         wanted: list[_Item] = []
-        for index, given in enumerate(items):
+        for index, (provider, given, traceparent) in enumerate(items):
             if isinstance(given, list):
                 results[index] = SubmissionRejected(given)
                 continue
-            errors = check_submission(given, allowed, today)
+            if provider["_id"] not in allowed:
+                allowed[provider["_id"]] = frozenset(
+                    Pathway(p) for p in provider.get("pathways", [])
+                )
+            errors = check_submission(given, allowed[provider["_id"]], today)
             if errors:
                 results[index] = SubmissionRejected(errors)
                 continue
             id_hash = national_id_hash(self.identity_key, given.learner.national_id)
             digest = fingerprint(id_hash, given.record)
             record_id = record_key(provider["_id"], given.provider_record_ref)
-            wanted.append(_Item(index, given, id_hash, digest, record_id))
+            wanted.append(_Item(index, provider, given, id_hash, digest, record_id, traceparent))
 
         stored = await self.store.records_by_ids(i.record_id for i in wanted)
         fresh = [i for i in wanted if i.record_id not in stored]
@@ -169,7 +223,7 @@ class Records:
             if learner is None:
                 results[item.index] = AppendFailed(unannounced[item.id_hash])
             elif item.record_id not in new_docs:
-                new_docs[item.record_id] = self._record_doc(provider, item, learner)
+                new_docs[item.record_id] = self._record_doc(item, learner)
         inserted = await self.store.add_many("records", list(new_docs.values()))
         raced = [rid for rid in new_docs if rid not in inserted]
         stored.update({rid: new_docs[rid] for rid in inserted})
@@ -199,10 +253,10 @@ class Records:
             results[item.index] = self._outcome(stored[item.record_id], replayed=not new)
         return [r for r in results if r is not None]
 
-    def _record_doc(self, provider: Document, item: _Item, learner: Document) -> Document:
+    def _record_doc(self, item: _Item, learner: Document) -> Document:
         """A new record of ``learner``: accepted with its event pending, or held for review
         when the name or birth date differ from the learner's."""
-        submission = item.submission
+        submission, provider = item.submission, item.provider
         identity = submission.learner
         same = same_person(
             learner["full_name"],
@@ -229,7 +283,9 @@ class Records:
             "revision": 0,
             "created_at": now,
             "state": "accepted" if same else "held",
-            "pending": pending_event(records.LEARNING_RECORD_RECORDED, learner["_id"], event)
+            "pending": pending_event(
+                records.LEARNING_RECORD_RECORDED, learner["_id"], event, item.traceparent
+            )
             if same
             else None,
         }
@@ -252,9 +308,9 @@ class Records:
         """The learner each national-ID hash belongs to (after merges), registering the ones
         not known yet, with every learner event appended first; and, for the hashes whose
         learner event Kafka did not confirm, why."""
-        first: dict[str, RecordSubmission] = {}
+        first: dict[str, _Item] = {}
         for item in items:
-            first.setdefault(item.id_hash, item.submission)
+            first.setdefault(item.id_hash, item)
         keys = {learner_key(h): h for h in first}
         found = await self.store.learners_by_ids(keys)
         fresh = [self._learner_doc(h, first[h]) for lid, h in keys.items() if lid not in found]
@@ -298,9 +354,9 @@ class Records:
         return {learner_id: final(doc) for learner_id, doc in learners.items()}
 
     @staticmethod
-    def _learner_doc(id_hash: str, submission: RecordSubmission) -> Document:
+    def _learner_doc(id_hash: str, item: _Item) -> Document:
         """A learner first known through a record, with its registration event pending."""
-        identity = submission.learner
+        identity = item.submission.learner
         now = datetime.now(UTC)
         learner_id = learner_key(id_hash)
         fresh: Document = {
@@ -321,6 +377,7 @@ class Records:
             learners.LEARNER_REGISTERED,
             learner_id,
             LearnerRegistered.model_validate({**learner_profile(fresh), "registered_at": now}),
+            item.traceparent,
         )
         return fresh
 

@@ -159,6 +159,46 @@ async def test_the_event_carries_the_trace_of_the_request(
         assert nid.encode() not in event.value and "national_id" not in json.loads(event.value)
 
 
+async def test_concurrent_single_submissions_each_count_once_and_keep_their_own_trace(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Single submissions that arrive together are written together (group commit): every
+    one is answered for itself, a reference sent twice at once is one record, and every
+    event carries the trace of the request that submitted it, not of the batch's writer."""
+    centres = [await new_provider(http, stack) for _ in range(2)]
+    people = [national_id() for _ in range(40)]
+    bodies = [
+        (centres[n % 2]["api_key"], submission(nid, f"GC-{n}")) for n, nid in enumerate(people)
+    ]
+    bodies.append(bodies[0])  # the same reference twice, at the same time
+    answers = await asyncio.gather(*(submit(http, stack, key, body) for key, body in bodies))
+    assert [a.status_code for a in answers] == [202] * len(bodies), answers[-1].text
+    record_ids = [a.json()["record_id"] for a in answers]
+    assert len(set(record_ids)) == len(people) and record_ids[0] == record_ids[-1]
+    assert sorted(
+        a.headers.get("Idempotent-Replayed", "false") for a in (answers[0], answers[-1])
+    ) == [
+        "false",
+        "true",
+    ]
+
+    traces = {a.json()["record_id"]: a.headers["X-Trace-Id"] for a in answers[:-1]}
+    events: dict[str, str] = {}
+
+    async def recorded() -> dict[str, str]:
+        for r in await read_topic(stack.kafka, "learning-records.v1"):
+            try:
+                body = json.loads(r.value)
+            except ValueError:  # another test's malformed message
+                continue
+            if isinstance(body, dict) and body.get("record_id") in traces:
+                events[body["record_id"]] = dict(r.headers)["ce_traceparent"].decode()
+        return events
+
+    await eventually(recorded, lambda found: len(found) == len(people))
+    assert {rid: tp.split("-")[1] for rid, tp in events.items()} == traces
+
+
 async def test_a_malformed_message_is_dead_lettered_and_the_stream_goes_on(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
