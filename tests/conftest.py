@@ -14,9 +14,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from pymongo import AsyncMongoClient
 
 from cli import localstack
 from cli.config import Endpoints
+from services.common.mongo import Document
 from services.common.tokens import issue_token
 
 T = TypeVar("T")
@@ -147,3 +149,11 @@ async def read_topic(bootstrap: str, topic: str) -> list[Any]:
         return records
     finally:
         await consumer.stop()
+
+
+@pytest.fixture
+async def mongo(stack: Stack) -> AsyncIterator[AsyncMongoClient[Document]]:
+    """A client of the stack's MongoDB-protocol server, to look at what services stored."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    yield client
+    await client.close()

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime
 
 import uvicorn
 from fastapi import FastAPI
@@ -24,6 +25,10 @@ from services.common.metrics import Metrics
 from services.common.mongo import database, make_client, ping
 from services.common.settings import Settings
 from services.common.telemetry import configure_tracing
+
+
+def _age(since: datetime | None) -> float:
+    return 0.0 if since is None else max(0.0, (datetime.now(UTC) - since).total_seconds())
 
 
 class Runtime:
@@ -41,6 +46,7 @@ class Runtime:
         self.broker = make_broker(settings)
         self.log = EventLog(settings.kafka_bootstrap_servers, f"learningtrail-{settings.service}")
         self.consumer: BatchConsumer | None = None
+        self.outbox_backlog: Callable[[], Awaitable[tuple[int, datetime | None]]] | None = None
         self.started_at: float | None = None  # monotonic; when the broker had started
         self.metrics = Metrics(settings.service)
         self.metrics.gauge_from(
@@ -48,6 +54,32 @@ class Runtime:
             "Each /readyz check: 1 passes, 0 fails (mongodb, kafka, consumer).",
             ("check",),
             self._readiness_samples,
+        )
+
+    def watch_outbox(self, backlog: Callable[[], Awaitable[tuple[int, datetime | None]]]) -> None:
+        """Expose the service's outbox (how many events wait, and the oldest one's age) on
+        /metrics, and report on /readyz when its relay is behind."""
+        self.outbox_backlog = backlog
+
+        async def waiting() -> dict[tuple[()], float]:
+            count, _ = await backlog()
+            return {(): float(count)}
+
+        async def oldest() -> dict[tuple[()], float]:
+            _, since = await backlog()
+            return {(): _age(since)}
+
+        self.metrics.gauge_from(
+            "learningtrail_outbox_events",
+            "Events stored with their change and not yet in the log (the relay appends them).",
+            (),
+            waiting,
+        )
+        self.metrics.gauge_from(
+            "learningtrail_outbox_oldest_seconds",
+            "How long the oldest event not yet in the log has waited (0 when none waits).",
+            (),
+            oldest,
         )
 
     def consume(self, topics: Sequence[str], handler: BatchHandler) -> BatchConsumer:
@@ -104,6 +136,13 @@ class Runtime:
         checks: dict[str, bool | Check] = {"mongodb": mongodb, "kafka": bool(kafka)}
         if self.consumer is not None:
             checks["consumer"] = self._consumer_check(self.consumer)
+        if self.outbox_backlog is not None and mongodb:
+            count, since = await self.outbox_backlog()
+            age = _age(since)
+            checks["outbox"] = Check(
+                age < self.settings.outbox_behind_seconds,
+                {"waiting": count, "oldest_seconds": round(age, 1)},
+            )
         return checks
 
     def _consumer_check(self, consumer: BatchConsumer) -> Check:

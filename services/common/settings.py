@@ -30,6 +30,22 @@ class Settings(BaseSettings):
     consumer_max_attempts: int = Field(
         default=3, ge=1, description="Attempts at an event that fails before it is dead-lettered."
     )
+    outbox_grace_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="The outbox relay appends events still waiting after this long (a "
+        "request appends its own at once; the relay catches what a failure left).",
+    )
+    outbox_orphan_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="An outbox entry whose change was never stored is dropped after this long.",
+    )
+    outbox_behind_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="/readyz reports the outbox relay behind when an event waited this long.",
+    )
     consumer_ready_grace_seconds: float = Field(
         default=60.0,
         ge=0,

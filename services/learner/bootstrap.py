@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import FastAPI
 
 from services.common.http import create_app
@@ -13,6 +15,7 @@ from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers
 from services.learner.ratelimit import RateLimiter
+from services.learner.relay import OutboxRelay
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
 
@@ -33,11 +36,23 @@ def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
     store = LearnerStore(runtime.db)
     identity_key = settings.identity_hmac_key.get_secret_value().encode()
+    relay = OutboxRelay(
+        store, runtime.log, settings.outbox_grace_seconds, settings.outbox_orphan_seconds
+    )
+
+    async def on_start() -> None:
+        await store.ensure_indexes()
+        await relay.start()
+
+    async def backlog() -> tuple[int, datetime | None]:
+        return await store.outbox_backlog()
+
+    runtime.watch_outbox(backlog)
     app = create_app(
         settings=settings,
         title="Learning Trail — learner service",
         description=DESCRIPTION,
-        lifespan=runtime.lifespan(store.ensure_indexes),
+        lifespan=runtime.lifespan(on_start, relay.stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
     )

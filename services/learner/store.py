@@ -194,7 +194,16 @@ class LearnerStore:
         """Insert documents that may exist already (a retry, or another request first); the
         ids of those this call inserted."""
         await self._expect(kind, docs)
-        return await insert_new(self._collection(kind), docs)
+        inserted = await insert_new(self._collection(kind), docs)
+        # a document another request stored first carries that request's event, not these
+        await self.appended(
+            [
+                d["pending"]["event_id"]
+                for d in docs
+                if d["_id"] not in inserted and d.get("pending")
+            ]
+        )
+        return inserted
 
     def _collection(self, kind: OutboxKind) -> AsyncCollection[Document]:
         return {
@@ -220,10 +229,24 @@ class LearnerStore:
         return set(await by_ids(self.outbox, event_ids))
 
     async def appended(self, event_ids: list[str]) -> None:
-        """Kafka has these events: they wait no longer."""
+        """These events wait no longer: Kafka has them, or their change was never stored."""
         for start in range(0, len(event_ids), 5_000):
             chunk = event_ids[start : start + 5_000]
             await self.outbox.delete_many({"_id": {"$in": chunk}})
+
+    async def outbox_due(self, before: datetime, limit: int) -> list[Document]:
+        """The oldest outbox entries noted before ``before`` (the relay's work), oldest first.
+        The outbox holds only what waits, so reading it whole stays cheap."""
+        cursor = self.outbox.find({"at": {"$lt": before}}).sort([("at", 1), ("_id", 1)])
+        return [e async for e in cursor.limit(limit)]
+
+    async def outbox_backlog(self) -> tuple[int, datetime | None]:
+        """How many events wait, and since when the oldest waits."""
+        times = [e["at"] async for e in self.outbox.find({}, {"at": 1})]
+        return len(times), min(times, default=None)
+
+    async def documents(self, kind: OutboxKind, ids: Iterable[str]) -> dict[str, Document]:
+        return await by_ids(self._collection(kind), ids)
 
     async def counts(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -38,13 +37,6 @@ def values(text: str, name: str) -> Samples:
 
 def total(text: str, name: str) -> float:
     return sum(values(text, name).values())
-
-
-@pytest.fixture
-async def mongo(stack: Stack) -> AsyncIterator[AsyncMongoClient[Document]]:
-    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
-    yield client
-    await client.close()
 
 
 async def test_every_service_serves_metrics_to_the_operator_on_this_host(
@@ -239,7 +231,9 @@ async def test_readyz_shows_the_consumer_and_a_database_outage_while_healthz_sta
     assert credential["checks"] == {"mongodb": True, "kafka": True, "consumer": True}
     assert credential["detail"]["consumer"]["group"] == "credential"
     learner = (await http.get(f"{stack.endpoints.learner}/readyz")).json()
-    assert learner == {"status": "ready", "checks": {"mongodb": True, "kafka": True}}
+    assert learner["status"] == "ready"
+    assert learner["checks"] == {"mongodb": True, "kafka": True, "outbox": True}
+    assert set(learner["detail"]["outbox"]) == {"waiting", "oldest_seconds"}
 
     if os.environ.get("MONGODB_URI"):
         pytest.skip("the stack uses an external MongoDB, which this test must not stop")
@@ -248,7 +242,7 @@ async def test_readyz_shows_the_consumer_and_a_database_outage_while_healthz_sta
     try:
         down = await http.get(f"{stack.endpoints.learner}/readyz")
         assert down.status_code == 503
-        assert down.json()["checks"] == {"mongodb": False, "kafka": True}
+        assert down.json()["checks"] == {"mongodb": False, "kafka": True}  # no outbox to read
         live = await http.get(f"{stack.endpoints.learner}/healthz")
         assert (live.status_code, live.json()) == (200, {"status": "ok"})
         text = await scrape(http, stack.endpoints.learner)

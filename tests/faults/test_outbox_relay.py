@@ -1,0 +1,124 @@
+"""The learner service's outbox relay, on the real stack: a change stored whose event never
+reached Kafka (the append failed, or the process died between the two) reaches the log and
+the trail anyway, once, without a retry; an outbox entry whose change was never stored is
+dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from contracts.envelope import new_event_id
+from services.common.broker import EventLog
+from services.common.mongo import Document
+from services.learner.appending import AppendFailed
+from services.learner.identity import national_id_hash
+from services.learner.intake import RecordSubmission
+from services.learner.store import LearnerStore, learner_key
+from services.learner.submissions import Records
+from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
+from tests.e2e.test_record_path import submit, trail_of
+
+
+def _records_without_kafka(stack: Stack, store: LearnerStore) -> Records:
+    """The service's own use case with a producer that never started: every append fails,
+    as when Kafka is away or the process dies between storing and appending."""
+    dead_log = EventLog(stack.kafka, "test-dead-producer")
+    return Records(store, dead_log, stack.secrets["LT_IDENTITY_HMAC_KEY"].encode())
+
+
+async def _events(stack: Stack, topic: str, key: str) -> list[dict[str, object]]:
+    found = []
+    for r in await read_topic(stack.kafka, topic):
+        if r.key == key.encode():
+            found.append(json.loads(r.value))
+    return found
+
+
+async def test_a_record_stored_whose_append_failed_reaches_the_trail_once_without_a_retry(
+    stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document]
+) -> None:
+    centre = await new_provider(http, stack)
+    nid = national_id()
+    first = await submit(http, stack, centre["api_key"], submission(nid, "RELAY-0"))
+    assert first.status_code == 202
+    learner_id = first.json()["learner_id"]
+
+    store = LearnerStore(mongo["lt_learner"])
+    provider = await store.provider(centre["provider"]["id"])
+    assert provider is not None
+    body = RecordSubmission.model_validate(submission(nid, "RELAY-1", title="Khóa chuyển tiếp"))
+    with pytest.raises(AppendFailed):
+        await _records_without_kafka(stack, store).submit(provider, body)
+    stored = await store.records.find_one(
+        {"provider_id": provider["_id"], "provider_record_ref": "RELAY-1"}
+    )
+    assert stored is not None and stored["state"] == "accepted"
+    assert await store.outbox.find_one({"_id": stored["pending"]["event_id"]}) is not None
+
+    # the centre never retries: the running service's relay appends the stored event
+    trail = await eventually(
+        lambda: trail_of(http, stack, learner_id),
+        lambda t: t.get("entry_count") == 2,
+        within=30,
+    )
+    titles = sorted(e["title"] for g in trail["pathways"] for e in g["entries"])
+    assert "Khóa chuyển tiếp" in titles
+    await eventually(
+        lambda: store.outbox.find_one({"_id": stored["pending"]["event_id"]}),
+        lambda entry: entry is None,
+    )
+    await asyncio.sleep(2)  # a doubled event would show by now
+    assert (await trail_of(http, stack, learner_id))["entry_count"] == 2
+    recorded = [
+        e
+        for e in await _events(stack, "learning-records.v1", learner_id)
+        if e.get("record_id") == stored["_id"]
+    ]
+    assert len(recorded) == 1
+
+
+async def test_a_learner_stored_whose_append_failed_is_announced_by_the_relay(
+    stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document]
+) -> None:
+    centre = await new_provider(http, stack)
+    store = LearnerStore(mongo["lt_learner"])
+    provider = await store.provider(centre["provider"]["id"])
+    assert provider is not None
+    nid = national_id()
+    body = RecordSubmission.model_validate(submission(nid, "RELAY-L"))
+    with pytest.raises(AppendFailed):
+        await _records_without_kafka(stack, store).submit(provider, body)
+    identity_key = stack.secrets["LT_IDENTITY_HMAC_KEY"].encode()
+    learner_id = learner_key(national_id_hash(identity_key, nid))
+    stored = await store.learners.find_one({"_id": learner_id})
+    assert stored is not None
+    assert await store.outbox.find_one({"_id": stored["pending"]["event_id"]}) is not None
+    registered = await eventually(
+        lambda: _events(stack, "learners.v1", learner_id), lambda found: len(found) == 1, within=30
+    )
+    assert registered[0]["learner_id"] == learner_id
+    # the record was never stored (its learner was not announced): the centre's retry stores it
+    retry = await submit(http, stack, centre["api_key"], submission(nid, "RELAY-L"))
+    assert retry.status_code == 202 and retry.json()["learner_id"] == learner_id
+
+
+async def test_an_outbox_entry_whose_change_was_never_stored_is_dropped(
+    stack: Stack, mongo: AsyncMongoClient[Document]
+) -> None:
+    outbox = mongo["lt_learner"]["outbox"]
+    orphan = {
+        "_id": new_event_id(),
+        "kind": "records",
+        "doc_id": f"never-stored-{new_event_id()}",
+        "at": datetime.now(UTC) - timedelta(hours=1),
+    }
+    await outbox.insert_one(orphan)
+    await eventually(
+        lambda: outbox.find_one({"_id": orphan["_id"]}), lambda d: d is None, within=30
+    )
