@@ -121,8 +121,9 @@ def unavailable(exc: AppendFailed) -> Problem:
     return Problem(
         503,
         "Service unavailable",
-        "The event log did not confirm the write, so nothing new was accepted. "
-        "Retry the same request: it is safe to repeat.",
+        "The event log did not confirm the write in time. Anything already stored is kept and "
+        "reaches the log through the outbox relay once it is back, without a retry; retrying "
+        "the same request is safe and returns the same record.",
         headers={"Retry-After": "5"},
     )
 
