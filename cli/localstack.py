@@ -18,6 +18,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -145,6 +146,36 @@ def fetch_kafka() -> None:
         ],
         "Downloading Kafka's jars with Maven (is Maven Central reachable?)",
     )
+
+
+def quarantine_unfinished_databases(data: Path) -> list[Path]:
+    """Move aside the SQLite files of databases whose creation never finished.
+
+    FerretDB creates a database as a file and then its ``_ferretdb_collections`` table; a
+    crash between the two (seen once: a segfault in the pure-Go SQLite under heavy concurrent
+    load on a database being created) leaves a file without that table, and FerretDB then
+    refuses to start at all ("no such table: _ferretdb_collections"). Such a file holds
+    nothing committed, so moving it to ``quarantine/`` loses nothing and lets every other
+    database come back. Returns the files moved."""
+    moved = []
+    for path in sorted(data.glob("*.sqlite")):
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                found = db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                    "AND name = '_ferretdb_collections'"
+                ).fetchone()
+        except sqlite3.DatabaseError:
+            found = None
+        if found is None:
+            target = data.parent / "quarantine" / f"{path.name}.{int(time.time())}"
+            target.parent.mkdir(exist_ok=True)
+            for part in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                if part.exists():
+                    shutil.move(part, target.with_name(target.name + part.name[len(path.name) :]))
+            print(f"FerretDB: {path.name} was never fully created; moved to {target}", flush=True)
+            moved.append(path)
+    return moved
 
 
 def build_ferretdb() -> None:
@@ -315,6 +346,7 @@ def components(ports: Ports) -> list[Component]:
     def ferret_cmd() -> list[str]:
         ferret_run.mkdir(parents=True, exist_ok=True)
         (ferret_run / "data").mkdir(exist_ok=True)
+        quarantine_unfinished_databases(ferret_run / "data")
         return [
             str(FERRETDB_BIN),
             "--handler=sqlite",

@@ -127,7 +127,6 @@ class Issuer:
         self.key_secret = key_secret
         self.status_list_url = f"{self.base_url}/v1/status-lists/{STATUS_LIST}"
         self._ring: KeyRing | None = None
-        self._allocating = asyncio.Lock()  # FerretDB does not serialise concurrent updates
 
     # keys
 
@@ -174,8 +173,7 @@ class Issuer:
             raise IssuingError("there is nothing on the trail to put in a credential yet")
         entries.sort(key=lambda e: (e["completed_on"], e["_id"]))
         ring = await self.key_ring()
-        async with self._allocating:
-            indices = await self.store.allocate_status_indices(STATUS_LIST, len(entries) + 1)
+        indices = await self.store.allocate_status_indices(STATUS_LIST, len(entries) + 1)
         plan = StatusPlan(
             list_url=self.status_list_url,
             clr_index=indices[0],

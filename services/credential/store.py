@@ -33,6 +33,8 @@ class CredentialStore:
         self.recognitions = db["recognitions"]
         self.issuer_keys = db["issuer_keys"]
         self.status_lists = db["status_lists"]
+        self.status_indices = db["status_indices"]
+        self.status_revocations = db["status_revocations"]
         self.credentials = db["credentials"]
 
     async def ensure_indexes(self) -> None:
@@ -168,24 +170,49 @@ class CredentialStore:
         return True
 
     async def allocate_status_indices(self, list_id: str, count: int) -> list[int]:
-        """``count`` fresh bit positions in a status list (callers serialise allocation)."""
-        after = await self.status_lists.find_one_and_update(
-            {"_id": list_id},
-            {"$inc": {"next_index": count}, "$setOnInsert": {"revoked": []}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert after is not None
-        end = int(after["next_index"])
-        return list(range(end - count, end))
+        """``count`` bit positions of a status list that no other caller — in this process or
+        another instance — ever gets.
+
+        A position is taken by inserting ``{_id: "<list>:<index>"}`` into ``status_indices``:
+        the unique ``_id`` makes the insert the atomic step on every server (FerretDB 1.x does
+        not serialise concurrent updates of one document, so a counter alone could hand a
+        position out twice). The list's counter only suggests where to try; a position another
+        caller took meanwhile is skipped and more are tried."""
+        taken: list[int] = []
+        while len(taken) < count:
+            wanted = count - len(taken)
+            try:
+                after = await self.status_lists.find_one_and_update(
+                    {"_id": list_id},
+                    {"$inc": {"next_index": wanted}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:  # two first upserts of the list at once: try again
+                continue
+            assert after is not None
+            end = int(after["next_index"])
+            tried = {_position(list_id, i): i for i in range(end - wanted, end)}
+            mine = await insert_new(
+                self.status_indices, [{"_id": key, "list_id": list_id} for key in tried]
+            )
+            taken.extend(sorted(tried[key] for key in mine))
+        return taken
 
     async def revoked_indices(self, list_id: str) -> list[int]:
+        """Every revoked position of a list (one document per revocation, plus the array
+        earlier versions kept on the list)."""
         doc = await self.status_lists.find_one({"_id": list_id})
-        return list(doc.get("revoked", [])) if doc else []
+        earlier = list(doc.get("revoked", [])) if doc else []
+        revoked = [r["index"] async for r in self.status_revocations.find({"list_id": list_id})]
+        return sorted(set(earlier) | set(revoked))
 
     async def revoke_indices(self, list_id: str, indices: list[int]) -> None:
-        await self.status_lists.update_one(
-            {"_id": list_id}, {"$addToSet": {"revoked": {"$each": indices}}}, upsert=True
+        """Revoke positions by inserting one document each: concurrent revocations from any
+        number of instances all stand (an update of one shared array could lose one)."""
+        await insert_new(
+            self.status_revocations,
+            [{"_id": _position(list_id, i), "list_id": list_id, "index": i} for i in indices],
         )
 
     async def add_credential(self, doc: Document) -> None:
@@ -210,3 +237,7 @@ class CredentialStore:
         await self.credentials.update_one(
             {"_id": credential_id, "pending.event_id": event_id}, {"$set": {"pending": None}}
         )
+
+
+def _position(list_id: str, index: int) -> str:
+    return f"{list_id}:{index}"
