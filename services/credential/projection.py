@@ -153,7 +153,7 @@ class TrailProjection:
         )
         await self.store.recognitions_announced(
             [
-                (d["_id"], d["pending"]["event_id"])
+                d["pending"]["event_id"]
                 for d, error in zip(unannounced, results, strict=True)
                 if error is None
             ]

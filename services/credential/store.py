@@ -31,6 +31,7 @@ class CredentialStore:
         self.learners = db["learners"]
         self.merges = db["learner_merges"]
         self.recognitions = db["recognitions"]
+        self.announced = db["recognitions_announced"]
         self.issuer_keys = db["issuer_keys"]
         self.status_lists = db["status_lists"]
         self.status_indices = db["status_indices"]
@@ -132,19 +133,16 @@ class CredentialStore:
             await add_to_sets(self.index, "recognitions", by_learner)
 
     async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
+        """The decisions whose latest event is not in the log yet."""
         decided = await self.recognitions_of(learner_ids)
-        return [d for docs in decided.values() for d in docs if d.get("pending")]
+        waiting = [d for docs in decided.values() for d in docs if d.get("pending")]
+        told = await by_ids(self.announced, [d["pending"]["event_id"] for d in waiting])
+        return [d for d in waiting if d["pending"]["event_id"] not in told]
 
-    async def recognitions_announced(self, announced: list[tuple[str, str]]) -> None:
-        """Clear the pending events appended, each only if it is still that event."""
-        if announced:
-            await self.recognitions.bulk_write(
-                [
-                    UpdateOne({"_id": rid, "pending.event_id": eid}, {"$set": {"pending": None}})
-                    for rid, eid in announced
-                ],
-                ordered=False,
-            )
+    async def recognitions_announced(self, event_ids: list[str]) -> None:
+        """These decisions' events are in the log: noted by inserting their ids (an insert
+        per event rather than an update per decision, FerretDB's dearest operation)."""
+        await insert_new(self.announced, [{"_id": eid} for eid in event_ids])
 
     async def learner(self, learner_id: str) -> Document | None:
         return await self.learners.find_one({"_id": learner_id})
