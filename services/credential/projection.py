@@ -54,8 +54,12 @@ class TrailProjection:
         self.log = log
         self.rules = rules
         self.issuer = issuer
+        self._registered = False
 
     async def handle(self, events: list[Envelope[BaseModel]]) -> None:
+        if not self._registered:
+            await self.store.register_rules(self.rules)
+            self._registered = True
         learner_changes: dict[str, dict[str, Any]] = {}  # learner -> fields it now holds
         merged_into: dict[str, str] = {}
         new_entries: dict[str, dict[str, Any]] = {}

@@ -133,8 +133,22 @@ def load_rules(
 
 def recognition_id(learner_id: str, rule: _Rule, key: str) -> str:
     """The same learner, rule version and subject always give the same recognition id."""
-    digest = hashlib.sha256(f"{learner_id}|{rule.id}|{rule.version}|{key}".encode()).hexdigest()
+    return recognition_id_for(learner_id, rule.id, rule.version, key)
+
+
+def recognition_id_for(learner_id: str, rule_id: str, version: str, key: str) -> str:
+    digest = hashlib.sha256(f"{learner_id}|{rule_id}|{version}|{key}".encode()).hexdigest()
     return f"rcg-{digest[:32]}"
+
+
+def recognition_subjects(rule: RecognitionRule) -> list[str]:
+    """Every subject a rule can decide on, for any learner: with the learner and the rule's
+    version, they give every recognition id the rule can ever produce."""
+    if isinstance(rule, CreditTransferRule):
+        return sorted({e.target_unit for e in rule.equivalences})
+    if isinstance(rule, StackableRule):
+        return ["award"]
+    return ["opens"]
 
 
 def _succeeded(entry: dict[str, Any]) -> bool:

@@ -1,14 +1,18 @@
 """The credential service's MongoDB access layer: trail entries, learners and merges.
 
 Every read and write on the path of a record — the consumer's batches and a trail read — has
-an ``_id`` condition: a learner's entries and recognitions are found through the learner's
-``trail_index`` document (``{_id: learner_id, records: [...], recognitions: [...]}``), never by
-a query on ``learner_id``. MongoDB would serve either from an index; the local FerretDB
-(SQLite) serves only ``_id`` from one and reads the whole collection for anything else.
+an ``_id`` condition: a learner's entries are found through the learner's ``trail_index``
+document (``{_id: learner_id, records: [...]}``), and their recognitions by the ids the rule
+versions in ``rule_versions`` can give them (recognition ids are derived from learner, rule
+version and subject), never by a query on ``learner_id``. MongoDB would serve either from an
+index; the local FerretDB (SQLite) serves only ``_id`` from one and reads the whole collection
+for anything else. Writes insert what is new and update only what changed
+(:mod:`services.common.keyed`): an update is FerretDB's dearest operation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
@@ -18,6 +22,11 @@ from pymongo.errors import DuplicateKeyError
 from services.common.keyed import add_to_sets, by_ids, insert_new, set_fields
 from services.common.merges import final_survivors
 from services.common.mongo import Document
+from services.credential.recognition import (
+    RecognitionRule,
+    recognition_id_for,
+    recognition_subjects,
+)
 
 Write = UpdateOne | UpdateMany
 
@@ -32,6 +41,7 @@ class CredentialStore:
         self.merges = db["learner_merges"]
         self.recognitions = db["recognitions"]
         self.announced = db["recognitions_announced"]
+        self.rule_versions = db["rule_versions"]
         self.issuer_keys = db["issuer_keys"]
         self.status_lists = db["status_lists"]
         self.status_indices = db["status_indices"]
@@ -101,9 +111,35 @@ class CredentialStore:
         """The live (not revoked) entries of each learner."""
         return await self._listed(self.entries, "records", learner_ids, live_only=True)
 
+    async def register_rules(self, rules: Iterable[RecognitionRule]) -> None:
+        """Note each rule version and the subjects it decides on (kept for good, so that the
+        decisions of a version no longer loaded can still be found and revoked)."""
+        await set_fields(
+            self.rule_versions,
+            {
+                f"{r.id}|{r.version}": {
+                    "rule_id": r.id,
+                    "version": r.version,
+                    "subjects": recognition_subjects(r),
+                }
+                for r in rules
+            },
+        )
+
     async def recognitions_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
-        """Every recognition decided for each learner, granted or revoked."""
-        return await self._listed(self.recognitions, "recognitions", learner_ids)
+        """Every recognition decided for each learner, granted or revoked: found by the ids
+        every registered rule version can give them (one read by ``_id``, no index to keep)."""
+        versions = [v async for v in self.rule_versions.find({})]
+        candidates = {
+            recognition_id_for(lid, v["rule_id"], v["version"], subject): lid
+            for lid in learner_ids
+            for v in versions
+            for subject in v["subjects"]
+        }
+        found: dict[str, list[Document]] = {lid: [] for lid in learner_ids}
+        for doc in (await by_ids(self.recognitions, candidates)).values():
+            found[candidates[doc["_id"]]].append(doc)
+        return found
 
     async def _listed(
         self, collection: Any, field: str, learner_ids: list[str], live_only: bool = False
@@ -126,11 +162,6 @@ class CredentialStore:
         if docs:
             fields = {d["_id"]: {k: v for k, v in d.items() if k != "_id"} for d in docs}
             await set_fields(self.recognitions, fields)
-            by_learner: dict[str, list[str]] = {}
-            for doc in docs:
-                if "learner_id" in doc:
-                    by_learner.setdefault(doc["learner_id"], []).append(doc["_id"])
-            await add_to_sets(self.index, "recognitions", by_learner)
 
     async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
         """The decisions whose latest event is not in the log yet."""
