@@ -15,7 +15,7 @@ from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
 from services.learner.identity import NationalId, PersonName, checked_name, national_id_hash
 from services.learner.intake import Phone
-from services.learner.store import LearnerStore, learner_key
+from services.learner.store import LearnerStore, check_revision, learner_key
 from services.learner.submissions import learner_profile
 
 
@@ -116,8 +116,11 @@ class Profiles:
             raise LearnerNotFound(learner_id)
         return doc
 
-    async def change(self, learner_id: str, change: ProfileChange, by_admin: bool) -> Document:
+    async def change(
+        self, learner_id: str, change: ProfileChange, by_admin: bool, expected: int | None = None
+    ) -> Document:
         doc = await self.get(learner_id)
+        revision = check_revision(doc, expected)
         if doc.get("merged_into"):
             raise ProfileConflict(f"this learner was merged into {doc['merged_into']}")
         changes = change.model_dump(mode="json", exclude_unset=True)
@@ -136,12 +139,11 @@ class Profiles:
             learner_id,
             LearnerUpdated.model_validate({**learner_profile(merged), "updated_at": now}),
         )
-        changed = await self.store.change_learner(learner_id, changes)
-        assert changed is not None
+        changed = await self.store.change_learner(learner_id, changes, revision)
         await append_pending(self.log, self.store, "learners", changed)
         return changed
 
-    async def merge(self, learner_id: str, merge: Merge) -> Document:
+    async def merge(self, learner_id: str, merge: Merge, expected: int | None = None) -> Document:
         if learner_id == merge.merged_into:
             raise ProfileConflict("a learner cannot be merged into itself")
         doc = await self.get(learner_id)
@@ -155,6 +157,7 @@ class Profiles:
                 await append_pending(self.log, self.store, "learners", doc)
                 return doc
             raise ProfileConflict(f"this learner was already merged into {doc['merged_into']}")
+        revision = check_revision(doc, expected)
         await append_pending(self.log, self.store, "learners", doc)
         now = datetime.now(UTC)
         event = LearnerMerged(
@@ -167,7 +170,7 @@ class Profiles:
                 "merged_at": now,
                 "pending": pending_event(learners.LEARNER_MERGED, learner_id, event),
             },
+            revision,
         )
-        assert changed is not None
         await append_pending(self.log, self.store, "learners", changed)
         return changed

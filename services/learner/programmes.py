@@ -15,7 +15,7 @@ from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
 from services.learner.identity import visible_long_text, visible_text
 from services.learner.intake import FieldError
-from services.learner.store import LearnerStore
+from services.learner.store import LearnerStore, check_revision
 
 
 class ProgrammeAnnouncement(BaseModel):
@@ -142,11 +142,16 @@ class Programmes:
         return doc
 
     async def update(
-        self, provider: Document, programme_id: str, announcement: ProgrammeAnnouncement
+        self,
+        provider: Document,
+        programme_id: str,
+        announcement: ProgrammeAnnouncement,
+        expected: int | None = None,
     ) -> Document:
         doc = await self.owned(provider, programme_id)
         if doc["state"] == "withdrawn":
             raise ProgrammeWithdrawnAlready(programme_id)
+        revision = check_revision(doc, expected)
         self._check(provider, announcement)
         description = announcement.model_dump(mode="json", exclude_none=True)
         if description == doc["description"]:
@@ -166,17 +171,22 @@ class Programmes:
                 "updated_at": now,
                 "pending": pending_event(programmes.PROGRAMME_UPDATED, programme_id, event),
             },
+            revision,
         )
-        assert changed is not None
         await append_pending(self.log, self.store, "programmes", changed)
         return changed
 
     async def withdraw(
-        self, provider: Document, programme_id: str, withdrawal: ProgrammeWithdrawal
+        self,
+        provider: Document,
+        programme_id: str,
+        withdrawal: ProgrammeWithdrawal,
+        expected: int | None = None,
     ) -> Document:
         doc = await self.owned(provider, programme_id)
         if doc["state"] == "withdrawn":
             return doc
+        revision = check_revision(doc, expected)
         now = datetime.now(UTC)
         event = ProgrammeWithdrawn(
             programme_id=programme_id,
@@ -191,7 +201,7 @@ class Programmes:
                 "withdrawn_at": now,
                 "pending": pending_event(programmes.PROGRAMME_WITHDRAWN, programme_id, event),
             },
+            revision,
         )
-        assert changed is not None
         await append_pending(self.log, self.store, "programmes", changed)
         return changed

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -28,6 +28,30 @@ from services.common.keyed import by_ids, insert_new
 from services.common.mongo import Document
 
 OutboxKind = Literal["learners", "records", "programmes"]
+
+
+ABANDONED_CLAIM = timedelta(seconds=30)
+
+
+class RevisionMoved(Exception):
+    """The document changed since it was read (or since the revision the caller expected)."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the current revision is {current}")
+        self.current = current
+
+
+def revision_of(doc: Document) -> int:
+    return int(doc.get("revision") or 0)
+
+
+def check_revision(doc: Document, expected: int | None) -> int:
+    """The document's revision, if it is the one the caller expected (or expected none)."""
+    current = revision_of(doc)
+    if expected is not None and expected != current:
+        raise RevisionMoved(current)
+    return current
+
 
 # Learners and records are keyed by ids derived from what identifies them, so the two lookups
 # on the intake path are primary-key reads: cheap on MongoDB, and the only kind FerretDB 1.x
@@ -57,6 +81,7 @@ class LearnerStore:
         self.records = db["records"]
         self.programmes = db["programmes"]
         self.outbox = db["outbox"]
+        self.revisions = db["revisions"]
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -122,11 +147,42 @@ class LearnerStore:
             return existing, False
         return learner, True
 
-    async def change_learner(self, learner_id: str, changes: Document) -> Document | None:
-        await self._expect("learners", [{"_id": learner_id, **changes}])
-        return await self.learners.find_one_and_update(
-            {"_id": learner_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
+    async def change_learner(self, learner_id: str, changes: Document, revision: int) -> Document:
+        """Apply ``changes`` to the learner at ``revision`` (and count one more); raises
+        :class:`RevisionMoved` when another change came first."""
+        return await self._change("learners", learner_id, changes, revision)
+
+    async def _change(
+        self, kind: OutboxKind, doc_id: str, changes: Document, revision: int
+    ) -> Document:
+        """A guarded read-modify-write: only the revision read is changed, so two concurrent
+        changes never leave the stored document and the last event disagreeing.
+
+        The next revision is first claimed by inserting ``{_id: "<kind>:<id>:<revision>"}``
+        into ``revisions``: a unique insert is atomic on every server, where FerretDB 1.x
+        would let two conditional updates of one document both pass. A claim left by a
+        process that stopped before writing is taken over after ``ABANDONED_CLAIM``."""
+        collection = self._collection(kind)
+        started = datetime.now(UTC)
+        claim: Document = {"_id": f"{kind}:{doc_id}:{revision + 1}", "at": started}
+        if not await insert_new(self.revisions, [claim]):
+            held = await self.revisions.find_one({"_id": claim["_id"]})
+            now = await collection.find_one({"_id": doc_id}, {"revision": 1})
+            current = int((now or {}).get("revision") or 0)
+            if held is None or current != revision or held["at"] >= started - ABANDONED_CLAIM:
+                raise RevisionMoved(max(current, revision + 1))
+            await self.revisions.replace_one({"_id": claim["_id"], "at": held["at"]}, claim)
+        await self._expect(kind, [{"_id": doc_id, **changes}])
+        at = {"revision": revision} if revision else {"revision": {"$in": [None, 0]}}
+        changed = await collection.find_one_and_update(
+            {"_id": doc_id, **at},
+            {"$set": {**changes, "revision": revision + 1}},
+            return_document=ReturnDocument.AFTER,
         )
+        if changed is None:
+            now = await collection.find_one({"_id": doc_id}, {"revision": 1})
+            raise RevisionMoved(int((now or {}).get("revision") or 0))
+        return changed
 
     # records (idempotency keys: provider and the provider's reference)
 
@@ -172,11 +228,11 @@ class LearnerStore:
     async def programme(self, programme_id: str) -> Document | None:
         return await self.programmes.find_one({"_id": programme_id})
 
-    async def change_programme(self, programme_id: str, changes: Document) -> Document | None:
-        await self._expect("programmes", [{"_id": programme_id, **changes}])
-        return await self.programmes.find_one_and_update(
-            {"_id": programme_id}, {"$set": changes}, return_document=ReturnDocument.AFTER
-        )
+    async def change_programme(
+        self, programme_id: str, changes: Document, revision: int
+    ) -> Document:
+        """As :meth:`change_learner`, for a programme."""
+        return await self._change("programmes", programme_id, changes, revision)
 
     async def programmes_of(self, provider_id: str) -> list[Document]:
         cursor = self.programmes.find({"provider_id": provider_id}).sort("announced_at", DESCENDING)

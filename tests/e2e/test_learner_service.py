@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,15 @@ import httpx
 from rich.console import Console
 
 from cli.importer import import_csv
-from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
+from tests.conftest import (
+    Stack,
+    eventually,
+    national_id,
+    new_provider,
+    read_topic,
+    record,
+    submission,
+)
 from tests.e2e.test_record_path import submit, trail_of
 
 
@@ -290,6 +299,61 @@ async def test_learners_register_and_keep_their_own_profile(
     assert by_admin.json()["full_name"] == "Lê Hoàng Yến Nhi"
     other = await http.get(url(stack, f"/v1/learners/{lid}"), headers=stack.learner_token("not-me"))
     assert other.status_code == 403
+
+
+async def test_concurrent_profile_changes_never_leave_the_store_and_the_log_disagreeing(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Ten changes of one profile at once: each applies to its own revision or is refused
+    with 409 (never two on one revision), and the profile stored is the one the last event
+    on learners.v1 carries. A stale If-Match is refused with the current revision."""
+    body = {"national_id": national_id(), "full_name": "Phan Văn Trị", "birth_date": "1990-01-01"}
+    registered = await http.post(url(stack, "/v1/learners"), json=body)
+    lid = registered.json()["learner"]["learner_id"]
+    mine = {"Authorization": f"Bearer {registered.json()['token']}"}
+    first = await http.get(url(stack, f"/v1/learners/{lid}"), headers=mine)
+    assert first.headers["ETag"] == '"0"' and first.json()["revision"] == 0
+
+    changes = await asyncio.gather(
+        *(
+            http.patch(
+                url(stack, f"/v1/learners/{lid}"), json={"email": f"n{n}@example.vn"}, headers=mine
+            )
+            for n in range(10)
+        )
+    )
+    assert {c.status_code for c in changes} <= {200, 409} and 200 in {
+        c.status_code for c in changes
+    }
+    applied = [c.json() for c in changes if c.status_code == 200]
+    assert len({a["revision"] for a in applied}) == len(applied)  # one change per revision
+    for refused in (c for c in changes if c.status_code == 409):
+        problem = refused.json()
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert isinstance(problem["current_revision"], int) and "If-Match" in problem["detail"]
+
+    stored = (await http.get(url(stack, f"/v1/learners/{lid}"), headers=mine)).json()
+    assert stored["revision"] == len(applied)
+
+    async def last_event() -> dict[str, Any]:
+        events = [r for r in await read_topic(stack.kafka, "learners.v1") if r.key == lid.encode()]
+        return json.loads(events[-1].value) if events else {}
+
+    await eventually(last_event, lambda e: e.get("email") == stored["email"])
+
+    stale = await http.patch(
+        url(stack, f"/v1/learners/{lid}"),
+        json={"phone": "0912 345 678"},
+        headers={**mine, "If-Match": '"0"'},
+    )
+    assert stale.status_code == 409 and stale.json()["current_revision"] == stored["revision"]
+    assert stale.headers["ETag"] == f'"{stored["revision"]}"'
+    fresh = await http.patch(
+        url(stack, f"/v1/learners/{lid}"),
+        json={"phone": "0912 345 678"},
+        headers={**mine, "If-Match": stale.headers["ETag"]},
+    )
+    assert fresh.status_code == 200 and fresh.json()["revision"] == stored["revision"] + 1
 
 
 async def test_a_merge_moves_the_trail_and_future_records(

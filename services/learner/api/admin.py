@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.vocabulary import Pathway, ShortText
@@ -18,6 +18,8 @@ from services.learner.api.deps import (
     ServicesDep,
     any_provider,
     conflict,
+    expected_revision,
+    moved,
     unavailable,
 )
 from services.learner.api.learners import LearnerView, learner_view
@@ -30,6 +32,7 @@ from services.learner.providers import (
     ProviderRegistration,
     Scope,
 )
+from services.learner.store import RevisionMoved
 from services.learner.submissions import RecordNotFound, RecordStateConflict
 
 router = APIRouter(prefix="/v1", tags=["administration"])
@@ -272,12 +275,23 @@ async def decide(record_id: str, decision: Decision, _: Admin, svc: ServicesDep)
     response_model=LearnerView,
     summary="Merge a learner into another (department only); every projection follows.",
 )
-async def merge(learner_id: str, merge: Merge, _: Admin, svc: ServicesDep) -> LearnerView:
+async def merge(
+    learner_id: str,
+    merge: Merge,
+    _: Admin,
+    svc: ServicesDep,
+    if_match: Annotated[str | None, Header()] = None,
+) -> LearnerView:
+    """`If-Match: "<revision>"` merges only the learner at that revision (else `409`)."""
     try:
-        return learner_view(await svc.profiles.merge(learner_id, merge))
+        return learner_view(
+            await svc.profiles.merge(learner_id, merge, expected_revision(if_match))
+        )
     except LearnerNotFound as exc:
         raise Problem(404, "Unknown learner", f"No learner {exc}.") from exc
     except ProfileConflict as exc:
         raise conflict(str(exc)) from exc
+    except RevisionMoved as exc:
+        raise moved(exc) from exc
     except AppendFailed as exc:
         raise unavailable(exc) from exc

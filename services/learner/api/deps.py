@@ -17,6 +17,7 @@ from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers, Scope
 from services.learner.ratelimit import RateLimiter
+from services.learner.store import RevisionMoved
 from services.learner.submissions import Records
 
 api_key_header = APIKeyHeader(
@@ -125,6 +126,32 @@ def unavailable(exc: AppendFailed) -> Problem:
         "reaches the log through the outbox relay once it is back, without a retry; retrying "
         "the same request is safe and returns the same record.",
         headers={"Retry-After": "5"},
+    )
+
+
+def expected_revision(if_match: str | None) -> int | None:
+    """The revision an ``If-Match`` header names (``"3"``, ``3`` or ``W/"3"``), if any."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    text = if_match.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise Problem(
+            400,
+            "Bad If-Match",
+            f'If-Match must name a revision as the ETag gave it, e.g. "3"; got {if_match!r}.',
+        )
+    return int(text)
+
+
+def moved(exc: RevisionMoved) -> Problem:
+    """409 with the current revision: read again, apply your change to it, send it again."""
+    return Problem(
+        409,
+        "Changed meanwhile",
+        f"It changed since you read it (now revision {exc.current}); read it again and send "
+        "your change with If-Match set to the new ETag.",
+        headers={"ETag": f'"{exc.current}"'},
+        current_revision=exc.current,
     )
 
 

@@ -6,7 +6,7 @@ import time
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from services.common.access import app_settings, learner_or_admin
@@ -14,7 +14,14 @@ from services.common.mongo import Document
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims, issue_token
-from services.learner.api.deps import ServicesDep, conflict, throttle, unavailable
+from services.learner.api.deps import (
+    ServicesDep,
+    conflict,
+    expected_revision,
+    moved,
+    throttle,
+    unavailable,
+)
 from services.learner.appending import AppendFailed
 from services.learner.profiles import (
     AlreadyRegistered,
@@ -23,6 +30,7 @@ from services.learner.profiles import (
     ProfileConflict,
     SelfRegistration,
 )
+from services.learner.store import RevisionMoved, revision_of
 
 router = APIRouter(prefix="/v1", tags=["learners"])
 TOKEN_HOURS = 24
@@ -42,6 +50,9 @@ class LearnerView(BaseModel):
     topics: list[str]
     registered_at: datetime
     merged_into: str | None = None
+    revision: int = Field(
+        default=0, description="Counts changes; send it as If-Match to change the profile safely."
+    )
 
 
 class Registered(BaseModel):
@@ -62,6 +73,7 @@ def learner_view(doc: Document) -> LearnerView:
         topics=doc.get("topics", []),
         registered_at=doc["registered_at"],
         merged_into=doc.get("merged_into"),
+        revision=revision_of(doc),
     )
 
 
@@ -101,36 +113,56 @@ async def register(
     summary="A learner's profile (the learner, or the department).",
 )
 async def get_profile(
-    learner_id: str, _: Annotated[Claims, Depends(learner_or_admin)], svc: ServicesDep
+    learner_id: str,
+    _: Annotated[Claims, Depends(learner_or_admin)],
+    svc: ServicesDep,
+    response: Response,
 ) -> LearnerView:
+    """The profile, with its revision as `ETag` (send it back as `If-Match` when changing)."""
     try:
-        return learner_view(await svc.profiles.get(learner_id))
+        view = learner_view(await svc.profiles.get(learner_id))
     except LearnerNotFound as exc:
         raise Problem(404, "Unknown learner", f"No learner {learner_id}.") from exc
+    response.headers["ETag"] = f'"{view.revision}"'
+    return view
 
 
 @router.patch(
     "/learners/{learner_id}",
     response_model=LearnerView,
     summary="Correct a profile (the learner: contact and interests; the department: all).",
-    responses={403: {"description": "Name and birth date are the department's to correct."}},
+    responses={
+        403: {"description": "Name and birth date are the department's to correct."},
+        409: {"description": "It changed since read (If-Match): `current_revision` says to what."},
+    },
 )
 async def change_profile(
     learner_id: str,
     change: ProfileChange,
     who: Annotated[Claims, Depends(learner_or_admin)],
     svc: ServicesDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> LearnerView:
-    """Only the fields sent change; every service hears the whole new profile."""
+    """Only the fields sent change; every service hears the whole new profile. With
+    `If-Match: "<revision>"` the change applies only to that revision; without it, to the
+    profile as read now. Two changes at once never both apply to the same revision: the
+    second gets `409` and reads again."""
     try:
-        return learner_view(
-            await svc.profiles.change(learner_id, change, by_admin=who.role == "admin")
+        view = learner_view(
+            await svc.profiles.change(
+                learner_id, change, who.role == "admin", expected_revision(if_match)
+            )
         )
+        response.headers["ETag"] = f'"{view.revision}"'
+        return view
     except LearnerNotFound as exc:
         raise Problem(404, "Unknown learner", f"No learner {learner_id}.") from exc
     except PermissionError as exc:
         raise Problem(403, "Forbidden", str(exc)) from exc
     except ProfileConflict as exc:
         raise conflict(str(exc)) from exc
+    except RevisionMoved as exc:
+        raise moved(exc) from exc
     except AppendFailed as exc:
         raise unavailable(exc) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
 
 from services.common.mongo import Document
@@ -13,6 +13,8 @@ from services.common.problems import Problem
 from services.learner.api.deps import (
     ProviderCaller,
     ServicesDep,
+    expected_revision,
+    moved,
     not_found,
     programmes_writer,
     rejected,
@@ -26,6 +28,7 @@ from services.learner.programmes import (
     ProgrammeWithdrawal,
     ProgrammeWithdrawnAlready,
 )
+from services.learner.store import RevisionMoved, revision_of
 
 router = APIRouter(prefix="/v1", tags=["programmes"])
 Writer = Annotated[ProviderCaller, Depends(programmes_writer)]
@@ -38,6 +41,7 @@ class ProgrammeView(BaseModel):
     updated_at: datetime | None = None
     withdrawn_at: datetime | None = None
     programme: ProgrammeAnnouncement
+    revision: int = 0
 
 
 def _view(doc: Document) -> ProgrammeView:
@@ -48,6 +52,7 @@ def _view(doc: Document) -> ProgrammeView:
         updated_at=doc.get("updated_at"),
         withdrawn_at=doc.get("withdrawn_at"),
         programme=ProgrammeAnnouncement.model_validate(doc["description"]),
+        revision=revision_of(doc),
     )
 
 
@@ -66,6 +71,8 @@ async def announce(
         return _view(await svc.programmes.announce(caller.provider, announcement))
     except ProgrammeRejected as exc:
         raise rejected(exc.errors, "Programme") from exc
+    except RevisionMoved as exc:
+        raise moved(exc) from exc
     except AppendFailed as exc:
         raise unavailable(exc) from exc
 
@@ -87,11 +94,20 @@ async def list_programmes(caller: Writer, svc: ServicesDep) -> list[ProgrammeVie
     responses={404: {"description": "Not this centre's."}, 409: {"description": "Withdrawn."}},
 )
 async def update(
-    programme_id: str, announcement: ProgrammeAnnouncement, caller: Writer, svc: ServicesDep
+    programme_id: str,
+    announcement: ProgrammeAnnouncement,
+    caller: Writer,
+    svc: ServicesDep,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> ProgrammeView:
-    """The whole new description; learners are matched again against it."""
+    """The whole new description; learners are matched again against it. `If-Match:
+    "<revision>"` applies it only to that revision (else `409`)."""
     try:
-        return _view(await svc.programmes.update(caller.provider, programme_id, announcement))
+        return _view(
+            await svc.programmes.update(
+                caller.provider, programme_id, announcement, expected_revision(if_match)
+            )
+        )
     except ProgrammeNotFound as exc:
         raise not_found("programme", programme_id) from exc
     except ProgrammeWithdrawnAlready as exc:
@@ -100,6 +116,8 @@ async def update(
         ) from exc
     except ProgrammeRejected as exc:
         raise rejected(exc.errors, "Programme") from exc
+    except RevisionMoved as exc:
+        raise moved(exc) from exc
     except AppendFailed as exc:
         raise unavailable(exc) from exc
 
@@ -112,12 +130,22 @@ async def update(
     responses={404: {"description": "Not this centre's."}},
 )
 async def withdraw(
-    programme_id: str, withdrawal: ProgrammeWithdrawal, caller: Writer, svc: ServicesDep
+    programme_id: str,
+    withdrawal: ProgrammeWithdrawal,
+    caller: Writer,
+    svc: ServicesDep,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> ProgrammeView:
     """Pending messages about it are cancelled. Withdrawing twice changes nothing."""
     try:
-        return _view(await svc.programmes.withdraw(caller.provider, programme_id, withdrawal))
+        return _view(
+            await svc.programmes.withdraw(
+                caller.provider, programme_id, withdrawal, expected_revision(if_match)
+            )
+        )
     except ProgrammeNotFound as exc:
         raise not_found("programme", programme_id) from exc
+    except RevisionMoved as exc:
+        raise moved(exc) from exc
     except AppendFailed as exc:
         raise unavailable(exc) from exc
