@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +58,9 @@ def is_transient(exc: BaseException) -> bool:
 
 
 _log = logging.getLogger("learningtrail.consumer")
+# How many dead-lettered positions an instance remembers, so that a rewound batch does not
+# dead-letter the same record twice.
+REMEMBERED_DEAD_LETTERS = 10_000
 _tracer = trace.get_tracer("learningtrail.consumer")
 
 
@@ -120,6 +124,8 @@ class BatchConsumer:
         self.dead_letter_topic = dead_letter_topic(self.group)
         self.stats = ConsumerStats()
         self._failures = 0
+        # where the records this instance dead-lettered were (topic, partition, offset)
+        self._dead_lettered: OrderedDict[tuple[str, int, int], None] = OrderedDict()
         self._kafka: Any = None  # the aiokafka consumer, known once the first batch arrives
         subscriber = broker.subscriber(
             *self.topics,
@@ -238,6 +244,11 @@ class BatchConsumer:
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], reason: str, attempts: int
     ) -> None:
+        """Send a record to the group's dead-letter topic — once: a batch rewound after an
+        outage brings its undecodable records again, and they are not sent a second time."""
+        where = (record.topic, record.partition, record.offset)
+        if where in self._dead_lettered:
+            return
         headers = {k: _safe_header(v).decode() for k, v in record.headers}
         headers.update(
             {
@@ -251,6 +262,9 @@ class BatchConsumer:
             }
         )
         await self.log.append(self.dead_letter_topic, record.value or b"", record.key, headers)
+        self._dead_lettered[where] = None
+        while len(self._dead_lettered) > REMEMBERED_DEAD_LETTERS:
+            self._dead_lettered.popitem(last=False)
         self.stats.dead_lettered += 1
         _log.warning(
             "event dead-lettered",

@@ -128,6 +128,21 @@ async def test_a_poison_event_is_dead_lettered_after_its_attempts_and_the_rest_f
     assert listed[poison.position].replayed
 
 
+async def test_an_undecodable_record_in_a_rewound_batch_is_dead_lettered_once(
+    harness: Harness, stack: Stack
+) -> None:
+    harness.outage_left = 3  # the batch holding both comes back three times
+    await harness.send("beside-garbage")
+    await harness.broker.publish(
+        b"{not json", topic=harness.topic, key=b"garbage-2", headers={"ce_type": LEARNER_REGISTERED}
+    )
+    await eventually(lambda: _count(harness, "beside-garbage"), lambda n: n == 1, within=30)
+    assert harness.consumer.stats.failed_batches >= 3
+    await asyncio.sleep(0.5)
+    letters = await read_dead_letters(stack.kafka, harness.group)
+    assert [d.key for d in letters] == [b"garbage-2"]  # type: ignore[attr-defined]
+
+
 async def _count(harness: Harness, learner_id: str) -> int:
     return harness.seen[learner_id]
 
