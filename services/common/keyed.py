@@ -111,3 +111,73 @@ def _fields(changes: Mapping[str, Document]) -> set[str]:
 
 def _differs(doc: Document, fields: Document) -> bool:
     return any(name not in doc or doc[name] != value for name, value in fields.items())
+
+
+# Lists that only grow, kept without updates: a key's list is a chain of documents
+# ``{_id: "<key>#<n>", <field>: [...]}`` (n = 0, 1, 2, …, each holding what was added at
+# once), read by ``_id $in`` a window of ``LINKS_READ`` links at a time and extended by
+# inserting the next link. Two writers racing for the same next link: one insert wins, the
+# other takes the one after. An older single document ``{_id: key, ...}``
+# (kept by ``add_to_sets``) is read as the chain's start.
+LINKS_READ = 16
+APPEND_ATTEMPTS = 1_000
+
+
+def _link(key: str, n: int) -> str:
+    return f"{key}#{n}"
+
+
+async def _chains(
+    collection: AsyncCollection[Document], field: str, keys: list[str]
+) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Each key's list, and the number of its last link (-1: none yet)."""
+    lists: dict[str, list[str]] = {k: [] for k in keys}
+    last = dict.fromkeys(keys, -1)
+    for key, doc in (await by_ids(collection, keys, {field: 1})).items():
+        lists[key].extend(doc.get(field) or [])
+    start, reading = 0, list(lists)
+    while reading:
+        window = {_link(k, n): (k, n) for k in reading for n in range(start, start + LINKS_READ)}
+        found = await by_ids(collection, window, {field: 1})
+        for link in sorted(found, key=lambda i: window[i][1]):
+            key, n = window[link]
+            lists[key].extend(found[link].get(field) or [])
+            last[key] = max(last[key], n)
+        start += LINKS_READ
+        reading = [k for k in reading if last[k] == start - 1]
+    return lists, last
+
+
+async def read_lists(
+    collection: AsyncCollection[Document], field: str, keys: Iterable[str]
+) -> dict[str, list[str]]:
+    """Each key's list (empty when it has none), in the order values were added."""
+    lists, _ = await _chains(collection, field, list(dict.fromkeys(keys)))
+    return {k: list(dict.fromkeys(v)) for k, v in lists.items()}
+
+
+async def append_to_lists(
+    collection: AsyncCollection[Document], field: str, values: Mapping[str, Iterable[str]]
+) -> None:
+    """Add these values to each key's list, each value once: inserts only, never an update.
+    A link another writer took first is skipped for the next one (it exists, so the chain
+    stays without gaps)."""
+    wanted = {k: list(dict.fromkeys(v)) for k, v in values.items()}
+    wanted = {k: v for k, v in wanted.items() if v}
+    if not wanted:
+        return
+    lists, last = await _chains(collection, field, list(wanted))
+    links: dict[str, tuple[int, list[str]]] = {}
+    for key, given in wanted.items():
+        have = set(lists[key])
+        new = [v for v in given if v not in have]
+        if new:
+            links[key] = (last[key] + 1, new)
+    for _ in range(APPEND_ATTEMPTS):
+        if not links:
+            return
+        added = await insert_new(
+            collection, [{"_id": _link(k, n), field: v} for k, (n, v) in links.items()]
+        )
+        links = {k: (n + 1, v) for k, (n, v) in links.items() if _link(k, n) not in added}
+    raise RuntimeError(f"could not extend the lists of {sorted(links)[:5]}: too many writers")

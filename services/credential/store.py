@@ -1,8 +1,10 @@
 """The credential service's MongoDB access layer: trail entries, learners and merges.
 
 Every read and write on the path of a record — the consumer's batches and a trail read — has
-an ``_id`` condition: a learner's entries are found through the learner's ``trail_index``
-document (``{_id: learner_id, records: [...]}``), and their recognitions by the ids the rule
+an ``_id`` condition: a learner's entries are found through the learner's list in
+``trail_index`` (a chain of small documents ``{_id: "<learner_id>#<n>", records: [...]}``, one
+inserted per batch that adds records: see :func:`services.common.keyed.append_to_lists`), and
+their recognitions by the ids the rule
 versions in ``rule_versions`` can give them (recognition ids are derived from learner, rule
 version and subject), never by a query on ``learner_id``. MongoDB would serve either from an
 index; the local FerretDB (SQLite) serves only ``_id`` from one and reads the whole collection
@@ -19,7 +21,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.common.keyed import add_to_sets, by_ids, insert_new, set_fields
+from services.common.keyed import append_to_lists, by_ids, insert_new, read_lists, set_fields
 from services.common.merges import final_survivors
 from services.common.mongo import Document
 from services.credential.recognition import (
@@ -62,7 +64,7 @@ class CredentialStore:
         by_learner: dict[str, list[str]] = {}
         for entry in entries:
             by_learner.setdefault(entry["learner_id"], []).append(entry["_id"])
-        await add_to_sets(self.index, "records", by_learner)
+        await append_to_lists(self.index, "records", by_learner)
         return len(inserted)
 
     async def write_entries(self, writes: list[Write]) -> None:
@@ -74,19 +76,16 @@ class CredentialStore:
         """Move the entries of merged learners (key) to the learner they were merged into."""
         if not moves:
             return
-        listed = await self._indexes(list(moves))
+        listed = await read_lists(self.index, "records", moves)
         moved: dict[str, list[str]] = {}
         for old, into in moves.items():
-            record_ids = listed.get(old, {}).get("records", [])
+            record_ids = listed[old]
             if record_ids:
                 await self.entries.update_many(
                     {"_id": {"$in": record_ids}}, {"$set": {"learner_id": into}}
                 )
                 moved.setdefault(into, []).extend(record_ids)
-        await add_to_sets(self.index, "records", moved)
-
-    async def _indexes(self, learner_ids: list[str]) -> dict[str, Document]:
-        return await by_ids(self.index, learner_ids)
+        await append_to_lists(self.index, "records", moved)
 
     async def put_learners(self, changes: dict[str, Document]) -> None:
         """Profiles (and whom a learner was merged into), as fields to hold, by learner id."""
@@ -145,8 +144,8 @@ class CredentialStore:
         self, collection: Any, field: str, learner_ids: list[str], live_only: bool = False
     ) -> dict[str, list[Document]]:
         found: dict[str, list[Document]] = {i: [] for i in learner_ids}
-        listed = await self._indexes(learner_ids)
-        ids = sorted({i for d in listed.values() for i in d.get(field, [])})
+        listed = await read_lists(self.index, field, learner_ids)
+        ids = sorted({i for record_ids in listed.values() for i in record_ids})
         if not ids:
             return found
         query: Document = {"_id": {"$in": ids}}

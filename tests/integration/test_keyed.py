@@ -3,6 +3,7 @@ unchanged ones are not written at all, and only real changes become updates."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +11,15 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.envelope import new_event_id
-from services.common.keyed import add_to_sets, by_ids, insert_new, set_fields
+from services.common.keyed import (
+    LINKS_READ,
+    add_to_sets,
+    append_to_lists,
+    by_ids,
+    insert_new,
+    read_lists,
+    set_fields,
+)
 from services.common.mongo import Document
 from tests.conftest import Stack
 from tests.integration.test_stores import Commands
@@ -90,3 +99,39 @@ async def test_insert_new_says_which_it_inserted_and_keeps_what_was_there(
     inserted = await insert_new(things, [{"_id": "t-1", "v": "second"}, {"_id": "t-2", "v": "x"}])
     assert inserted == {"t-2"}
     assert (await things.find_one({"_id": "t-1"})) == {"_id": "t-1", "v": "first"}
+
+
+async def test_lists_grow_by_inserts_only_and_racing_writers_lose_nothing(
+    watched: tuple[AsyncDatabase[Document], Commands],
+) -> None:
+    db, commands = watched
+    lists = db["lists"]
+    await lists.insert_one({"_id": "L-old", "records": ["r-0"]})  # kept by an earlier version
+
+    commands.seen.clear()
+    await append_to_lists(lists, "records", {"L-old": ["r-0", "r-1"], "L-new": ["r-9"]})
+    assert [name for name, _ in writes(commands)] == ["insert"]  # never an update
+
+    # 40 writers at once, each adding its own value to the same two lists: every value stays
+    await asyncio.gather(
+        *(
+            append_to_lists(lists, "records", {"L-old": [f"a-{n}"], "L-new": [f"b-{n}"]})
+            for n in range(40)
+        )
+    )
+    # a chain longer than one read window
+    for n in range(LINKS_READ + 3):
+        await append_to_lists(lists, "records", {"L-long": [f"c-{n}"]})
+
+    found = await read_lists(lists, "records", ["L-old", "L-new", "L-long", "L-none"])
+    assert found["L-old"][:2] == ["r-0", "r-1"]
+    assert sorted(found["L-old"][2:]) == sorted(f"a-{n}" for n in range(40))
+    assert found["L-new"][0] == "r-9" and sorted(found["L-new"][1:]) == sorted(
+        f"b-{n}" for n in range(40)
+    )
+    assert found["L-long"] == [f"c-{n}" for n in range(LINKS_READ + 3)]
+    assert found["L-none"] == []
+
+    commands.seen.clear()
+    await append_to_lists(lists, "records", {"L-old": ["r-1", "a-7"]})  # all there already
+    assert writes(commands) == []
