@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -49,11 +50,22 @@ def build(settings: Settings) -> FastAPI:
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
     runtime.consume(TOPICS, projection.handle)
+    relay: list[asyncio.Task[None]] = []
+
+    async def on_start() -> None:
+        await store.ensure_indexes()
+        relay.append(asyncio.create_task(issuer.relay_forever(), name="credential-relay"))
+
+    async def on_stop() -> None:
+        for task in relay:
+            task.cancel()
+        await asyncio.gather(*relay, return_exceptions=True)
+
     app = create_app(
         settings=settings,
         title="Learning Trail — credential service",
         description=DESCRIPTION,
-        lifespan=runtime.lifespan(store.ensure_indexes),
+        lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
     )

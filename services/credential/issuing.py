@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -214,7 +214,13 @@ class Issuer:
             "pending": _pending(credentials.CREDENTIAL_ISSUED, event),
         }
         await self.store.add_credential(doc)
-        await self._announce(doc)
+        try:
+            await self._announce(doc)
+        except Exception as exc:  # stored, signed and served: the relay will announce it
+            _log.warning(
+                "credential.issued not appended yet; the relay will",
+                extra={"credential_id": clr_id, "error": repr(exc)},
+            )
         _log.info("credential issued", extra={"credential_id": clr_id, "records": len(entries)})
         return doc
 
@@ -248,6 +254,28 @@ class Issuer:
             return
         await publish_pending(self.log, pending, SOURCE, doc["learner_id"])
         await self.store.credential_announced(doc["_id"], pending["event_id"])
+
+    async def relay_pending(self, settled_before: datetime) -> int:
+        """Append the events of credentials issued or revoked before ``settled_before`` whose
+        append failed or was cut short (same event id: consumers see one event); how many."""
+        waiting = await self.store.unannounced_credentials(settled_before)
+        for doc in waiting:
+            await self._announce(doc)
+        return len(waiting)
+
+    async def relay_forever(self, every_seconds: float = 5.0) -> None:
+        """The credential service's relay task: what a request could not announce."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            try:
+                relayed = await self.relay_pending(datetime.now(UTC) - timedelta(seconds=5))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("credential relay pass failed; trying again")
+                continue
+            if relayed:
+                _log.info("credential events relayed", extra={"count": relayed})
 
     # the status list and verification
 

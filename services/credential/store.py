@@ -15,6 +15,7 @@ for anything else. Writes insert what is new and update only what changed
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
@@ -260,6 +261,16 @@ class CredentialStore:
 
     async def change_credential(self, credential_id: str, changes: Document) -> None:
         await self.credentials.update_one({"_id": credential_id}, {"$set": changes})
+
+    async def unannounced_credentials(self, before: datetime, limit: int = 500) -> list[Document]:
+        """Credentials whose latest event was kept but not appended, changed before
+        ``before`` (those younger are still being announced by their request)."""
+        cursor = self.credentials.find(
+            {"pending": {"$ne": None}},
+            {"learner_id": 1, "pending": 1, "issued_at": 1, "revoked_at": 1},
+        ).limit(limit)
+        found = [d async for d in cursor]
+        return [d for d in found if (d.get("revoked_at") or d.get("issued_at") or before) < before]
 
     async def credential_announced(self, credential_id: str, event_id: str) -> None:
         await self.credentials.update_one(

@@ -13,6 +13,8 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from contracts import credentials
+from contracts.credentials import CredentialIssued
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog
 from services.common.mongo import Document
@@ -122,3 +124,48 @@ async def test_an_outbox_entry_whose_change_was_never_stored_is_dropped(
     await eventually(
         lambda: outbox.find_one({"_id": orphan["_id"]}), lambda d: d is None, within=30
     )
+
+
+async def test_a_credential_stored_whose_event_was_never_appended_is_announced_by_the_relay(
+    stack: Stack, mongo: AsyncMongoClient[Document]
+) -> None:
+    """What an issue leaves when Kafka did not confirm after the credential was stored: the
+    credential with its event kept. The credential service's relay appends it, once."""
+    credential_id = f"urn:uuid:{new_event_id()}"
+    learner_id = f"relay-{new_event_id()}"
+    issued_at = datetime.now(UTC) - timedelta(minutes=1)
+    event = CredentialIssued(
+        credential_id=credential_id,
+        learner_id=learner_id,
+        record_ids=["r-1"],
+        verify_url=f"http://example.invalid/v1/credentials/{credential_id}/verification",
+        issued_at=issued_at,
+    )
+    pending = {
+        "event_id": new_event_id(),
+        "type": credentials.CREDENTIAL_ISSUED,
+        "data": event.model_dump(mode="json"),
+    }
+    stored = mongo["lt_credential"]["credentials"]
+    await stored.insert_one(
+        {
+            "_id": credential_id,
+            "learner_id": learner_id,
+            "record_ids": ["r-1"],
+            "issued_at": issued_at,
+            "revoked_at": None,
+            "pending": pending,
+        }
+    )
+    try:
+        told = await eventually(
+            lambda: _events(stack, credentials.TOPIC, learner_id),
+            lambda found: len(found) == 1,
+            within=30,
+        )
+        assert told[0]["credential_id"] == credential_id
+        await eventually(
+            lambda: stored.find_one({"_id": credential_id}), lambda d: d["pending"] is None
+        )
+    finally:
+        await stored.delete_one({"_id": credential_id})
