@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -49,6 +50,9 @@ from services.credential.vc.verify import VerificationReport, verify_credential
 
 SOURCE = "/credential"
 STATUS_LIST = "1"
+# How long an instance uses the key ring it read before reading it again (a rotation made by
+# another instance is used here within this time).
+KEY_RING_TTL = 30.0
 _log = logging.getLogger("learningtrail.credential.issuing")
 
 ACHIEVEMENT_TYPES = {
@@ -127,19 +131,30 @@ class Issuer:
         self.key_secret = key_secret
         self.status_list_url = f"{self.base_url}/v1/status-lists/{STATUS_LIST}"
         self._ring: KeyRing | None = None
+        self._sealed: str | None = None  # the sealed ring ``_ring`` was read from
+        self._read_at = 0.0  # monotonic time of the last read
 
     # keys
 
     async def key_ring(self) -> KeyRing:
-        if self._ring is None:
-            stored = await self.store.sealed_keys()
-            if stored is None:
-                ring = new_key_ring(self.did, datetime.now(UTC))
-                if not await self.store.put_sealed_keys(self._seal(ring), self.did, replace=False):
-                    stored = await self.store.sealed_keys()  # another instance made one first
-            if stored is not None:
-                ring = KeyRing.from_dict(unseal(stored["sealed"], self.key_secret))
-            self._ring = ring
+        """The issuer's keys, re-read from the database at most every ``KEY_RING_TTL``
+        seconds, so that a rotation by another instance is used here within that time."""
+        now = time.monotonic()
+        if self._ring is not None and now - self._read_at < KEY_RING_TTL:
+            return self._ring
+        stored = await self.store.sealed_keys()
+        if stored is None:
+            ring = new_key_ring(self.did, datetime.now(UTC))
+            sealed = self._seal(ring)
+            if await self.store.put_sealed_keys(sealed, self.did, replace=False):
+                self._ring, self._sealed = ring, sealed
+            else:
+                stored = await self.store.sealed_keys()  # another instance made one first
+        if stored is not None and stored["sealed"] != self._sealed:
+            self._ring = KeyRing.from_dict(unseal(stored["sealed"], self.key_secret))
+            self._sealed = stored["sealed"]
+        self._read_at = now
+        assert self._ring is not None
         return self._ring
 
     def _seal(self, ring: KeyRing) -> str:
@@ -147,10 +162,12 @@ class Issuer:
 
     async def rotate(self) -> KeyRing:
         """A new signing key; the old ones stay in the DID document so old credentials verify.
-        (With several instances, the others pick up the new key when they restart.)"""
+        Other instances use the new key within ``KEY_RING_TTL`` seconds."""
+        self._read_at = 0.0  # rotate what is stored now, not what this instance last read
         ring = rotate_key_ring(await self.key_ring(), datetime.now(UTC))
-        await self.store.put_sealed_keys(self._seal(ring), self.did, replace=True)
-        self._ring = ring
+        sealed = self._seal(ring)
+        await self.store.put_sealed_keys(sealed, self.did, replace=True)
+        self._ring, self._sealed, self._read_at = ring, sealed, time.monotonic()
         return ring
 
     async def did_document(self) -> dict[str, Any]:
