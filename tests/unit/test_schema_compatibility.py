@@ -12,7 +12,27 @@ import pytest
 from contracts.schemas import asyncapi_document, event_schemas, incompatibilities
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "contracts" / "schemas"
+RELEASED = SCHEMAS / "released"  # as the last release had them; never regenerated
 FIX = "run 'uv run trail contracts generate' and commit contracts/schemas"
+
+
+@pytest.mark.parametrize("path", sorted(RELEASED.glob("vn.*.json")), ids=lambda p: p.stem)
+def test_every_released_event_type_is_still_compatible(path: Path) -> None:
+    """Against the schemas of the last release, not the committed ones a regeneration
+    rewrites with the change: a breaking change cannot slip through by being regenerated."""
+    generated = event_schemas()
+    assert path.stem in generated, f"{path.stem} was released; it cannot disappear"
+    released = json.loads(path.read_text())
+    assert incompatibilities(released, generated[path.stem]) == [], (
+        f"{path.stem} changed incompatibly since the last release: publish a .v2 type"
+    )
+
+
+def test_the_released_schemas_are_there() -> None:
+    """A missing folder would make the check above pass vacuously."""
+    assert {p.stem for p in RELEASED.glob("vn.*.json")} >= {
+        t for t in event_schemas() if t.endswith(".v1")
+    }
 
 
 @pytest.mark.parametrize("event_type", sorted(event_schemas()))
