@@ -284,16 +284,26 @@ class NotifyStore:
         self, records: Mapping[str, Mapping[str, Document]], cleared: Iterable[str] = ()
     ) -> None:
         """Store these records whole (learner id -> record id -> record), and drop every record
-        of the ``cleared`` learners (merged away: their learning went to the survivor)."""
-        ops = [UpdateOne({"_id": lid}, {"$unset": {"records": ""}}) for lid in cleared]
+        of the ``cleared`` learners (merged away: their learning went to the survivor).
+        A learner's first records are inserted as a new document; later ones update it."""
+        gone = list(dict.fromkeys(cleared))
+        ops = [UpdateOne({"_id": lid}, {"$unset": {"records": ""}}) for lid in gone]
+        changed = {lid: r for lid, r in records.items() if r}
+        known = await by_ids(self.learning, changed, {"_id": 1})
+        fresh = [
+            {"_id": lid, "records": {record_field(rid): r for rid, r in recs.items()}}
+            for lid, recs in changed.items()
+            if lid not in known and lid not in gone  # cleared first, then written, in order
+        ]
+        raced = {d["_id"] for d in fresh} - await insert_new(self.learning, fresh)
         ops.extend(
             UpdateOne(
                 {"_id": lid},
-                {"$set": {f"records.{record_field(rid)}": r for rid, r in changed.items()}},
+                {"$set": {f"records.{record_field(rid)}": r for rid, r in recs.items()}},
                 upsert=True,
             )
-            for lid, changed in records.items()
-            if changed
+            for lid, recs in changed.items()
+            if lid in known or lid in raced or lid in gone
         )
         if ops:
             await self.learning.bulk_write(ops, ordered=True)
@@ -314,6 +324,7 @@ class NotifyStore:
         ops: list[UpdateOne] = []
         listed: dict[str, list[str]] = {}  # learner id -> notifications to list on their index
         queued: list[Document] = []
+        new: list[Document] = []
         unique: dict[str, Document] = {}
         for doc in planned:  # the first plan of a notification stands, as an upsert would keep
             unique.setdefault(doc["_id"], doc)
@@ -330,7 +341,7 @@ class NotifyStore:
                 found = existing.get(doc["_id"])
                 update = {k: doc[k] for k in fields}
                 if found is None:
-                    ops.append(UpdateOne({"_id": doc["_id"]}, {"$setOnInsert": doc}, upsert=True))
+                    new.append(doc)
                     listed.setdefault(doc["learner_id"], []).append(doc["_id"])
                     queued.append(_queue_entry(doc, PENDING))
                 elif found["state"] == PENDING:
@@ -354,15 +365,17 @@ class NotifyStore:
                     )
                     listed.setdefault(doc["learner_id"], []).append(doc["_id"])
                     queued.append(_queue_entry({**doc, **revive}, PENDING))
-            if not ops:
+            if not ops and not new:
                 return 0
             # The index and the queue first: a listed or queued notification not written yet is
             # only skipped when read, while a written one not listed would be missed by the
             # learner's re-matching, and one not queued would never be sent.
             await self._list(listed)
             await self._queue(queued)
-            result = await self.notifications.bulk_write(ops, ordered=False)
-        return result.upserted_count
+            created = await insert_new(self.notifications, new)  # another writer's stands
+            if ops:
+                await self.notifications.bulk_write(ops, ordered=False)
+        return len(created)
 
     async def _list(self, ids_by_learner: Mapping[str, list[str]]) -> None:
         await add_to_sets(self.notification_index, "ids", ids_by_learner)
