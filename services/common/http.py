@@ -13,8 +13,10 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Span
+from pymongo.asynchronous.collection import AsyncCollection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common.idempotency import IdempotencyMiddleware
 from services.common.logs import redact_query
 from services.common.metrics import HttpMetricsMiddleware, Metrics, may_read_metrics
 from services.common.problems import Problem, install_problem_handlers, problem_response
@@ -28,6 +30,9 @@ class Check:
     ok: bool
     detail: dict[str, Any] = field(default_factory=dict)
 
+
+# Where Idempotency-Key answers are kept, and which requests (method, path) honour it.
+Idempotent = tuple[Callable[[], AsyncCollection[dict[str, Any]]], Callable[[str, str], bool]]
 
 # Each check by name: a plain bool, or a Check with its detail.
 ReadinessCheck = Callable[[], Awaitable[Mapping[str, bool | Check]]]
@@ -222,9 +227,11 @@ def create_app(
     readiness: ReadinessCheck,
     openapi_tags: list[dict[str, Any]] | None = None,
     metrics: Metrics | None = None,
+    idempotent: Idempotent | None = None,
 ) -> FastAPI:
     """A FastAPI app with the chassis' conventions; services add their routers to it.
-    With ``metrics``, requests are timed and ``/metrics`` serves the process's registry."""
+    With ``metrics``, requests are timed and ``/metrics`` serves the process's registry; with
+    ``idempotent`` (where answers are kept, which requests), those honour Idempotency-Key."""
     app = FastAPI(
         title=title,
         description=description,
@@ -236,6 +243,14 @@ def create_app(
     install_problem_handlers(app)
     # innermost of the middleware, so a refused body still gets X-Trace-Id and is timed
     app.add_middleware(BodyLimits, settings=settings)
+    if idempotent is not None:
+        collection, applies = idempotent
+        app.add_middleware(
+            IdempotencyMiddleware,
+            collection=collection,
+            applies=applies,
+            max_body_bytes=max(settings.max_body_bytes, settings.max_batch_body_bytes),
+        )
 
     @app.middleware("http")
     async def trace_id_header(

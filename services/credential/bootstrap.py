@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from contracts import learners, records
 from services.common.http import create_app
+from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.credential.api import router
@@ -68,6 +69,13 @@ def build(settings: Settings) -> FastAPI:
         lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
+        idempotent=(
+            lambda: runtime.db["idempotency"],
+            routes(
+                ("POST", "/v1/learners/{learner_id}/credentials"),
+                ("POST", "/v1/admin/issuer-keys:rotate"),
+            ),
+        ),
     )
     app.state.store = store
     app.state.issuer = issuer

@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import FastAPI
 
 from services.common.http import create_app
+from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.learner.api import ROUTERS
@@ -55,6 +56,16 @@ def build(settings: Settings) -> FastAPI:
         lifespan=runtime.lifespan(on_start, relay.stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
+        idempotent=(
+            lambda: runtime.db["idempotency"],
+            routes(
+                ("POST", "/v1/learners"),
+                ("POST", "/v1/programmes"),
+                ("POST", "/v1/admin/providers"),
+                ("POST", "/v1/admin/providers/{provider_id}/keys"),
+                ("POST", "/v1/keys:rotate"),
+            ),
+        ),
     )
     app.state.services = Services(
         records=Records(store, runtime.log, identity_key),

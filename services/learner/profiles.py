@@ -3,6 +3,7 @@ department. Every change is a full-profile event on the compacted ``learners.v1`
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -12,11 +13,13 @@ from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
 from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import append_pending, pending_event
+from services.learner.appending import AppendFailed, append_pending, pending_event
 from services.learner.identity import NationalId, PersonName, checked_name, national_id_hash
 from services.learner.intake import Phone
 from services.learner.store import LearnerStore, check_revision, learner_key
 from services.learner.submissions import learner_profile
+
+_log = logging.getLogger("learningtrail.learner.profiles")
 
 
 class Contact(BaseModel):
@@ -107,7 +110,15 @@ class Profiles:
         learner, created = await self.store.add_learner(doc)
         if not created:
             raise AlreadyRegistered()
-        await append_pending(self.log, self.store, "learners", learner)
+        try:
+            await append_pending(self.log, self.store, "learners", learner)
+        except AppendFailed as exc:
+            # Registered (stored with its event in the outbox): the relay announces it. A
+            # 503 here would be untrue, and its retry would meet "already registered".
+            _log.warning(
+                "learner registered; the relay will append its event",
+                extra={"learner_id": learner["_id"], "error": str(exc)},
+            )
         return learner
 
     async def get(self, learner_id: str) -> Document:
