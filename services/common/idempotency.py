@@ -17,10 +17,12 @@ sensitive as the rest of the service's data.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -34,6 +36,7 @@ from services.common.problems import Problem, problem_response
 _log = logging.getLogger("learningtrail.idempotency")
 HEADER = "idempotency-key"
 RETENTION = timedelta(hours=24)
+SWEEP_SECONDS = 3600.0
 ABANDONED = timedelta(minutes=2)
 _KEY = re.compile(r"^[\x21-\x7e]{8,128}$")  # printable ASCII, as the IETF draft suggests
 _KEPT_HEADERS = {b"content-type", b"location"}
@@ -53,6 +56,8 @@ class IdempotencyMiddleware:
         self.collection = collection
         self.applies = applies
         self.max_body_bytes = max_body_bytes
+        self._swept_at = 0.0  # monotonic time of the last sweep of expired answers
+        self._sweeps: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not self.applies(scope["method"], scope["path"]):
@@ -95,6 +100,7 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(body).hexdigest()
         collection = self.collection()
         now = datetime.now(UTC)
+        self._sweep(collection, now)
         try:
             await collection.insert_one(
                 {"_id": doc_id, "fingerprint": fingerprint, "state": "running", "at": now}
@@ -125,6 +131,22 @@ class IdempotencyMiddleware:
             )
         except Exception:  # answered already; a retry then waits out ABANDONED and runs again
             _log.exception("could not keep the answer of an Idempotency-Key", extra={"key": key})
+
+    def _sweep(self, collection: AsyncCollection[Document], now: datetime) -> None:
+        """At most hourly, in the background: forget answers older than ``RETENTION``."""
+        if time.monotonic() - self._swept_at < SWEEP_SECONDS:
+            return
+        self._swept_at = time.monotonic()
+
+        async def sweep() -> None:
+            try:
+                await collection.delete_many({"at": {"$lt": now - RETENTION}})
+            except Exception:
+                _log.exception("could not forget expired Idempotency-Key answers")
+
+        task = asyncio.create_task(sweep())
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweeps.discard)
 
     async def _answer_repeat(
         self,
