@@ -3,13 +3,13 @@ department. Every change is a full-profile event on the compacted ``learners.v1`
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from contracts import learners
 from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
-from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
+from contracts.vocabulary import BirthDate, Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
@@ -39,7 +39,7 @@ class SelfRegistration(Contact):
         description="12-digit personal ID number (CCCD); hashed on arrival."
     )
     full_name: PersonName = Field(examples=["Lê Hoàng Yến"])
-    birth_date: date
+    birth_date: BirthDate
 
 
 class ProfileChange(BaseModel):
@@ -54,7 +54,7 @@ class ProfileChange(BaseModel):
     interests: list[Pathway] | None = Field(default=None, max_length=8)
     topics: list[ShortText] | None = Field(default=None, max_length=20)
     full_name: ShortText | None = Field(default=None, description="Department only.")
-    birth_date: date | None = Field(default=None, description="Department only.")
+    birth_date: BirthDate | None = Field(default=None, description="Department only.")
 
     @field_validator("full_name")
     @classmethod
