@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from contracts.text import checked_long_text, checked_short_text
 
@@ -103,5 +109,6 @@ def _clock_time(value: object) -> object:
 ClockTime = Annotated[
     time,
     BeforeValidator(_clock_time),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": _CLOCK.pattern, "examples": ["21:00"]}),
 ]

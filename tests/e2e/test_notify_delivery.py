@@ -186,11 +186,17 @@ async def test_the_unsubscribe_link_is_honoured(
     link = first[0]["List-Unsubscribe"].strip("<>")
     assert link in body_of(first[0])
 
-    forged = await http.get(link[:-3] + "abc")
+    assert first[0]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"  # RFC 8058
+
+    forged = await http.post(link[:-3] + "abc")
     assert forged.status_code == 400
-    clicked = await http.get(link)  # one click, no login
+    opened = await http.get(link)  # what a mail scanner does: a page, nothing changed
+    assert opened.status_code == 200 and '<form method="post"' in opened.text
+    assert (await preferences(http, stack, learner_id))["unsubscribed"] == []
+    one_click = {"List-Unsubscribe": "One-Click"}
+    clicked = await http.post(link, data=one_click)  # one click, no login
     assert clicked.status_code == 200 and "Đã hủy đăng ký" in clicked.text
-    assert (await http.get(link)).status_code == 200  # a second click changes nothing
+    assert (await http.post(link, data=one_click)).status_code == 200  # twice changes nothing
     prefs = await preferences(http, stack, learner_id)
     assert prefs["unsubscribed"] == ["email"] and prefs["active_channels"] == ["inbox"]
 

@@ -165,7 +165,9 @@ class Receiver:
 async def receiver_fixture() -> AsyncIterator[Receiver]:
     if "receiver" not in _SHARED:
         found = Receiver()
-        server = await asyncio.start_server(found.handle, "127.0.0.1", 0)
+        # the one internal destination the local notify is allowed to call
+        port = localstack.webhook_receiver_port(localstack.Ports.from_env())
+        server = await asyncio.start_server(found.handle, "127.0.0.1", port)
         found.port = server.sockets[0].getsockname()[1]
         _SHARED["receiver"] = [found, server, 0]
     _SHARED["receiver"][2] += 1
