@@ -98,7 +98,7 @@ _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def _clock_time(value: object) -> object:
-    if isinstance(value, str) and not _CLOCK.match(value):
+    if isinstance(value, str) and not _CLOCK.fullmatch(value):
         raise ValueError("a local time as HH:MM, e.g. 21:00 (no seconds, no offset)")
     if isinstance(value, time) and (value.tzinfo is not None or value.second or value.microsecond):
         raise ValueError("a local time as HH:MM, e.g. 21:00 (no seconds, no offset)")

@@ -49,7 +49,7 @@ def api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def b64url(data: bytes) -> str:
@@ -60,10 +60,10 @@ def b64url(data: bytes) -> str:
 def unb64url(text: str) -> bytes:
     """The bytes of canonical unpadded base64url, or ``ValueError`` for anything else
     (padding, characters outside the alphabet, an impossible length, non-zero spare bits)."""
-    if not _B64URL.match(text) or len(text) % 4 == 1:
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not canonical base64url")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64url(data) != text:
+    if b64url(data) != text:  # e.g. spare bits set in the last character
         raise ValueError("not canonical base64url")
     return data
 

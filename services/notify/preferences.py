@@ -135,7 +135,7 @@ _STORED_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:00)?$")
 def clock_time(value: object) -> time:
     """A stored local time read back: ``HH:MM`` (``HH:MM:00`` as stored before), naive;
     anything else (an offset, say) is ``ValueError``."""
-    if not isinstance(value, str) or not _STORED_CLOCK.match(value):
+    if not isinstance(value, str) or not _STORED_CLOCK.fullmatch(value):
         raise ValueError("a stored local time is HH:MM")
     return time.fromisoformat(value)
 

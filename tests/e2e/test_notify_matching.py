@@ -204,8 +204,15 @@ def commune() -> str:
 
 
 def local_clock(seconds_from_now: float = 0) -> str:
+    """The learner's wall-clock time (HH:MM, as preferences take it) so many seconds away."""
     at = datetime.now(HCM) + timedelta(seconds=seconds_from_now)
-    return at.strftime("%H:%M:%S")
+    return at.strftime("%H:%M")
+
+
+def next_local_minute(at_least: float) -> str:
+    """The first whole minute (HH:MM, learner's time) at least ``at_least`` seconds away."""
+    at = datetime.now(HCM) + timedelta(seconds=at_least + 59)
+    return at.replace(second=0, microsecond=0).strftime("%H:%M")
 
 
 async def new_learner(
