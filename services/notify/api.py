@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from contracts.envelope import utc_now
 from contracts.notifications import About, Channel
-from contracts.vocabulary import Language
+from contracts.vocabulary import ClockTime, Language
 from services.common.access import app_settings, learner_or_admin, require_admin
 from services.common.mongo import Document
 from services.common.problems import Problem
@@ -191,7 +191,7 @@ class PreferencesView(BaseModel):
     quiet_hours: QuietWindow | None
     time_zone: str
     delivery: Delivery
-    digest_time: time
+    digest_time: ClockTime
     webhook: WebhookView | None
     email: str | None
     phone: str | None

@@ -116,9 +116,17 @@ class PreferencesInput(BaseModel):
         return value
 
 
+# What a zoneinfo directory holds besides zones: the host's own setting and rule files.
+_NOT_ZONES = ("localtime", "posixrules", "Factory")
+
+
 @cache
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def zone(name: str) -> ZoneInfo:

@@ -244,7 +244,8 @@ async def test_no_duplicate_after_the_worker_is_killed_and_restarted(
     notify = localstack.component("notify")
     localstack.stop(notify, kill=True)  # SIGKILL: no clean shutdown
     receiver.released.set()
-    localstack.start(notify)
+    # in a thread: the receiver runs in this event loop and must answer meanwhile
+    await asyncio.to_thread(localstack.start, notify)
 
     expected = {f"{lid}:{programme_id}:webhook" for lid in learners}
     await eventually(
