@@ -9,7 +9,7 @@ programme. The property: every drawn event is handled or dead-lettered on its ow
 consumer groups commit past all of them, nothing of the control learner's is dead-lettered,
 and the control learner is told about the control programme.
 
-Budget: ``EXAMPLES`` batches of up to ``MAX_EVENTS`` events, no shrinking (about a minute).
+Budget: ``EXAMPLES`` batches of up to ``MAX_EVENTS`` events, no shrinking (seconds on a laptop).
 """
 
 from __future__ import annotations

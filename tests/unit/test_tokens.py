@@ -78,3 +78,20 @@ def test_only_canonical_unpadded_base64url_decodes() -> None:
     for text in ("YQ==", "YQ=", "Y", "YR", "Y!Q", "YQ\n", "Y Q", "+/8", "YW Jj"):
         with pytest.raises(ValueError, match="canonical"):
             unb64url(text)
+
+
+def test_tokens_issued_before_the_one_codec_still_verify() -> None:
+    # the format of tokens already handed out: base64url JSON (default separators) and the
+    # HMAC of that text, both unpadded
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    claims = b64(json.dumps({"sub": "learner-1", "role": "learner", "exp": 2_000_000_000}).encode())
+    signature = b64(hmac.new(b"s" * 32, claims.encode(), hashlib.sha256).digest())
+    assert verify_token("s" * 32, f"{claims}.{signature}", now=1).subject == "learner-1"
+    assert issue_token("s" * 32, "learner-1", "learner", 2_000_000_000) == f"{claims}.{signature}"
