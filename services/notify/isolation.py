@@ -24,7 +24,12 @@ T = TypeVar("T")
 S = TypeVar("S")
 
 # What bad data raises while it is read or composed (not what an outage raises).
-DATA_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, KeyError, LookupError)
+DATA_ERRORS: tuple[type[Exception], ...] = (
+    ValueError,
+    TypeError,
+    LookupError,
+    ArithmeticError,
+)
 
 
 def failures_counter() -> Counter:
