@@ -10,7 +10,9 @@
 5. A GET of an unsubscribe link changes nothing; POST (RFC 8058 one-click) unsubscribes.
 6. Bidi and zero-width characters in grades and reasons, formulas in titles and codes, and
    birth dates outside human limits are refused.
-7. Rate limits: see tests/unit/test_rate_limits.py (no load on a shared machine).
+7. ``X-Forwarded-For`` from an untrusted caller changes nothing (the caller is the socket
+   peer); bucket eviction and key rotation are in tests/unit/test_rate_limits.py (no load on a
+   shared machine).
 """
 
 from __future__ import annotations
@@ -367,3 +369,19 @@ async def test_a_centre_submission_refuses_a_birth_date_in_the_future(
     body = submission(national_id(), f"H2-{new_event_id()}")
     body["learner"]["birth_date"] = "2999-01-01"
     _problem(await submit(http, stack, centre["api_key"], body), 422, "birth")
+
+
+# 7. spoofed X-Forwarded-For got fresh buckets
+
+
+@pytest.mark.parametrize("service", ["learner", "credential", "notify"])
+async def test_a_spoofed_forwarded_for_does_not_change_who_the_caller_is(
+    stack: Stack, http: httpx.AsyncClient, service: str
+) -> None:
+    # /metrics answers loopback callers without credentials: were X-Forwarded-For believed
+    # from this (untrusted) caller, it would be someone else — a fresh rate-limit bucket for
+    # self-registration, a 401 here
+    base: str = getattr(stack.endpoints, service)
+    for spoofed in ("203.0.113.9", "127.0.0.1, 203.0.113.9", "unknown"):
+        answer = await http.get(f"{base}/metrics", headers={"X-Forwarded-For": spoofed})
+        assert answer.status_code == 200, (spoofed, answer.status_code)
