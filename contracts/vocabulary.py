@@ -12,10 +12,11 @@ from pydantic import (
     BeforeValidator,
     PlainSerializer,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
 )
 
-from contracts.text import checked_long_text, checked_short_text
+from contracts.text import checked_long_text, checked_short_text, is_stored
 
 
 class Pathway(StrEnum):
@@ -83,7 +84,9 @@ UnitCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{2,6}$")]
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 
-def _human_birth_date(value: date) -> date:
+def _human_birth_date(value: date, info: ValidationInfo) -> date:
+    if is_stored(info):
+        return value
     if value < EARLIEST_BIRTH_DATE:
         raise ValueError(f"a birth date is not before {EARLIEST_BIRTH_DATE.isoformat()}")
     if value > datetime.now(UTC).date() + timedelta(days=1):  # a day's grace for time zones

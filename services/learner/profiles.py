@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from contracts import learners
 from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
+from contracts.text import STORED
 from contracts.vocabulary import BirthDate, Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
@@ -102,7 +103,9 @@ class Profiles:
         doc["pending"] = pending_event(
             learners.LEARNER_REGISTERED,
             doc["_id"],
-            LearnerRegistered.model_validate({**learner_profile(doc), "registered_at": now}),
+            LearnerRegistered.model_validate(
+                {**learner_profile(doc), "registered_at": now}, context=STORED
+            ),
         )
         learner, created = await self.store.add_learner(doc)
         if not created:
@@ -134,7 +137,9 @@ class Profiles:
         changes["pending"] = pending_event(
             learners.LEARNER_UPDATED,
             learner_id,
-            LearnerUpdated.model_validate({**learner_profile(merged), "updated_at": now}),
+            LearnerUpdated.model_validate(
+                {**learner_profile(merged), "updated_at": now}, context=STORED
+            ),
         )
         changed = await self.store.change_learner(learner_id, changes)
         assert changed is not None

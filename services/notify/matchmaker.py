@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.notifications import About
 from contracts.programmes import Programme
+from contracts.text import STORED
 from contracts.vocabulary import Language
 from services.common.mongo import Document
 from services.notify.isolation import Isolation, learner_of
@@ -149,7 +150,7 @@ class Matchmaker:
         programmes = self.isolation.each(
             "programme",
             await self.store.programmes_in(places),
-            Programme.model_validate,
+            lambda p: Programme.model_validate(p, context=STORED),
             lambda p: f"programme {p.get('_id')}",
         )
         planned: list[Document] = []

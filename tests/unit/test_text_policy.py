@@ -70,3 +70,37 @@ def test_clock_times_are_hh_mm_without_an_offset() -> None:
     for bad in ("21:00+05:00", "07:00-11:00", "7:00", "24:00", "21:00:00", "21:00Z", "21:00\n"):
         with pytest.raises(ValidationError, match="HH:MM"):
             adapter.validate_python(bad)
+
+
+def test_what_entered_before_the_policy_is_still_read_back() -> None:
+    # an event in the log (or a document in the database) from before a rule was added: a
+    # replay must not drop the learner's record over it; what a person sends now is refused
+    import json
+
+    from contracts.envelope import Envelope, from_kafka, to_kafka
+    from contracts.records import LEARNING_RECORD_RECORDED, LearningRecordRecorded
+    from contracts.text import STORED
+
+    old = {
+        "record_id": "r-1",
+        "learner_id": "l-1",
+        "provider_id": "c-1",
+        "provider_record_ref": "-2019-0001",
+        "recorded_at": "2019-05-01T00:00:00+00:00",
+        "pathway": "vocational",
+        "kind": "course",
+        "title": "Sơ cấp Kỹ thuật trồng nho",
+        "result": {"status": "passed", "grade": "-", "grade_scale": "Đạt/Không đạt"},
+        "completed_on": "2019-04-01",
+    }
+    with pytest.raises(ValidationError, match="formula"):
+        LearningRecordRecorded.model_validate(old)
+    event = LearningRecordRecorded.model_validate(old, context=STORED)
+    envelope = Envelope[LearningRecordRecorded](
+        type=LEARNING_RECORD_RECORDED, source="/learner", subject="l-1", data=event
+    )
+    _, value, headers = to_kafka(envelope)
+    raw = [(k, v.encode()) for k, v in headers.items()]
+    read = from_kafka(raw, value, {LEARNING_RECORD_RECORDED: LearningRecordRecorded})
+    assert json.loads(value)["result"]["grade"] == "-"
+    assert read.data.model_dump()["provider_record_ref"] == "-2019-0001"
