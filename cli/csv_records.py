@@ -11,6 +11,10 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from contracts.text import FORMULA_STARTS, formula_problem
+
+__all__ = ["FORMULA_STARTS", "formula_problem"]
+
 # (column, required, Vietnamese help)
 COLUMNS: tuple[tuple[str, bool, str], ...] = (
     ("provider_record_ref", True, "Mã hồ sơ của trung tâm, duy nhất; nhập lại không bị trùng"),
@@ -59,14 +63,23 @@ PATHWAY_ALIASES = {
     "cong_nhan": "recognition",
 }
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-# What a spreadsheet reads as the start of a formula (CSV injection, OWASP): '=', '+', '-', '@'
-# and, ahead of them, a tab or carriage return.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# The name and title columns, refused when they start like a formula: they are shown and
-# exported as text everywhere (trail, credentials, the department's lists). Numbers and dates
-# are read by their own parsers; references, codes, phone numbers ("+84…") and e-mail addresses
-# by the service's validators, and any cell the project writes back goes through safe_cell.
-TEXT_COLUMNS = ("full_name", "title", "recognises", "toward_programme")
+# The free-text columns, refused when they start like a formula (the one text policy,
+# contracts/text.py): they are shown and exported as text everywhere (trail, credentials, the
+# department's lists). Checked here before blanks are trimmed, so a leading tab is caught too;
+# the service applies the rest of the policy. Numbers and dates are read by their own parsers,
+# phone numbers ("+84…") and e-mail addresses by the service's validators, and any cell the
+# project writes back goes through safe_cell.
+TEXT_COLUMNS = (
+    "provider_record_ref",
+    "full_name",
+    "title",
+    "code",
+    "grade",
+    "grade_scale",
+    "certificate_number",
+    "recognises",
+    "toward_programme",
+)
 
 
 class RowError(ValueError):
@@ -129,21 +142,6 @@ def parse_number(value: str, column: str) -> float:
     if not math.isfinite(number):  # float() also reads "nan" and "inf"
         raise RowError(f"{column}: {value!r} is not a number")
     return number
-
-
-def formula_problem(value: str) -> str | None:
-    """Why a text cell is refused because a spreadsheet would run it as a formula, or None.
-
-    Leading blanks are looked through, since a blank does not stop every spreadsheet."""
-    raw = value.lstrip(" ")
-    if raw[:1] in ("\t", "\r"):
-        return "starts with a tab or carriage return, which hides a formula from view"
-    if raw[:1] in FORMULA_STARTS:
-        return (
-            f"starts with {raw[0]!r}, which a spreadsheet runs as a formula; remove that "
-            "character (or write the text another way)"
-        )
-    return None
 
 
 def row_to_submission(row: dict[str, str]) -> dict[str, Any]:

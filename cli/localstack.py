@@ -432,10 +432,18 @@ def components(ports: Ports) -> list[Component]:
     return found
 
 
+def webhook_receiver_port(ports: Ports) -> int:
+    """The one local port (LT_DEV_WEBHOOK_PORT; by default beside the notify port) where a
+    development machine's test webhook receiver listens: the only internal destination the
+    local notify may call (LT_NOTIFY_WEBHOOK_ALLOW)."""
+    return int(os.environ.get("LT_DEV_WEBHOOK_PORT", str(ports.notify + 4444)))
+
+
 def notify_env(ports: Ports, token_secret: str) -> dict[str, str]:
     """Notify's delivery settings on a development machine: an SMTP relay and an SMS gateway
     on local ports (LT_DEV_SMTP_PORT, LT_DEV_SMS_PORT; by default beside the notify port, so
-    that a second stack has its own), webhooks to local receivers, and quick retries."""
+    that a second stack has its own), webhooks to the local test receiver only, and quick
+    retries."""
     smtp = os.environ.get("LT_DEV_SMTP_PORT", str(ports.notify + 4442))
     sms = os.environ.get("LT_DEV_SMS_PORT", str(ports.notify + 4443))
     return {
@@ -444,7 +452,7 @@ def notify_env(ports: Ports, token_secret: str) -> dict[str, str]:
         "LT_NOTIFY_SMTP_PORT": smtp,
         "LT_NOTIFY_SMS_GATEWAY_URL": f"http://127.0.0.1:{sms}/sms",
         "LT_NOTIFY_SMS_GATEWAY_SECRET": hashlib.sha256(f"sms:{token_secret}".encode()).hexdigest(),
-        "LT_NOTIFY_WEBHOOK_ALLOW_PRIVATE": "true",
+        "LT_NOTIFY_WEBHOOK_ALLOW": f"127.0.0.1:{webhook_receiver_port(ports)}",
         "LT_NOTIFY_RETRY_BASE_SECONDS": "1",
         "LT_NOTIFY_POLL_SECONDS": "0.5",
     }

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from contracts.catalogue import EVENT_TYPES, TOPICS, dead_letter_topic
 from contracts.envelope import Envelope, to_kafka
+from contracts.text import STORED
 from services.common.settings import Settings
 from services.common.telemetry import current_traceparent
 
@@ -246,7 +247,8 @@ def _pending_envelope(
         type=pending["type"],
         source=source,
         subject=subject,
-        data=model.model_validate(pending["data"]),
+        # kept when the change was made: read back under the rules it was made under
+        data=model.model_validate(pending["data"], context=STORED),
         # the trace of the change, kept with it; else the one appending it now
         traceparent=pending.get("traceparent") or current_traceparent(),
     )

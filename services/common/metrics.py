@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
-from prometheus_client import CollectorRegistry, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
@@ -171,6 +171,10 @@ class Metrics:
         gauge = SourcedGauge(name, documentation, labelnames, source, self.source_timeout)
         self.registry.register(gauge)
         self._gauges.append(gauge)
+
+    def counter(self, name: str, documentation: str, labelnames: Sequence[str]) -> Counter:
+        """A counter of this process's registry (``_total`` is added to ``name``)."""
+        return Counter(name, documentation, labelnames, registry=self.registry)
 
     def watch_consumer(self, group: str, stats: Callable[[], ConsumerStats]) -> None:
         """Expose a batch consumer's counters."""

@@ -231,4 +231,8 @@ def serve(app: FastAPI, settings: Settings) -> None:
         # longer than typical client pools keep idle connections, so the server rarely
         # closes one the client is about to reuse
         timeout_keep_alive=75,
+        # X-Forwarded-For only from the configured proxies; none by default (uvicorn would
+        # otherwise believe any local caller), so the client is the socket peer
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or [],
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+import ipaddress
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -69,6 +71,12 @@ class Settings(BaseSettings):
         "loopback callers and the admin token need none.",
     )
     log_level: str = "INFO"
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated) of the reverse proxies in front of "
+        "the service, whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's "
+        "forwarded_allow_ips). Empty: none, and a caller's address is the socket peer's.",
+    )
     rate_limit_per_minute: int = Field(
         default=600, ge=1, description="Requests a minute per API key (or per address)."
     )
@@ -103,6 +111,19 @@ class Settings(BaseSettings):
     jsonld_cache_dir: str | None = Field(
         default=None, description="Credential service: where the fetched JSON-LD contexts live."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for item in (i.strip() for i in value.split(",")):
+            if item:
+                ipaddress.ip_network(item, strict=False)  # fail at start-up if malformed
+        return value
+
+    @property
+    def forwarded_allow_ips(self) -> list[str]:
+        """The trusted proxies as uvicorn takes them."""
+        return [i.strip() for i in self.trusted_proxies.split(",") if i.strip()]
 
     @property
     def database_name(self) -> str:

@@ -3,6 +3,12 @@
 An API key is shown once and stored only as its SHA-256 (the key carries 256 bits of
 randomness, so a plain hash is enough). A learner token is ``payload.signature``: the base64url
 JSON claims and their HMAC-SHA256 under the token secret.
+
+This is the one codec of signed tokens (notify's unsubscribe tokens use it under a key of their
+own): base64url is read strictly — the alphabet ``A-Z a-z 0-9 - _`` only, no padding, no stray
+characters, and only the canonical encoding of its bytes (decoded and encoded again, it must be
+the same text) — so one token has exactly one spelling; signatures are compared in constant
+time.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -42,33 +49,56 @@ def api_key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def _b64(data: bytes) -> str:
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64url(data: bytes) -> str:
+    """Canonical unpadded base64url."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def unb64url(text: str) -> bytes:
+    """The bytes of canonical unpadded base64url, or ``ValueError`` for anything else
+    (padding, characters outside the alphabet, an impossible length, non-zero spare bits)."""
+    if not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:  # e.g. spare bits set in the last character
+        raise ValueError("not canonical base64url")
+    return data
+
+
+def seal(key: bytes, payload: bytes) -> str:
+    """``payload`` signed: ``base64url(payload).base64url(HMAC-SHA256(key, that text))``."""
+    encoded = b64url(payload)
+    return f"{encoded}.{b64url(hmac.new(key, encoded.encode(), hashlib.sha256).digest())}"
+
+
+def unseal(key: bytes, token: str) -> bytes:
+    """The payload of a genuine sealed token, or :class:`TokenError` saying what is wrong."""
+    try:
+        payload, signature = token.split(".")
+        given = unb64url(signature)
+        unb64url(payload)
+    except ValueError as exc:
+        raise TokenError("token is not in the form payload.signature (base64url)") from exc
+    expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+    if not hmac.compare_digest(given, expected):
+        raise TokenError("token signature does not match")
+    return unb64url(payload)
 
 
 def issue_token(secret: str, subject: str, role: Role, expires_at: int) -> str:
     """Sign claims for ``subject`` valid until ``expires_at``."""
-    payload = _b64(json.dumps({"sub": subject, "role": role, "exp": expires_at}).encode())
-    signature = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    return f"{payload}.{_b64(signature)}"
+    claims = json.dumps({"sub": subject, "role": role, "exp": expires_at}).encode()
+    return seal(secret.encode(), claims)
 
 
 def verify_token(secret: str, token: str, now: int) -> Claims:
     """Return the claims of a genuine, unexpired token, or raise :class:`TokenError`."""
+    payload = unseal(secret.encode(), token)
     try:
-        payload, signature = token.split(".")
-        given = _unb64(signature)
-    except ValueError as exc:
-        raise TokenError("token is not in the form payload.signature") from exc
-    expected = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(given, expected):
-        raise TokenError("token signature does not match")
-    try:
-        raw = json.loads(_unb64(payload))
+        raw = json.loads(payload)
         claims = Claims(subject=str(raw["sub"]), role=raw["role"], expires_at=int(raw["exp"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError("token payload is malformed") from exc

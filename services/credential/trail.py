@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts.records import LearningRecordRecorded
+from contracts.text import STORED
 from contracts.vocabulary import Pathway
 
 # The order pathways appear in on a trail: formal first, then the rest of lifelong learning.
@@ -121,7 +122,7 @@ def build_trail(
     years: dict[int, YearTotals] = {}
     highest: int | None = None
     for raw in entries:
-        entry = TrailEntry.model_validate({**raw, "record_id": raw["_id"]})
+        entry = TrailEntry.model_validate({**raw, "record_id": raw["_id"]}, context=STORED)
         by_pathway[Pathway(raw["pathway"])].append(entry)
         year = years.setdefault(
             entry.completed_on.year,
@@ -171,7 +172,7 @@ def build_trail(
         ),
         recognitions=sorted(
             (
-                RecognitionView.model_validate({**r, "recognition_id": r["_id"]})
+                RecognitionView.model_validate({**r, "recognition_id": r["_id"]}, context=STORED)
                 for r in recognitions or []
                 if r.get("state") == "granted"
             ),

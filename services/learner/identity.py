@@ -21,6 +21,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from contracts.text import describe, hidden_character_problem
 from contracts.vocabulary import ShortText
 
 _NATIONAL_ID = re.compile(r"^[0-9]{12}$")
@@ -68,51 +69,7 @@ VOWEL_MARKS = frozenset("\u0302\u0306\u031b")
 VIETNAMESE_MARKS = TONE_MARKS | VOWEL_MARKS
 # What a name may hold besides letters: "H'Hen Niê", "Nguyễn-Trần", "Nguyễn Văn A."
 NAME_PUNCTUATION = frozenset(" -'.")
-# Characters that reorder how text is displayed (Unicode bidirectional controls).
-BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-# Letters and symbols that show as blank space without being whitespace.
-INVISIBLE_LOOKALIKES = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f")
 _TYPOGRAPHIC_APOSTROPHES = frozenset("\u2018\u2019\u02bc\u02b9\u0060\u00b4")
-
-
-def _describe(char: str) -> str:
-    return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
-
-
-def hidden_character_problem(text: str, line_breaks: bool = False) -> str | None:
-    """Why ``text`` (a name, a title) must be refused because it holds a character that is not
-    seen as what it is — a control, formatting or text-direction character, an unassigned or
-    private-use code point, or a letter that shows as a blank — or None when it holds none.
-    ``line_breaks`` allows newlines and tabs (in long descriptions)."""
-    for position, char in enumerate(text, 1):
-        if line_breaks and char in "\n\r\t":
-            continue
-        category = unicodedata.category(char)
-        if char in BIDI_CONTROLS:
-            return (
-                f"character {position} is a text-direction control ({_describe(char)}), which "
-                "makes the text display in another order than it is stored; remove it"
-            )
-        if category == "Cf":
-            return (
-                f"character {position} is an invisible formatting character "
-                f"({_describe(char)}); remove it"
-            )
-        if category == "Cc":
-            return f"character {position} is a control character ({_describe(char)}); remove it"
-        if category in ("Cn", "Co", "Cs"):
-            return (
-                f"character {position} ({_describe(char)}) is unassigned or for private use; "
-                "retype the text"
-            )
-        if char in INVISIBLE_LOOKALIKES:
-            return (
-                f"character {position} ({_describe(char)}) shows as a blank but is not a space; "
-                "remove it"
-            )
-    return None
 
 
 def _vietnamese_letter(letter: str) -> bool:
@@ -167,14 +124,14 @@ def name_problem(name: str) -> str | None:
     while position < len(text):
         char = text[position]
         category = unicodedata.category(char)
-        label = f"character {position + 1} '{char}' ({_describe(char)})"
+        label = f"character {position + 1} '{char}' ({describe(char)})"
         if category.startswith("L"):
             end = position + 1
             while end < len(text) and unicodedata.combining(text[end]):
                 end += 1  # a letter with no precomposed form keeps its marks apart
             letter = text[position:end]
             if not _vietnamese_letter(letter):
-                described = ", ".join(_describe(c) for c in letter)
+                described = ", ".join(describe(c) for c in letter)
                 return _letter_problem(f"character {position + 1} '{letter}' ({described})", letter)
             position = end
             continue
@@ -203,21 +160,6 @@ def checked_name(value: str) -> str:
         value = normalise_name(value)
         problem = name_problem(value)
     if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-def visible_text(value: str) -> str:
-    """``value`` unchanged when every character in it shows as what it is (a title, a centre's
-    name), else a ``ValueError`` saying which one does not."""
-    if problem := hidden_character_problem(value):
-        raise ValueError(problem)
-    return value
-
-
-def visible_long_text(value: str) -> str:
-    """As :func:`visible_text`, allowing line breaks and tabs (a description)."""
-    if problem := hidden_character_problem(value, line_breaks=True):
         raise ValueError(problem)
     return value
 

@@ -11,8 +11,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from contracts.records import LearningRecordContent, LearningRecordRecorded
-from contracts.vocabulary import Pathway, RecordKind, ResultStatus, ShortText, UnitCode
-from services.learner.identity import NationalId, PersonName, visible_text
+from contracts.text import STORED, visible_text
+from contracts.vocabulary import BirthDate, Pathway, RecordKind, ResultStatus, ShortText, UnitCode
+from services.learner.identity import NationalId, PersonName
 
 # Pathways where general-education levels (tiểu học, THCS, THPT) make sense.
 GENERAL_EDUCATION_PATHWAYS = frozenset({Pathway.REGULAR, Pathway.CONTINUING, Pathway.LITERACY})
@@ -32,7 +33,7 @@ class LearnerIdentity(BaseModel):
         examples=["079190001234"],
     )
     full_name: PersonName = Field(examples=["Nguyễn Thị Hương"])
-    birth_date: date = Field(examples=["1990-05-14"])
+    birth_date: BirthDate = Field(examples=["1990-05-14"])
     commune_code: UnitCode | None = Field(default=None, examples=["22015"])
     email: EmailStr | None = None
     phone: Phone | None = None
@@ -180,15 +181,19 @@ def recorded_event(
     recorded_at: datetime,
     provider_name: str | None = None,
 ) -> LearningRecordRecorded:
-    """The event that says this submission was accepted."""
-    return LearningRecordRecorded(
-        record_id=record_id,
-        learner_id=learner_id,
-        provider_id=provider_id,
-        provider_name=provider_name,
-        provider_record_ref=submission.provider_record_ref,
-        recorded_at=recorded_at,
-        **submission.record.model_dump(),
+    """The event that says this submission was accepted. The submission was checked as it
+    entered; the centre's name comes from its stored registration (``STORED``)."""
+    return LearningRecordRecorded.model_validate(
+        {
+            "record_id": record_id,
+            "learner_id": learner_id,
+            "provider_id": provider_id,
+            "provider_name": provider_name,
+            "provider_record_ref": submission.provider_record_ref,
+            "recorded_at": recorded_at,
+            **submission.record.model_dump(),
+        },
+        context=STORED,
     )
 
 

@@ -4,13 +4,14 @@ department. Every change is a full-profile event on the compacted ``learners.v1`
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from contracts import learners
 from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
-from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
+from contracts.text import STORED
+from contracts.vocabulary import BirthDate, Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import AppendFailed, append_pending, pending_event
@@ -42,7 +43,7 @@ class SelfRegistration(Contact):
         description="12-digit personal ID number (CCCD); hashed on arrival."
     )
     full_name: PersonName = Field(examples=["Lê Hoàng Yến"])
-    birth_date: date
+    birth_date: BirthDate
 
 
 class ProfileChange(BaseModel):
@@ -57,7 +58,7 @@ class ProfileChange(BaseModel):
     interests: list[Pathway] | None = Field(default=None, max_length=8)
     topics: list[ShortText] | None = Field(default=None, max_length=20)
     full_name: ShortText | None = Field(default=None, description="Department only.")
-    birth_date: date | None = Field(default=None, description="Department only.")
+    birth_date: BirthDate | None = Field(default=None, description="Department only.")
 
     @field_validator("full_name")
     @classmethod
@@ -105,7 +106,9 @@ class Profiles:
         doc["pending"] = pending_event(
             learners.LEARNER_REGISTERED,
             doc["_id"],
-            LearnerRegistered.model_validate({**learner_profile(doc), "registered_at": now}),
+            LearnerRegistered.model_validate(
+                {**learner_profile(doc), "registered_at": now}, context=STORED
+            ),
         )
         learner, created = await self.store.add_learner(doc)
         if not created:
@@ -148,7 +151,9 @@ class Profiles:
         changes["pending"] = pending_event(
             learners.LEARNER_UPDATED,
             learner_id,
-            LearnerUpdated.model_validate({**learner_profile(merged), "updated_at": now}),
+            LearnerUpdated.model_validate(
+                {**learner_profile(merged), "updated_at": now}, context=STORED
+            ),
         )
         changed = await self.store.change_learner(learner_id, changes, revision)
         await append_pending(self.log, self.store, "learners", changed)

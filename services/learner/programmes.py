@@ -9,11 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts import programmes
 from contracts.envelope import new_event_id
 from contracts.programmes import ProgrammeAnnounced, ProgrammeUpdated, ProgrammeWithdrawn
+from contracts.text import visible_long_text, visible_text
 from contracts.vocabulary import Pathway, ShortText, Text, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.learner.appending import append_pending, pending_event
-from services.learner.identity import visible_long_text, visible_text
 from services.learner.intake import FieldError
 from services.learner.store import LearnerStore, check_revision
 

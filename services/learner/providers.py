@@ -9,10 +9,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.envelope import new_event_id
+from contracts.text import visible_text
 from contracts.vocabulary import Pathway, ShortText, UnitCode
 from services.common.mongo import Document
 from services.common.tokens import api_key_hash, new_api_key
-from services.learner.identity import visible_text
 from services.learner.store import LearnerStore
 
 ProviderKind = Literal[

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from contracts import learners, records
 from contracts.learners import LearnerRegistered
 from contracts.records import LearningRecordCorrected, LearningRecordRevoked
+from contracts.text import STORED
 from contracts.vocabulary import Pathway
 from services.common.broker import EventLog
 from services.common.mongo import Document
@@ -376,7 +377,9 @@ class Records:
         fresh["pending"] = pending_event(
             learners.LEARNER_REGISTERED,
             learner_id,
-            LearnerRegistered.model_validate({**learner_profile(fresh), "registered_at": now}),
+            LearnerRegistered.model_validate(
+                {**learner_profile(fresh), "registered_at": now}, context=STORED
+            ),
             item.traceparent,
         )
         return fresh
@@ -506,4 +509,4 @@ class Records:
 
 
 def recorded_event_from(data: Document) -> records.LearningRecordRecorded:
-    return records.LearningRecordRecorded.model_validate(data)
+    return records.LearningRecordRecorded.model_validate(data, context=STORED)

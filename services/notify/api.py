@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 import secrets
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
@@ -14,12 +15,13 @@ from pydantic import BaseModel, Field
 
 from contracts.envelope import utc_now
 from contracts.notifications import About, Channel
-from contracts.vocabulary import Language
+from contracts.vocabulary import ClockTime, Language
 from services.common.access import app_settings, learner_or_admin, require_admin
 from services.common.mongo import Document
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
+from services.notify.isolation import DATA_ERRORS
 from services.notify.matchmaker import Matchmaker
 from services.notify.outbox import STATES
 from services.notify.preferences import (
@@ -189,7 +191,7 @@ class PreferencesView(BaseModel):
     quiet_hours: QuietWindow | None
     time_zone: str
     delivery: Delivery
-    digest_time: time
+    digest_time: ClockTime
     webhook: WebhookView | None
     email: str | None
     phone: str | None
@@ -274,7 +276,7 @@ def _refusals(given: PreferencesInput, doc: Document, mm: Matchmaker) -> list[di
             {"field": "webhook", "message": "channel 'webhook' needs webhook.url (your app's)"}
         )
     if given.webhook is not None:
-        refusal = webhook_refusal(str(given.webhook.url), mm.settings.webhook_allow_private)
+        refusal = webhook_refusal(str(given.webhook.url), mm.settings.webhook_destinations)
         if refusal:
             errors.append({"field": "webhook.url", "message": refusal})
     return errors
@@ -307,6 +309,18 @@ async def put_preferences(
     preferences = stored_preferences(
         given, current.get("preferences") or {}, new_secret=secrets.token_urlsafe(32)
     )
+    # validate first: what would be saved must make a learner that matching can read, or
+    # nothing is saved (a 500 after the save would leave the change in place)
+    try:
+        mm.subscriber({**current, "preferences": {**preferences}})
+    except DATA_ERRORS as exc:
+        raise Problem(
+            422,
+            "Invalid preferences",
+            f"These preferences cannot be used ({type(exc).__name__}); check the time zone, "
+            "quiet hours and digest time, then send them again.",
+            type_="https://learningtrail.vn/problems/validation",
+        ) from exc
     saved = await notes.save_preferences(learner_id, preferences)
     await mm.learners_changed([learner_id], utc_now())
     return _view(saved, mm)
@@ -329,7 +343,21 @@ _UNSUBSCRIBED = {
 }
 
 
-async def _unsubscribe(token: str, secret: str, notes: NotifyStore, mm: Matchmaker) -> str:
+_CONFIRM = {
+    Language.VI: (
+        "Hủy đăng ký?",
+        "Bạn sẽ không nhận thông báo qua kênh {channel} nữa.",
+        "Hủy đăng ký",
+    ),
+    Language.EN: (
+        "Unsubscribe?",
+        "You will no longer receive messages by {channel}.",
+        "Unsubscribe",
+    ),
+}
+
+
+def _read_link(token: str, secret: str) -> tuple[str, str]:
     try:
         learner_id, channel = read_unsubscribe_token(secret, token)
     except SignatureError as exc:
@@ -338,35 +366,77 @@ async def _unsubscribe(token: str, secret: str, notes: NotifyStore, mm: Matchmak
         ) from exc
     if channel not in CHANNELS:
         raise Problem(400, "Invalid unsubscribe link", "The link names no known channel.")
-    await notes.unsubscribe(learner_id, channel)
-    await mm.learners_changed([learner_id], utc_now())
+    return learner_id, channel
+
+
+async def _language(learner_id: str, notes: NotifyStore, mm: Matchmaker) -> Language:
     doc = await notes.subscription(learner_id) or {"_id": learner_id}
-    language = mm.subscriber(doc).language
-    title, text = _UNSUBSCRIBED[language]
+    try:
+        return mm.subscriber(doc).language
+    except DATA_ERRORS:
+        return Language.VI  # the page still shows; the learner's data is not ours to fix here
+
+
+def _page(language: Language, title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="{language.value}"><meta charset="utf-8">'
-        f"<title>{title}</title><h1>{title}</h1>"
-        f"<p>{html.escape(text.format(channel=channel))}</p></html>"
+        f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title>'
+        f"<h1>{html.escape(title)}</h1>{body}</html>"
     )
 
 
-@router.api_route(
+_TOKEN = Annotated[str, Query(min_length=10, max_length=1000)]
+
+
+@router.get(
     "/unsubscribe",
-    methods=["GET", "POST"],
     response_class=HTMLResponse,
     tags=["preferences"],
-    summary="One-click unsubscribe: GET from the link in a message, POST as RFC 8058 "
-    "List-Unsubscribe-Post (no login; signed token).",
+    summary="The page behind an unsubscribe link: asks to confirm, changes nothing (mail "
+    "scanners open links).",
     responses={400: {"description": "The link is not genuine."}},
 )
-async def unsubscribe(
-    token: Annotated[str, Query(min_length=10, max_length=1000)],
+async def unsubscribe_page(
+    token: _TOKEN,
     settings: Annotated[Settings, Depends(app_settings)],
     notes: Annotated[NotifyStore, Depends(store)],
     mm: Annotated[Matchmaker, Depends(matchmaker)],
 ) -> HTMLResponse:
-    secret = settings.token_secret.get_secret_value()
-    return HTMLResponse(await _unsubscribe(token, secret, notes, mm))
+    learner_id, channel = _read_link(token, settings.token_secret.get_secret_value())
+    language = await _language(learner_id, notes, mm)
+    title, text, button = _CONFIRM[language]
+    action = html.escape(f"unsubscribe?{urlencode({'token': token})}", quote=True)
+    form = (
+        f"<p>{html.escape(text.format(channel=channel))}</p>"
+        f'<form method="post" action="{action}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        f'<button type="submit">{html.escape(button)}</button></form>'
+    )
+    return HTMLResponse(_page(language, title, form), headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/unsubscribe",
+    response_class=HTMLResponse,
+    tags=["preferences"],
+    summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post, or the confirmation "
+    "page's button): no login, a signed token; twice changes nothing.",
+    responses={400: {"description": "The link is not genuine."}},
+)
+async def unsubscribe(
+    token: _TOKEN,
+    settings: Annotated[Settings, Depends(app_settings)],
+    notes: Annotated[NotifyStore, Depends(store)],
+    mm: Annotated[Matchmaker, Depends(matchmaker)],
+) -> HTMLResponse:
+    learner_id, channel = _read_link(token, settings.token_secret.get_secret_value())
+    await notes.unsubscribe(learner_id, channel)
+    await mm.learners_changed([learner_id], utc_now())
+    language = await _language(learner_id, notes, mm)
+    title, text = _UNSUBSCRIBED[language]
+    return HTMLResponse(
+        _page(language, title, f"<p>{html.escape(text.format(channel=channel))}</p>")
+    )
 
 
 # the department's view

@@ -11,6 +11,7 @@ from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.notify.api import router
+from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
 from services.notify.outbox import PENDING, SENDING
 from services.notify.preferences import CHANNELS
@@ -26,9 +27,23 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
     notify = notify or NotifySettings()
     runtime = Runtime(settings)
     store = NotifyStore(runtime.db)
-    workers = DeliveryWorkers(store, runtime.log, notify, owner=notify.owner(settings.http_port))
+    isolation = Isolation(
+        runtime.metrics.counter(
+            "learningtrail_notify_isolated_failures",
+            "Decisions about one learner (matching, scheduling, delivery) that failed on that "
+            "learner's own data and were left out alone, by stage.",
+            ("stage",),
+        )
+    )
+    workers = DeliveryWorkers(
+        store, runtime.log, notify, owner=notify.owner(settings.http_port), isolation=isolation
+    )
     matchmaker = Matchmaker(
-        store, notify, settings.token_secret.get_secret_value(), wake=workers.wake
+        store,
+        notify,
+        settings.token_secret.get_secret_value(),
+        wake=workers.wake,
+        isolation=isolation,
     )
     runtime.consume(TOPICS, NotifyProjection(store, matchmaker).handle)
     runtime.metrics.gauge_from(

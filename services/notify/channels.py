@@ -23,6 +23,7 @@ import httpx
 
 from contracts.vocabulary import Language
 from services.common.mongo import Document
+from services.common.outbound import OutboundRefused, guarded_client
 from services.notify.messages import Message, digest_message, sms_text, with_footer
 from services.notify.outbox import Outcome, http_outcome, smtp_outcome
 from services.notify.preferences import Subscriber
@@ -138,18 +139,34 @@ class EmailSender:
 
 
 class HttpSender:
-    """Signed JSON over HTTP: partner webhooks, and the SMS gateway."""
+    """Signed JSON over HTTP: partner webhooks, and the SMS gateway.
+
+    A webhook URL is a learner's: it goes through the guarded client (public https addresses
+    only, checked when the connection is made; services/common/outbound.py). The SMS gateway is
+    the deployment's own, so it may be internal; neither follows redirects nor reads the body.
+    """
 
     def __init__(self, settings: NotifySettings) -> None:
         self.settings = settings
         self.client = httpx.AsyncClient(
             timeout=settings.webhook_timeout_seconds,
             follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": USER_AGENT},
+        )
+        self.guarded = guarded_client(
+            settings.webhook_destinations,
+            settings.webhook_timeout_seconds,
             headers={"User-Agent": USER_AGENT},
         )
 
     async def post(
-        self, url: str, secret: str, payload: dict[str, object], delivery_id: str
+        self,
+        url: str,
+        secret: str,
+        payload: dict[str, object],
+        delivery_id: str,
+        client: httpx.AsyncClient | None = None,
     ) -> Outcome:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
@@ -158,17 +175,26 @@ class HttpSender:
             **webhook_headers(secret, int(time.time()), body),
         }
         try:
-            response = await self.client.post(url, content=body, headers=headers)
+            # the status and headers are all that is wanted: the body is never read
+            async with (client or self.client).stream(
+                "POST", url, content=body, headers=headers
+            ) as response:
+                return http_outcome(response.status_code, response.headers.get("Retry-After"))
+        except OutboundRefused as exc:
+            return Outcome("permanent", f"destination refused: {exc}")
         except httpx.HTTPError as exc:
             return Outcome("retry", f"{type(exc).__name__}: {exc}".strip(": "))
-        return http_outcome(response.status_code, response.headers.get("Retry-After"))
 
     async def webhook(self, delivery: Delivery) -> Outcome:
         learner = delivery.learner
         if not learner.webhook_url or not learner.webhook_secret:
             return Outcome("permanent", "no webhook configured")
         return await self.post(
-            learner.webhook_url, learner.webhook_secret, delivery.payload(), delivery.delivery_id
+            learner.webhook_url,
+            learner.webhook_secret,
+            delivery.payload(),
+            delivery.delivery_id,
+            client=self.guarded,
         )
 
     async def sms(self, delivery: Delivery) -> Outcome:
@@ -188,3 +214,4 @@ class HttpSender:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.guarded.aclose()

@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from contracts.notifications import About
 from contracts.programmes import Programme
+from contracts.text import STORED
 from contracts.vocabulary import Language
 from services.common.mongo import Document
+from services.notify.isolation import Isolation, learner_of
 from services.notify.matching import reasons_against
 from services.notify.messages import Message, programme_message
 from services.notify.outbox import (
@@ -58,14 +60,21 @@ class Matchmaker:
         settings: NotifySettings,
         token_secret: str,
         wake: Callable[[], None],
+        isolation: Isolation | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.links = (settings.public_url, token_secret)
         self.wake = wake
+        self.isolation = isolation or Isolation()
 
     def subscriber(self, doc: Document) -> Subscriber:
         return subscriber(doc, self.settings, sms=self.settings.sms_available)
+
+    def subscribers(self, docs: Iterable[Document]) -> list[Subscriber]:
+        """The learners whose stored data can be read; each other one is logged, counted and
+        left out of this decision alone."""
+        return self.isolation.each("subscriber", docs, self.subscriber, learner_of)
 
     def today(self, now: datetime) -> date:
         return now.astimezone(ZoneInfo(self.settings.default_time_zone)).date()
@@ -77,29 +86,32 @@ class Matchmaker:
         messages: dict[Language, Message] = {}
         data = programme.model_dump(mode="json")
         planned: list[Document] = []
-        for learner in learners:
+
+        def decide(learner: Subscriber) -> list[Document]:
             if reasons_against(programme, learner, today):
-                continue
+                return []
             if learner.language not in messages:
                 messages[learner.language] = programme_message(programme, learner.language)
-            planned.extend(
-                plan(
-                    learner,
-                    "programme",
-                    programme.programme_id,
-                    messages[learner.language],
-                    data,
-                    now,
-                    self.links,
-                )
+            return plan(
+                learner,
+                "programme",
+                programme.programme_id,
+                messages[learner.language],
+                data,
+                now,
+                self.links,
             )
+
+        # each learner on their own: one learner's bad data fails one decision
+        for found in self.isolation.each("match", learners, decide, lambda s: s.learner_id):
+            planned.extend(found)
         return planned
 
     async def programme_changed(self, programme: Programme, now: datetime) -> int:
         """Announced or updated: tell the learners it fits now (once each per channel), refresh
         what is still waiting, cancel what waits for learners it no longer fits."""
         candidates = await self.store.candidates(programme, self.today(now))
-        planned = self._plan_programme(programme, map(self.subscriber, candidates), now)
+        planned = self._plan_programme(programme, self.subscribers(candidates), now)
         created = await self.store.put_planned(planned, CONTENT_FIELDS)
         keep = {p["_id"] for p in planned}
         stale = [p["_id"] for p in await self.store.pending_about(programme.programme_id)]
@@ -131,11 +143,16 @@ class Matchmaker:
         A constant number of reads and writes, whatever the number of learners, each by
         ``_id`` but for the programmes in the learners' places."""
         docs = await self.store.subscriptions_of(learner_ids)
-        learners = [self.subscriber(d) for d in docs]
+        learners = self.subscribers(docs)
         if not learners:
             return
         places = {code for learner in learners for code in learner.places}
-        programmes = [Programme.model_validate(p) for p in await self.store.programmes_in(places)]
+        programmes = self.isolation.each(
+            "programme",
+            await self.store.programmes_in(places),
+            lambda p: Programme.model_validate(p, context=STORED),
+            lambda p: f"programme {p.get('_id')}",
+        )
         planned: list[Document] = []
         for programme in programmes:
             planned.extend(self._plan_programme(programme, learners, now))
@@ -156,15 +173,15 @@ class Matchmaker:
                 waiting.append((learner, pending))
         await self.store.cancel(off, CHANNEL_OFF, now)
         await self.store.cancel(unfit, NO_LONGER_FITS, now)
-        changes = {
-            doc["_id"]: schedule(
-                learner,
-                doc["channel"],
-                doc["about"] == "programme" and learner.schedule.digest,
-                now,
-            )
-            for learner, doc in waiting
-        }
+
+        def moved(pair: tuple[Subscriber, Document]) -> tuple[str, dict[str, Any]]:
+            learner, doc = pair
+            grouped = doc["about"] == "programme" and learner.schedule.digest
+            return doc["_id"], schedule(learner, doc["channel"], grouped, now)
+
+        changes = dict(
+            self.isolation.each("schedule", waiting, moved, lambda pair: pair[0].learner_id)
+        )
         await self.store.reschedule(changes, now)
         if created or changes:
             self.wake()
@@ -188,13 +205,17 @@ class Matchmaker:
             d["_id"]: d for d in await self.store.subscriptions_of(t.learner_id for t in tellings)
         }
         planned: list[Document] = []
-        for t in tellings:
+
+        def decide(t: Telling) -> list[Document]:
             doc = docs.get(t.learner_id) or {"_id": t.learner_id}
             if doc.get("merged_into"):
-                continue
+                return []
             learner = self.subscriber(doc)
             message = t.message(learner.language)
-            planned.extend(plan(learner, t.about, t.subject_id, message, t.data, now, self.links))
+            return plan(learner, t.about, t.subject_id, message, t.data, now, self.links)
+
+        for found in self.isolation.each("tell", tellings, decide, lambda t: t.learner_id):
+            planned.extend(found)
         if await self.store.put_planned(planned, CONTENT_FIELDS):
             self.wake()
 

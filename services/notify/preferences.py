@@ -8,18 +8,20 @@ turns it on again with a ``PUT``.
 
 from __future__ import annotations
 
-import ipaddress
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
+from functools import cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from contracts.notifications import Channel
-from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
+from contracts.vocabulary import ClockTime, Language, Pathway, ShortText, UnitCode
+from services.common.outbound import IPAddress, url_refusal
 from services.notify.scheduling import QuietHours, Schedule
 from services.notify.settings import NotifySettings
 
@@ -37,8 +39,8 @@ class QuietWindow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start: time = Field(examples=["21:00"])
-    end: time = Field(examples=["07:00"])
+    start: ClockTime = Field(examples=["21:00"])
+    end: ClockTime = Field(examples=["07:00"])
 
 
 class Interests(BaseModel):
@@ -92,11 +94,13 @@ class PreferencesInput(BaseModel):
     quiet_hours: QuietWindow | None = Field(
         default=None, description="Default 21:00–07:00; start = end means none."
     )
-    time_zone: str | None = Field(default=None, examples=["Asia/Ho_Chi_Minh"])
+    time_zone: str | None = Field(
+        default=None, max_length=64, examples=["Asia/Ho_Chi_Minh"], description="An IANA zone."
+    )
     delivery: Delivery | None = Field(
         default=None, description="immediate, or one digest a day of new programmes."
     )
-    digest_time: time | None = Field(default=None, examples=["18:00"])
+    digest_time: ClockTime | None = Field(default=None, examples=["18:00"])
     webhook: Webhook | None = None
 
     @field_validator("channels")
@@ -108,11 +112,40 @@ class PreferencesInput(BaseModel):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                ZoneInfo(value)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError("not an IANA time zone, e.g. Asia/Ho_Chi_Minh") from exc
+            zone(value)
         return value
+
+
+# What a zoneinfo directory holds besides zones: the host's own setting and rule files.
+_NOT_ZONES = ("localtime", "posixrules", "Factory")
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(
+        name
+        for name in available_timezones()
+        if name not in _NOT_ZONES and not name.startswith(("posix/", "right/"))
+    )
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name`` (one of ``zoneinfo.available_timezones()``, so no file
+    paths, no ``localtime``), or ``ValueError``."""
+    if name not in _zone_names():
+        raise ValueError("not an IANA time zone, e.g. Asia/Ho_Chi_Minh")
+    return ZoneInfo(name)
+
+
+_STORED_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:00)?$")
+
+
+def clock_time(value: object) -> time:
+    """A stored local time read back: ``HH:MM`` (``HH:MM:00`` as stored before), naive;
+    anything else (an offset, say) is ``ValueError``."""
+    if not isinstance(value, str) or not _STORED_CLOCK.fullmatch(value):
+        raise ValueError("a stored local time is HH:MM")
+    return time.fromisoformat(value)
 
 
 @dataclass(frozen=True)
@@ -145,7 +178,11 @@ class Subscriber:
 def _quiet(stored: Mapping[str, Any], settings: NotifySettings) -> QuietWindow | None:
     if "quiet_hours" in stored:
         raw = stored["quiet_hours"]
-        return None if raw is None else QuietWindow.model_validate(raw)
+        if raw is None:
+            return None
+        return QuietWindow.model_construct(
+            start=clock_time(raw["start"]), end=clock_time(raw["end"])
+        )
     if settings.default_quiet_start is None or settings.default_quiet_end is None:
         return None
     return QuietWindow(start=settings.default_quiet_start, end=settings.default_quiet_end)
@@ -188,7 +225,7 @@ def subscriber(doc: Mapping[str, Any], settings: NotifySettings, sms: bool) -> S
     quiet = _quiet(stored, settings)
     delivery: Delivery = stored.get("delivery") or "immediate"
     digest_time = (
-        time.fromisoformat(stored["digest_time"])
+        clock_time(stored["digest_time"])
         if stored.get("digest_time")
         else settings.default_digest_time
     )
@@ -210,7 +247,7 @@ def subscriber(doc: Mapping[str, Any], settings: NotifySettings, sms: bool) -> S
         webhook_url=webhook.get("url"),
         webhook_secret=webhook.get("secret"),
         schedule=Schedule(
-            zone=ZoneInfo(zone_name),
+            zone=zone(zone_name),
             quiet=QuietHours(quiet.start, quiet.end) if quiet else None,
             digest=delivery == "digest",
             digest_time=digest_time,
@@ -237,22 +274,10 @@ def stored_preferences(
     return stored
 
 
-def webhook_refusal(url: str, allow_private: bool) -> str | None:
+def webhook_refusal(url: str, allow: frozenset[tuple[IPAddress, int]]) -> str | None:
     """Why a webhook URL is not accepted (None if it is): partner apps are public HTTPS
-    endpoints; loopback and private addresses would let a learner make this service call
-    into its own network (allowed only in development)."""
-    parsed = HttpUrl(url)
-    host = (parsed.host or "").strip("[]")
-    if allow_private:
-        return None
-    if parsed.scheme != "https":
-        return "a webhook must use https"
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        return "a webhook must be a public address"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return None
-    if not address.is_global:
-        return "a webhook must be a public address"
-    return None
+    endpoints; a loopback, private or internal destination would let a learner make this
+    service call into its own network. This is the early answer on the URL's text; the
+    address is checked again when each connection is made (services/common/outbound.py)."""
+    refusal = url_refusal(url, allow)
+    return None if refusal is None else f"a webhook {refusal}"

@@ -21,6 +21,11 @@ class QuietHours:
     start: time
     end: time
 
+    def __post_init__(self) -> None:
+        # an aware time cannot be compared with a local wall-clock time (TypeError later)
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("quiet hours are local wall-clock times, without an offset")
+
     def contains(self, moment: time) -> bool:
         """Whether the local time ``moment`` falls in the window (start inclusive, end not)."""
         if self.start == self.end:

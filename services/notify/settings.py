@@ -10,8 +10,10 @@ from __future__ import annotations
 import socket
 from datetime import time
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.common.outbound import IPAddress, parse_destinations
 
 
 class NotifySettings(BaseSettings):
@@ -30,10 +32,14 @@ class NotifySettings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
-    webhook_allow_private: bool = Field(
-        default=False,
-        description="Allow plain-http webhooks to loopback and private addresses (development).",
+    webhook_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=30, description="Connect, send and answer time of one webhook call."
+    )
+    webhook_allow: str = Field(
+        default="",
+        description="Exact address:port destinations (comma-separated, e.g. 127.0.0.1:9000) a "
+        "webhook may reach although they are internal, over plain http too: a development "
+        "machine's test receiver. Empty: only public https destinations.",
     )
     sms_gateway_url: str | None = Field(
         default=None, description="The SMS gateway's webhook; without it SMS is not offered."
@@ -75,6 +81,17 @@ class NotifySettings(BaseSettings):
 
     def owner(self, http_port: int) -> str:
         return self.worker_id or f"{socket.gethostname()}:{http_port}"
+
+    @property
+    def webhook_destinations(self) -> frozenset[tuple[IPAddress, int]]:
+        """``webhook_allow`` parsed."""
+        return parse_destinations(self.webhook_allow)
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _destinations(cls, value: str) -> str:
+        parse_destinations(value)  # fail at start-up, not at the first webhook
+        return value
 
     @property
     def sms_available(self) -> bool:

@@ -1,7 +1,8 @@
 """Signatures without I/O: one-click unsubscribe tokens and signed webhooks.
 
 An unsubscribe token is ``payload.signature``: the base64url JSON ``{"sub", "ch"}`` and its
-HMAC-SHA256 under a key *derived* from the token secret (``HMAC(secret, "notify-unsubscribe")``)
+HMAC-SHA256 (the one token codec, services/common/tokens.py: strict base64url, constant-time
+comparison) under a key *derived* from the token secret (``HMAC(secret, "notify-unsubscribe")``)
 so that an unsubscribe token is never a learner token and a learner token never unsubscribes.
 It does not expire: an unsubscribe link in an old message must still work, and using it twice
 changes nothing.
@@ -13,10 +14,11 @@ it over the raw body, compare in constant time and refuse stale timestamps (repl
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
+
+from services.common.tokens import TokenError, seal, unseal
 
 TIMESTAMP_HEADER = "X-LT-Timestamp"
 SIGNATURE_HEADER = "X-LT-Signature"
@@ -27,37 +29,26 @@ class SignatureError(ValueError):
     """A token or signature is malformed or does not verify; the message says which."""
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def _unsubscribe_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), b"notify-unsubscribe", hashlib.sha256).digest()
 
 
 def unsubscribe_token(secret: str, learner_id: str, channel: str) -> str:
     """The token of the one-click link that stops ``channel`` for ``learner_id``."""
-    payload = _b64(json.dumps({"sub": learner_id, "ch": channel}, separators=(",", ":")).encode())
-    signature = hmac.new(_unsubscribe_key(secret), payload.encode(), hashlib.sha256).digest()
-    return f"{payload}.{_b64(signature)}"
+    payload = json.dumps({"sub": learner_id, "ch": channel}, separators=(",", ":")).encode()
+    return seal(_unsubscribe_key(secret), payload)
 
 
 def read_unsubscribe_token(secret: str, token: str) -> tuple[str, str]:
     """``(learner_id, channel)`` of a genuine token, or :class:`SignatureError`."""
     try:
-        payload, signature = token.split(".")
-        given = _unb64(signature)
-    except ValueError as exc:
-        raise SignatureError("the link is not a complete unsubscribe link") from exc
-    expected = hmac.new(_unsubscribe_key(secret), payload.encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(given, expected):
-        raise SignatureError("the unsubscribe link's signature does not match")
+        payload = unseal(_unsubscribe_key(secret), token)
+    except TokenError as exc:
+        raise SignatureError(
+            "the link is not a complete unsubscribe link, or its signature does not match"
+        ) from exc
     try:
-        raw = json.loads(_unb64(payload))
+        raw = json.loads(payload)
         return str(raw["sub"]), str(raw["ch"])
     except (ValueError, KeyError, TypeError) as exc:
         raise SignatureError("the unsubscribe link is malformed") from exc

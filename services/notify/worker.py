@@ -31,6 +31,7 @@ from contracts.notifications import Channel, NotificationDelivered, Notification
 from services.common.broker import EventLog, publish_event
 from services.common.mongo import Document
 from services.notify.channels import Delivery, EmailSender, HttpSender
+from services.notify.isolation import DATA_ERRORS, Isolation
 from services.notify.outbox import (
     CANCELLED,
     CHANNEL_OFF,
@@ -46,6 +47,7 @@ from services.notify.settings import NotifySettings
 from services.notify.store import ACTIVE, NotifyStore
 
 SOURCE = "/notify"
+UNREADABLE = "the learner's stored preferences cannot be read; they must set them again"
 _log = logging.getLogger("learningtrail.notify.delivery")
 
 
@@ -73,11 +75,13 @@ class DeliveryWorkers:
         log: EventLog,
         settings: NotifySettings,
         owner: str,
+        isolation: Isolation | None = None,
     ) -> None:
         self.store = store
         self.log = log
         self.settings = settings
         self.owner = owner
+        self.isolation = isolation or Isolation()
         self.email = EmailSender(settings)
         self.http = HttpSender(settings)
         self._wake = {channel: asyncio.Event() for channel in CHANNELS}
@@ -146,10 +150,13 @@ class DeliveryWorkers:
             if not claimed:
                 await self._idle(channel)
                 continue
-            learners = {
-                d["_id"]: subscriber(d, self.settings, sms=self.settings.sms_available)
-                for d in await self.store.subscriptions_of(n["learner_id"] for n in claimed)
-            }
+            learners, unreadable = self._subscribers(
+                await self.store.subscriptions_of(n["learner_id"] for n in claimed)
+            )
+            if unreadable:  # their data fails their own messages, at once, and no one else's
+                mine = [d for d in claimed if d["learner_id"] in unreadable]
+                await self._fail(mine, lease_id, UNREADABLE)
+                claimed = [d for d in claimed if d["learner_id"] not in unreadable]
             for doc in claimed:  # a subscription may be gone; then it is no one's to send
                 learners.setdefault(
                     doc["learner_id"],
@@ -161,6 +168,28 @@ class DeliveryWorkers:
             for delivery in deliveries(claimed, learners):
                 await asyncio.sleep(bucket.reserve(time.monotonic()))
                 await self._deliver(channel, lease_id, delivery)
+
+    def _subscribers(self, docs: Sequence[Document]) -> tuple[dict[str, Subscriber], set[str]]:
+        """The learners of the claimed notifications, and the ids of those whose stored data
+        cannot be read (logged and counted)."""
+        learners: dict[str, Subscriber] = {}
+        unreadable: set[str] = set()
+        for doc in docs:
+            try:
+                learners[doc["_id"]] = subscriber(doc, self.settings, self.settings.sms_available)
+            except DATA_ERRORS as exc:
+                self.isolation.failed("delivery", str(doc["_id"]), exc)
+                unreadable.add(str(doc["_id"]))
+        return learners, unreadable
+
+    async def _fail(self, docs: Sequence[Document], lease_id: str, error: str) -> None:
+        """Close ``docs`` as failed for good now: retrying cannot help them."""
+        if not docs:
+            return
+        done = await self.store.finish(
+            [d["_id"] for d in docs], lease_id, FAILED, utc_now(), error=error
+        )
+        await self._announce([d for d in docs if d["_id"] in set(done)], FAILED, error)
 
     async def _still_wanted(
         self, channel: Channel, lease_id: str, docs: Sequence[Document], learner: Subscriber
@@ -238,11 +267,17 @@ class DeliveryWorkers:
             )
 
     async def _send(self, channel: Channel, delivery: Delivery) -> Outcome:
-        if channel == "email":
-            return await self.email.send(delivery)
-        if channel == "webhook":
-            return await self.http.webhook(delivery)
-        return await self.http.sms(delivery)
+        """Send; a message that cannot even be composed (data no channel can carry) fails
+        for good at once, since every attempt would fail the same way."""
+        try:
+            if channel == "email":
+                return await self.email.send(delivery)
+            if channel == "webhook":
+                return await self.http.webhook(delivery)
+            return await self.http.sms(delivery)
+        except DATA_ERRORS as exc:
+            self.isolation.failed("compose", delivery.learner.learner_id, exc)
+            return Outcome("permanent", f"the message cannot be sent: {type(exc).__name__}")
 
     # notifications.v1
 

@@ -165,7 +165,9 @@ class Receiver:
 async def receiver_fixture() -> AsyncIterator[Receiver]:
     if "receiver" not in _SHARED:
         found = Receiver()
-        server = await asyncio.start_server(found.handle, "127.0.0.1", 0)
+        # the one internal destination the local notify is allowed to call
+        port = localstack.webhook_receiver_port(localstack.Ports.from_env())
+        server = await asyncio.start_server(found.handle, "127.0.0.1", port)
         found.port = server.sockets[0].getsockname()[1]
         _SHARED["receiver"] = [found, server, 0]
     _SHARED["receiver"][2] += 1
@@ -202,8 +204,15 @@ def commune() -> str:
 
 
 def local_clock(seconds_from_now: float = 0) -> str:
+    """The learner's wall-clock time (HH:MM, as preferences take it) so many seconds away."""
     at = datetime.now(HCM) + timedelta(seconds=seconds_from_now)
-    return at.strftime("%H:%M:%S")
+    return at.strftime("%H:%M")
+
+
+def next_local_minute(at_least: float) -> str:
+    """The first whole minute (HH:MM, learner's time) at least ``at_least`` seconds away."""
+    at = datetime.now(HCM) + timedelta(seconds=at_least + 59)
+    return at.replace(second=0, microsecond=0).strftime("%H:%M")
 
 
 async def new_learner(

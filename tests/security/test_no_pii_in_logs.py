@@ -124,7 +124,7 @@ async def test_a_learners_journey_leaves_no_personal_data_or_url_secret_behind(
         lambda r: r.status_code == 200 and bool(r.json()["notifications"]),
     )
     link = unsubscribe_token(stack.secrets["LT_TOKEN_SECRET"], learner_id, "email")
-    left = await http.get(f"{notify}/v1/unsubscribe", params={"token": link})
+    left = await http.post(f"{notify}/v1/unsubscribe", params={"token": link})
     assert left.status_code == 200, left.text
 
     # the metrics of each service, as a scraper on this host reads them

@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from contracts.vocabulary import Language
+from services.common.outbound import IPAddress, parse_destinations
 from services.notify.preferences import (
     PreferencesInput,
     stored_preferences,
@@ -125,14 +126,24 @@ def test_nonsense_is_refused(body: dict[str, Any]) -> None:
         PreferencesInput.model_validate(body)
 
 
-def test_webhooks_go_to_public_https_addresses_unless_developing() -> None:
-    assert webhook_refusal("https://app.partner.vn/hook", allow_private=False) is None
-    assert webhook_refusal("http://app.partner.vn/hook", allow_private=False) is not None
+def test_webhooks_go_to_public_https_addresses_unless_a_destination_is_allowed() -> None:
+    none: frozenset[tuple[IPAddress, int]] = frozenset()
+    assert webhook_refusal("https://app.partner.vn/hook", none) is None
+    assert webhook_refusal("http://app.partner.vn/hook", none) == "a webhook must use https"
     for private in (
         "https://127.0.0.1/h",
         "https://10.1.2.3/h",
-        "https://localhost/h",
         "https://[::1]/h",
+        "https://[::ffff:127.0.0.1]/h",
     ):
-        assert webhook_refusal(private, allow_private=False) == "a webhook must be a public address"
-    assert webhook_refusal("http://127.0.0.1:9000/h", allow_private=True) is None
+        assert "must be a public address" in str(webhook_refusal(private, none)), private
+    for internal in (
+        "https://localhost/h",
+        "https://localhost./h",
+        "https://vm/",
+        "https://learner:8081/",
+    ):
+        assert "not a local or internal one" in str(webhook_refusal(internal, none)), internal
+    allowed = parse_destinations("127.0.0.1:9000")
+    assert webhook_refusal("http://127.0.0.1:9000/h", allowed) is None
+    assert webhook_refusal("http://127.0.0.1:9001/h", allowed) is not None  # that port only

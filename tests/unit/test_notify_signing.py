@@ -63,3 +63,22 @@ def test_a_receiver_accepts_genuine_fresh_webhooks_only() -> None:
         verify_webhook(SECRET, "1001", body, signature, now=1000)
     with pytest.raises(SignatureError, match="UNIX"):
         verify_webhook(SECRET, "yesterday", body, signature, now=1000)
+
+
+def test_mutated_unsubscribe_tokens_are_refused_and_both_codecs_are_one() -> None:
+    from services.common.tokens import unseal
+
+    token = unsubscribe_token("s" * 32, "learner-1", "email")
+    payload, signature = token.split(".")
+    for mutant in (
+        token + "!!",
+        token + "==",
+        f"{payload}.{signature[:4]}!!{signature[4:]}",
+        f"{payload}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
+    ):
+        with pytest.raises(SignatureError):
+            read_unsubscribe_token("s" * 32, mutant)
+    # the same sealed form as learner tokens, under a key of its own
+    assert b'"sub":"learner-1"' in unseal(
+        hmac.new(b"s" * 32, b"notify-unsubscribe", hashlib.sha256).digest(), token
+    )

@@ -64,12 +64,23 @@ def test_text_that_merely_contains_the_characters_is_kept() -> None:
     assert body["record"]["result"]["grade_scale"] == "0-10"
 
 
-def test_other_columns_are_left_to_their_validators_and_to_safe_cell_on_the_way_out() -> None:
-    # a reference is the centre's own key: it is judged by the service, and defused in the
-    # error file if it comes back there
-    body = row_to_submission(_row(provider_record_ref="-2025-0001"))
-    assert body["provider_record_ref"] == "-2025-0001"
-    assert safe_cell(body["provider_record_ref"]) == "'-2025-0001"
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("provider_record_ref", "-2025-0001"),
+        ("code", "@SUM(1+1)"),
+        ("grade", "=1+1"),
+        ("grade_scale", "+0-10"),
+        ("certificate_number", "\t=cmd"),
+    ],
+)
+def test_codes_grades_and_references_that_start_like_a_formula_are_refused(
+    column: str, value: str
+) -> None:
+    # every free-text column reaches spreadsheets (the department's lists, error files)
+    with pytest.raises(RowError, match=column):
+        row_to_submission(_row(**{column: value}))
+    assert safe_cell(value).startswith("'")
 
 
 def test_numbers_are_read_as_numbers_and_what_is_not_a_number_is_refused() -> None:

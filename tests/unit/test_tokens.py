@@ -38,3 +38,60 @@ def test_api_keys_are_random_and_stored_as_hashes() -> None:
     a, b = new_api_key(), new_api_key()
     assert a != b and a.startswith("ltk_") and len(a) > 40
     assert api_key_hash(a) != a and len(api_key_hash(a)) == 64
+
+
+# strict encodings (issue 16): one token has one spelling
+
+
+def _mutants(token: str) -> dict[str, str]:
+    payload, signature = token.split(".")
+    flip = {"A": "B", "B": "A"}.get(signature[-1], "A")
+    return {
+        "!! inserted in the signature": f"{payload}.{signature[:4]}!!{signature[4:]}",
+        "!! inserted in the payload": f"{payload[:4]}!!{payload[4:]}.{signature}",
+        "== appended": token + "==",
+        "= appended": token + "=",
+        "!! appended": token + "!!",
+        "a newline appended": token + "\n",
+        "a flipped last character": f"{payload}.{signature[:-1]}{flip}",
+        "a non-canonical last character": f"{payload}.{signature[:-1]}"
+        + chr(ord(signature[-1]) ^ 1),
+        "standard base64 alphabet": f"{payload}.{signature[:-1]}+",
+        "three parts": token + ".x",
+    }
+
+
+def test_mutated_tokens_are_refused() -> None:
+    token = issue_token("s" * 32, "learner-1", "learner", 2_000_000_000)
+    assert verify_token("s" * 32, token, now=1).subject == "learner-1"
+    for name, mutant in _mutants(token).items():
+        with pytest.raises(TokenError):
+            verify_token("s" * 32, mutant, now=1)
+        assert name
+
+
+def test_only_canonical_unpadded_base64url_decodes() -> None:
+    from services.common.tokens import b64url, unb64url
+
+    for data in (b"", b"a", b"ab", b"abc", bytes(range(256))):
+        assert unb64url(b64url(data)) == data
+    for text in ("YQ==", "YQ=", "Y", "YR", "Y!Q", "YQ\n", "Y Q", "+/8", "YW Jj"):
+        with pytest.raises(ValueError, match="canonical"):
+            unb64url(text)
+
+
+def test_tokens_issued_before_the_one_codec_still_verify() -> None:
+    # the format of tokens already handed out: base64url JSON (default separators) and the
+    # HMAC of that text, both unpadded
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    claims = b64(json.dumps({"sub": "learner-1", "role": "learner", "exp": 2_000_000_000}).encode())
+    signature = b64(hmac.new(b"s" * 32, claims.encode(), hashlib.sha256).digest())
+    assert verify_token("s" * 32, f"{claims}.{signature}", now=1).subject == "learner-1"
+    assert issue_token("s" * 32, "learner-1", "learner", 2_000_000_000) == f"{claims}.{signature}"

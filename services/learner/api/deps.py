@@ -83,7 +83,7 @@ async def _provider(key: str | None, svc: Services, scope: Scope | None) -> Prov
             headers={"WWW-Authenticate": "ApiKey"},
         )
     provider, key_doc = found
-    throttle(svc, key_doc["key_id"])
+    throttle(svc, f"provider:{provider['_id']}")  # not the key: rotating it keeps the bucket
     if scope is not None and scope not in key_doc["scopes"]:
         raise Problem(403, "Forbidden", f"This API key lacks the '{scope}' scope.")
     return ProviderCaller(provider, key_doc)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel
 
+from contracts.text import STORED
 from services.common.mongo import Document
 from services.common.problems import Problem
 from services.learner.api.deps import (
@@ -51,7 +52,7 @@ def _view(doc: Document) -> ProgrammeView:
         announced_at=doc["announced_at"],
         updated_at=doc.get("updated_at"),
         withdrawn_at=doc.get("withdrawn_at"),
-        programme=ProgrammeAnnouncement.model_validate(doc["description"]),
+        programme=ProgrammeAnnouncement.model_validate(doc["description"], context=STORED),
         revision=revision_of(doc),
     )
 

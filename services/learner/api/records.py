@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field, ValidationError
 
 from contracts.records import LearningRecordContent
+from contracts.text import STORED
 from services.common.mongo import Document
 from services.common.problems import Problem
 from services.learner.api.deps import (
@@ -108,7 +109,7 @@ def _view(doc: Document) -> RecordView:
         learner_id=doc["learner_id"] if status != "held_for_review" else None,
         status=status,
         revision=doc["revision"],
-        content=LearningRecordContent.model_validate(doc["content"]),
+        content=LearningRecordContent.model_validate(doc["content"], context=STORED),
         created_at=doc["created_at"],
         corrected_at=doc.get("corrected_at"),
         revoked_at=doc.get("revoked_at"),
