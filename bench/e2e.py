@@ -31,8 +31,8 @@ Against the stack that ``uv run trail dev up`` started (or any stack it can reac
    (acks=all, idempotent) to a throwaway topic, and ``insert_many`` of N documents (batches of
    1,000) into a throwaway database — and the ratios to them.
 
-Learners are new in each run (a national ID an earlier run drew under another name would be
-held for review: rare, and counted). It ends with a Markdown summary (and ``--json FILE``
+Learners are new in each run, but a national ID is always the same person (name and birth
+date are drawn from the number), so a number an earlier run drew adds to that learner. It ends with a Markdown summary (and ``--json FILE``
 writes every figure). It exits 1 when a check fails (a 500, a record missing or doubled, a
 sample trail that differs). Usage::
 
@@ -199,16 +199,21 @@ class People:
     def new(self) -> Person:
         rng = self.rng
         sex = rng.choice("mf")
-        born = date(rng.randint(1965, 2007), 1, 1) + timedelta(days=rng.randrange(365))
-        family = rng.choices(list(FAMILY_NAMES), weights=list(FAMILY_NAMES.values()))[0]
-        name = f"{family} {rng.choice(MIDDLE[sex])} {rng.choice(GIVEN[sex])}"
+        year = rng.randint(1965, 2007)
         province = rng.choices(list(BIRTH_PROVINCES), weights=list(BIRTH_PROVINCES.values()))[0]
-        century_sex = (0 if born.year < 2000 else 2) + (sex == "f")
+        century_sex = (0 if year < 2000 else 2) + (sex == "f")
         while True:
-            nid = f"{province}{century_sex}{born.year % 100:02d}{rng.randrange(1_000_000):06d}"
+            nid = f"{province}{century_sex}{year % 100:02d}{rng.randrange(1_000_000):06d}"
             if nid not in self.seen:
                 self.seen.add(nid)
                 break
+        # The same number is the same person in every run (name and birth date drawn from
+        # it), so a number an earlier run on this stack drew adds to that learner's trail
+        # instead of being held for review as a different person.
+        who = random.Random(nid)
+        born = date(year, 1, 1) + timedelta(days=who.randrange(365))
+        family = who.choices(list(FAMILY_NAMES), weights=list(FAMILY_NAMES.values()))[0]
+        name = f"{family} {who.choice(MIDDLE[sex])} {who.choice(GIVEN[sex])}"
         return Person(nid, name, born, rng.choice(COMMUNES))
 
 
