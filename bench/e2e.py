@@ -32,9 +32,9 @@ Against the stack that ``uv run trail dev up`` started (or any stack it can reac
    1,000) into a throwaway database — and the ratios to them.
 
 Learners are new in each run, but a national ID is always the same person (name and birth
-date are drawn from the number), so a number an earlier run drew adds to that learner. It ends with a Markdown summary (and ``--json FILE``
-writes every figure). It exits 1 when a check fails (a 500, a record missing or doubled, a
-sample trail that differs). Usage::
+date are drawn from the number), so a number an earlier run drew adds to that learner. It
+ends with a Markdown summary (and ``--json FILE`` writes every figure). It exits 1 when a
+check fails (a 500, a record missing or doubled, a sample trail that differs). Usage::
 
     uv run trail dev up
     uv run python bench/e2e.py [--records 100000] [--centres 4] [--batch 1000]
