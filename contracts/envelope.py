@@ -7,6 +7,8 @@ binding, binary content mode), the ``data`` as a UTF-8 JSON value, and the key i
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
@@ -33,6 +35,18 @@ class ContractError(ValueError):
 def new_event_id() -> str:
     """Return a fresh UUIDv7 (time-ordered) as text, used for event and record ids."""
     return str(uuid_utils.uuid7())
+
+
+def derived_event_id(name: str, at: datetime) -> str:
+    """A UUIDv7 made from a name and a time instead of randomness: the same fact (``name``,
+    e.g. "<notification id>:sent") announced again gets the same id, so consumers that drop
+    repeated ids see it once. The time part is ``at`` to the millisecond."""
+    millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    tail = int.from_bytes(hashlib.sha256(name.encode()).digest()[:10], "big")
+    rand_a = tail >> 68  # 12 bits
+    rand_b = tail & ((1 << 62) - 1)  # 62 bits
+    value = (millis << 80) | (0x7 << 76) | (rand_a << 64) | (0b10 << 62) | rand_b
+    return str(uuid.UUID(int=value))
 
 
 def utc_now() -> datetime:

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from contracts import notifications
-from contracts.envelope import Envelope, utc_now
+from contracts.envelope import Envelope, derived_event_id, utc_now
 from contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from services.common.broker import EventLog, publish_event
 from services.common.mongo import Document
@@ -309,6 +309,10 @@ class DeliveryWorkers:
                             self.log,
                             notifications.TOPIC,
                             Envelope[BaseModel](
+                                # the same id however often this outcome is told again
+                                id=derived_event_id(
+                                    f"{d['_id']}:{state}", d.get("created_at") or at
+                                ),
                                 type=(
                                     notifications.NOTIFICATION_DELIVERED
                                     if state == SENT

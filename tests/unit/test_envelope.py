@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 
 import pytest
 
 from contracts.catalogue import EVENT_TYPES, TOPICS, data_types_on
-from contracts.envelope import ContractError, Envelope, from_kafka, to_kafka
+from contracts.envelope import ContractError, Envelope, derived_event_id, from_kafka, to_kafka
 from contracts.learners import LEARNER_REGISTERED, LearnerRegistered
 from contracts.records import TOPIC as RECORDS
 
@@ -100,3 +101,13 @@ def test_text_is_nfc_with_diacritics_kept() -> None:
         registered_at=datetime(2026, 1, 1, tzinfo=UTC),
     )
     assert data.full_name == "Nguyễn Thị Hương"
+
+
+def test_a_derived_event_id_is_the_same_for_the_same_fact_and_a_valid_uuid7() -> None:
+    at = datetime(2026, 12, 1, 8, 30, 15, 123456, tzinfo=UTC)
+    first = derived_event_id("n-1:sent", at)
+    assert first == derived_event_id("n-1:sent", at.replace(microsecond=123999))  # ms only
+    assert first != derived_event_id("n-1:failed", at) != derived_event_id("n-2:sent", at)
+    parsed = uuid.UUID(first)
+    assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    assert parsed.int >> 80 == int(at.timestamp() * 1000)  # ordered by time like new ids
