@@ -33,10 +33,11 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Attempts at an event that fails before it is dead-lettered."
     )
     outbox_grace_seconds: float = Field(
-        default=5.0,
+        default=15.0,
         gt=0,
         description="The outbox relay appends events still waiting after this long (a "
-        "request appends its own at once; the relay catches what a failure left).",
+        "request appends its own at once; the relay catches what a failure left). Longer "
+        "than a busy batch takes, so that the relay seldom appends what its request will.",
     )
     outbox_orphan_seconds: float = Field(
         default=120.0,

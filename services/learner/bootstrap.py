@@ -11,7 +11,7 @@ from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.learner.api import ROUTERS
-from services.learner.api.deps import Services
+from services.learner.api.deps import Services, install_handlers
 from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers
@@ -74,6 +74,7 @@ def build(settings: Settings) -> FastAPI:
         profiles=Profiles(store, runtime.log, identity_key),
         limiter=RateLimiter(settings.rate_limit_per_minute),
     )
+    install_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

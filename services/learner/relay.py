@@ -47,7 +47,7 @@ class OutboxRelay:
         self,
         store: LearnerStore,
         log: EventLog,
-        grace_seconds: float = 5.0,
+        grace_seconds: float = 15.0,
         orphan_seconds: float = 120.0,
         interval_seconds: float = 1.0,
         batch: int = 1000,

@@ -67,7 +67,7 @@ async def test_a_record_stored_whose_append_failed_reaches_the_trail_once_withou
     trail = await eventually(
         lambda: trail_of(http, stack, learner_id),
         lambda t: t.get("entry_count") == 2,
-        within=30,
+        within=45,
     )
     titles = sorted(e["title"] for g in trail["pathways"] for e in g["entries"])
     assert "Khóa chuyển tiếp" in titles
@@ -102,7 +102,7 @@ async def test_a_learner_stored_whose_append_failed_is_announced_by_the_relay(
     assert stored is not None
     assert await store.outbox.find_one({"_id": stored["pending"]["event_id"]}) is not None
     registered = await eventually(
-        lambda: _events(stack, "learners.v1", learner_id), lambda found: len(found) == 1, within=30
+        lambda: _events(stack, "learners.v1", learner_id), lambda found: len(found) == 1, within=45
     )
     assert registered[0]["learner_id"] == learner_id
     # the record was never stored (its learner was not announced): the centre's retry stores it
@@ -122,7 +122,7 @@ async def test_an_outbox_entry_whose_change_was_never_stored_is_dropped(
     }
     await outbox.insert_one(orphan)
     await eventually(
-        lambda: outbox.find_one({"_id": orphan["_id"]}), lambda d: d is None, within=30
+        lambda: outbox.find_one({"_id": orphan["_id"]}), lambda d: d is None, within=45
     )
 
 
@@ -161,7 +161,7 @@ async def test_a_credential_stored_whose_event_was_never_appended_is_announced_b
         told = await eventually(
             lambda: _events(stack, credentials.TOPIC, learner_id),
             lambda found: len(found) == 1,
-            within=30,
+            within=45,
         )
         assert told[0]["credential_id"] == credential_id
         await eventually(

@@ -19,11 +19,8 @@ from services.learner.api.deps import (
     any_provider,
     conflict,
     expected_revision,
-    moved,
-    unavailable,
 )
 from services.learner.api.learners import LearnerView, learner_view
-from services.learner.appending import AppendFailed
 from services.learner.profiles import LearnerNotFound, Merge, ProfileConflict
 from services.learner.providers import (
     IssuedKey,
@@ -32,7 +29,6 @@ from services.learner.providers import (
     ProviderRegistration,
     Scope,
 )
-from services.learner.store import RevisionMoved
 from services.learner.submissions import RecordNotFound, RecordStateConflict
 
 router = APIRouter(prefix="/v1", tags=["administration"])
@@ -264,8 +260,6 @@ async def decide(record_id: str, decision: Decision, _: Admin, svc: ServicesDep)
         raise Problem(404, "Unknown record", f"No record {record_id}.") from exc
     except RecordStateConflict as exc:
         raise conflict(str(exc)) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
     return {"record_id": doc["_id"], "status": doc["state"]}
 
 
@@ -291,7 +285,3 @@ async def merge(
         raise Problem(404, "Unknown learner", f"No learner {exc}.") from exc
     except ProfileConflict as exc:
         raise conflict(str(exc)) from exc
-    except RevisionMoved as exc:
-        raise moved(exc) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc

@@ -6,11 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.security import APIKeyHeader
 
 from services.common.mongo import Document
-from services.common.problems import Problem
+from services.common.problems import Problem, problem_response
 from services.learner.appending import AppendFailed
 from services.learner.intake import FieldError
 from services.learner.profiles import Profiles
@@ -153,6 +153,22 @@ def moved(exc: RevisionMoved) -> Problem:
         headers={"ETag": f'"{exc.current}"'},
         current_revision=exc.current,
     )
+
+
+def install_handlers(app: FastAPI) -> None:
+    """The learner service's domain errors as problems, once for every route: Kafka did not
+    confirm (503, nothing said that is untrue), the document changed meanwhile (409)."""
+
+    async def append_failed(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AppendFailed)
+        return problem_response(unavailable(exc), request.url.path)
+
+    async def revision_moved(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RevisionMoved)
+        return problem_response(moved(exc), request.url.path)
+
+    app.add_exception_handler(AppendFailed, append_failed)
+    app.add_exception_handler(RevisionMoved, revision_moved)
 
 
 def not_found(what: str, ident: str) -> Problem:

@@ -18,11 +18,8 @@ from services.learner.api.deps import (
     ServicesDep,
     conflict,
     expected_revision,
-    moved,
     throttle,
-    unavailable,
 )
-from services.learner.appending import AppendFailed
 from services.learner.profiles import (
     AlreadyRegistered,
     LearnerNotFound,
@@ -30,7 +27,7 @@ from services.learner.profiles import (
     ProfileConflict,
     SelfRegistration,
 )
-from services.learner.store import RevisionMoved, revision_of
+from services.learner.store import revision_of
 
 router = APIRouter(prefix="/v1", tags=["learners"])
 TOKEN_HOURS = 24
@@ -100,8 +97,6 @@ async def register(
             "This national ID is registered already. Ask your training centre or the "
             "department for access to your trail."
         ) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
     expires = int(time.time()) + TOKEN_HOURS * 3600
     token = issue_token(settings.token_secret.get_secret_value(), doc["_id"], "learner", expires)
     return Registered(learner=learner_view(doc), token=token)
@@ -162,7 +157,3 @@ async def change_profile(
         raise Problem(403, "Forbidden", str(exc)) from exc
     except ProfileConflict as exc:
         raise conflict(str(exc)) from exc
-    except RevisionMoved as exc:
-        raise moved(exc) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc

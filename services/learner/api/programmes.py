@@ -15,13 +15,10 @@ from services.learner.api.deps import (
     ProviderCaller,
     ServicesDep,
     expected_revision,
-    moved,
     not_found,
     programmes_writer,
     rejected,
-    unavailable,
 )
-from services.learner.appending import AppendFailed
 from services.learner.programmes import (
     ProgrammeAnnouncement,
     ProgrammeNotFound,
@@ -29,7 +26,7 @@ from services.learner.programmes import (
     ProgrammeWithdrawal,
     ProgrammeWithdrawnAlready,
 )
-from services.learner.store import RevisionMoved, revision_of
+from services.learner.store import revision_of
 
 router = APIRouter(prefix="/v1", tags=["programmes"])
 Writer = Annotated[ProviderCaller, Depends(programmes_writer)]
@@ -72,10 +69,6 @@ async def announce(
         return _view(await svc.programmes.announce(caller.provider, announcement))
     except ProgrammeRejected as exc:
         raise rejected(exc.errors, "Programme") from exc
-    except RevisionMoved as exc:
-        raise moved(exc) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
 
 
 @router.get(
@@ -117,10 +110,6 @@ async def update(
         ) from exc
     except ProgrammeRejected as exc:
         raise rejected(exc.errors, "Programme") from exc
-    except RevisionMoved as exc:
-        raise moved(exc) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
 
 
 @router.post(
@@ -146,7 +135,3 @@ async def withdraw(
         )
     except ProgrammeNotFound as exc:
         raise not_found("programme", programme_id) from exc
-    except RevisionMoved as exc:
-        raise moved(exc) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc

@@ -19,9 +19,7 @@ from services.learner.api.deps import (
     not_found,
     records_writer,
     rejected,
-    unavailable,
 )
-from services.learner.appending import AppendFailed
 from services.learner.intake import FieldError, RecordCorrection, RecordRevocation, RecordSubmission
 from services.learner.submissions import (
     ConflictingResubmission,
@@ -157,8 +155,6 @@ async def submit_record(
         raise rejected(exc.errors, "Record") from exc
     except ConflictingResubmission as exc:
         raise _conflict_problem(submission.provider_record_ref, exc.record_id) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
     if outcome.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/v1/records/{outcome.record_id}"
@@ -302,8 +298,6 @@ async def correct_record(
         raise conflict(str(exc)) from exc
     except SubmissionRejected as exc:
         raise rejected(exc.errors, "Correction") from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return _view(doc)
@@ -334,8 +328,6 @@ async def revoke_record(
         raise not_found("record", record_id) from exc
     except RecordStateConflict as exc:
         raise conflict(str(exc)) from exc
-    except AppendFailed as exc:
-        raise unavailable(exc) from exc
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return _view(doc)
