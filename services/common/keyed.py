@@ -119,7 +119,7 @@ def _differs(doc: Document, fields: Document) -> bool:
 # inserting the next link. Two writers racing for the same next link: one insert wins, the
 # other takes the one after. An older single document ``{_id: key, ...}``
 # (kept by ``add_to_sets``) is read as the chain's start.
-LINKS_READ = 16
+LINKS_READ = 4  # most lists have one to three links; longer ones take another read
 APPEND_ATTEMPTS = 1_000
 
 
