@@ -21,9 +21,11 @@ from pymongo.errors import BulkWriteError
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
-# The patched FerretDB pushes an ``_id $in`` of up to 10,000 values down to its index; a longer
-# list would read the whole collection, so longer lists are asked for in parts.
-ID_CHUNK = 5_000
+# The patched FerretDB pushes an ``_id $in`` of up to 10,000 values down to its index (a longer
+# list would read the whole collection), then checks every document it returns against the
+# whole list: the cost of one query grows with documents × values. Measured on 5,000 ids:
+# one query 1.30 s, five of 1,000 0.66 s, twenty of 250 0.88 s — so parts of 1,000.
+ID_CHUNK = 1_000
 
 
 def chunks(ids: Iterable[str]) -> Iterable[list[str]]:

@@ -24,7 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.common.keyed import by_ids, insert_new
+from services.common.keyed import by_ids, chunks, insert_new
 from services.common.mongo import Document
 
 OutboxKind = Literal["learners", "records", "programmes"]
@@ -286,8 +286,7 @@ class LearnerStore:
 
     async def appended(self, event_ids: list[str]) -> None:
         """These events wait no longer: Kafka has them, or their change was never stored."""
-        for start in range(0, len(event_ids), 5_000):
-            chunk = event_ids[start : start + 5_000]
+        for chunk in chunks(event_ids):
             await self.outbox.delete_many({"_id": {"$in": chunk}})
 
     async def outbox_due(self, before: datetime, limit: int) -> list[Document]:
