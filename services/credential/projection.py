@@ -151,7 +151,11 @@ class TrailProjection:
         log = self.log
         if log is None:
             return
-        unannounced = await self.store.unannounced_recognitions(learner_ids)
+        # what is stored now: the decisions read above, with the writes just made
+        current = {d["_id"]: d for docs in decided.values() for d in docs}
+        for doc in writes:
+            current[doc["_id"]] = {**current.get(doc["_id"], {}), **doc}
+        unannounced = await self.store.not_announced(list(current.values()))
         results = await publish_pending_many(
             log, [(d["pending"], d["learner_id"]) for d in unannounced], SOURCE
         )

@@ -108,8 +108,15 @@ class CredentialStore:
         return final_survivors(merged)
 
     async def entries_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
-        """The live (not revoked) entries of each learner."""
-        return await self._listed(self.entries, "records", learner_ids, live_only=True)
+        """The live (not revoked) entries of each learner: their ids from the learner's list,
+        then the entries by ``_id`` (in parts, see :data:`services.common.keyed.ID_CHUNK`)."""
+        found: dict[str, list[Document]] = {i: [] for i in learner_ids}
+        listed = await read_lists(self.index, "records", learner_ids)
+        entries = await by_ids(self.entries, (i for ids in listed.values() for i in ids))
+        for doc in entries.values():
+            if doc["learner_id"] in found and not doc.get("revoked"):
+                found[doc["learner_id"]].append(doc)
+        return found
 
     async def register_rules(self, rules: Iterable[RecognitionRule]) -> None:
         """Note each rule version and the subjects it decides on (kept for good, so that the
@@ -141,22 +148,6 @@ class CredentialStore:
             found[candidates[doc["_id"]]].append(doc)
         return found
 
-    async def _listed(
-        self, collection: Any, field: str, learner_ids: list[str], live_only: bool = False
-    ) -> dict[str, list[Document]]:
-        found: dict[str, list[Document]] = {i: [] for i in learner_ids}
-        listed = await read_lists(self.index, field, learner_ids)
-        ids = sorted({i for record_ids in listed.values() for i in record_ids})
-        if not ids:
-            return found
-        query: Document = {"_id": {"$in": ids}}
-        if live_only:
-            query["revoked"] = {"$ne": True}
-        async for doc in collection.find(query):
-            if doc["learner_id"] in found:
-                found[doc["learner_id"]].append(doc)
-        return found
-
     async def write_recognitions(self, docs: list[Document]) -> None:
         """Store decisions (each carrying its pending event) by recognition id."""
         if docs:
@@ -164,9 +155,13 @@ class CredentialStore:
             await set_fields(self.recognitions, fields)
 
     async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
-        """The decisions whose latest event is not in the log yet."""
+        """The decisions of these learners whose latest event is not in the log yet."""
         decided = await self.recognitions_of(learner_ids)
-        waiting = [d for docs in decided.values() for d in docs if d.get("pending")]
+        return await self.not_announced([d for docs in decided.values() for d in docs])
+
+    async def not_announced(self, decisions: list[Document]) -> list[Document]:
+        """Of these decisions (as stored), those whose latest event is not in the log yet."""
+        waiting = [d for d in decisions if d.get("pending")]
         told = await by_ids(self.announced, [d["pending"]["event_id"] for d in waiting])
         return [d for d in waiting if d["pending"]["event_id"] not in told]
 
@@ -262,13 +257,13 @@ class CredentialStore:
     async def change_credential(self, credential_id: str, changes: Document) -> None:
         await self.credentials.update_one({"_id": credential_id}, {"$set": changes})
 
-    async def unannounced_credentials(self, before: datetime, limit: int = 500) -> list[Document]:
+    async def unannounced_credentials(self, before: datetime) -> list[Document]:
         """Credentials whose latest event was kept but not appended, changed before
         ``before`` (those younger are still being announced by their request)."""
         cursor = self.credentials.find(
             {"pending": {"$ne": None}},
             {"learner_id": 1, "pending": 1, "issued_at": 1, "revoked_at": 1},
-        ).limit(limit)
+        )
         found = [d async for d in cursor]
         return [d for d in found if (d.get("revoked_at") or d.get("issued_at") or before) < before]
 
