@@ -114,6 +114,33 @@ def _is_json(scope: Scope) -> bool:
     )
 
 
+class TraceIdHeader:
+    """ASGI middleware that tells the caller the trace of its request (``X-Trace-Id``), to
+    quote when reporting a problem. Plain ASGI: Starlette's ``@app.middleware`` would run
+    every request in a task of its own and copy its body through a stream."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_trace_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                ctx = trace.get_current_span().get_span_context()
+                if ctx.is_valid:
+                    headers = [
+                        (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-trace-id"
+                    ]
+                    headers.append((b"x-trace-id", f"{ctx.trace_id:032x}".encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_trace_id)
+
+
 class BodyLimits:
     """ASGI middleware that reads the request body before the app does. Over the limit
     (``LT_MAX_BODY_BYTES``; ``LT_MAX_BATCH_BODY_BYTES`` for batch endpoints) it answers 413,
@@ -252,15 +279,7 @@ def create_app(
             max_body_bytes=max(settings.max_body_bytes, settings.max_batch_body_bytes),
         )
 
-    @app.middleware("http")
-    async def trace_id_header(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        ctx = trace.get_current_span().get_span_context()
-        if ctx.is_valid:
-            response.headers["X-Trace-Id"] = f"{ctx.trace_id:032x}"
-        return response
+    app.add_middleware(TraceIdHeader)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers (anyone).")
     async def healthz() -> dict[str, str]:

@@ -12,6 +12,7 @@ Each function is idempotent: applying the same writes again changes nothing.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -40,11 +41,13 @@ async def by_ids(
     projection: Document | None = None,
 ) -> dict[str, Document]:
     """The documents with these ids (each asked for once), by ``_id $in`` alone."""
-    found: dict[str, Document] = {}
-    for part in chunks(ids):
-        async for doc in collection.find({"_id": {"$in": part}}, projection):
-            found[doc["_id"]] = doc
-    return found
+
+    async def part_of(part: list[str]) -> list[Document]:
+        return [doc async for doc in collection.find({"_id": {"$in": part}}, projection)]
+
+    # the parts are read at once: a batch's lookups cost one round trip's wait, not one a part
+    parts = await asyncio.gather(*(part_of(part) for part in chunks(ids)))
+    return {doc["_id"]: doc for docs in parts for doc in docs}
 
 
 async def insert_new(collection: AsyncCollection[Document], docs: list[Document]) -> set[str]:
@@ -135,12 +138,14 @@ async def _chains(
     """Each key's list, and the number of its last link (-1: none yet)."""
     lists: dict[str, list[str]] = {k: [] for k in keys}
     last = dict.fromkeys(keys, -1)
-    for key, doc in (await by_ids(collection, keys, {field: 1})).items():
-        lists[key].extend(doc.get(field) or [])
     start, reading = 0, list(lists)
     while reading:
         window = {_link(k, n): (k, n) for k in reading for n in range(start, start + LINKS_READ)}
-        found = await by_ids(collection, window, {field: 1})
+        # the first read takes the older single documents along: one round trip for most lists
+        found = await by_ids(collection, [*window, *(keys if start == 0 else ())], {field: 1})
+        for key in keys if start == 0 else ():
+            if key in found:
+                lists[key].extend(found.pop(key).get(field) or [])
         for link in sorted(found, key=lambda i: window[i][1]):
             key, n = window[link]
             lists[key].extend(found[link].get(field) or [])

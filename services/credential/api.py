@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -45,7 +46,12 @@ IssuerDep = Annotated[Issuer, Depends(issuer)]
 
 
 async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
-    learner = await trails.learner(learner_id)
+    # three independent reads at once: a trail read waits for the slowest, not for the sum
+    learner, entries_of, recognitions_of = await asyncio.gather(
+        trails.learner(learner_id),
+        trails.entries_of([learner_id]),
+        trails.recognitions_of([learner_id]),
+    )
     if learner is not None and learner.get("merged_into"):
         raise Problem(
             404,
@@ -53,7 +59,7 @@ async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
             "This learner record was merged into another by the department; the trail now "
             "lives under the surviving learner.",
         )
-    entries = (await trails.entries_of([learner_id]))[learner_id]
+    entries = entries_of[learner_id]
     if learner is None and not entries:
         raise Problem(
             404,
@@ -61,7 +67,7 @@ async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
             f"No learning has been recorded for learner {learner_id} yet. Records appear here "
             "a moment after a training centre's submission is accepted.",
         )
-    recognitions = (await trails.recognitions_of([learner_id]))[learner_id]
+    recognitions = recognitions_of[learner_id]
     name = learner.get("full_name") if learner else None
     return build_trail(learner_id, name, entries, recognitions)
 

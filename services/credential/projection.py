@@ -67,6 +67,7 @@ class TrailProjection:
         moves: dict[str, str] = {}  # merged learner -> the learner it was merged into
         changed: dict[str, list[str]] = {}  # learner -> records whose trail changed
         revoked: list[tuple[str, str]] = []  # (record, reason)
+        touched: set[str] = set()  # records corrected or revoked in this batch
         survivors = await self.store.survivors(
             {getattr(e.data, "learner_id", "") for e in events} - {""}
         )
@@ -92,6 +93,7 @@ class TrailProjection:
                 changed.setdefault(entry["learner_id"], []).append(data.record_id)
             elif isinstance(data, LearningRecordCorrected):
                 entry_writes.append(_correction(data))
+                touched.add(data.record_id)
                 changed.setdefault(survivor(data.learner_id), []).append(data.record_id)
             elif isinstance(data, LearningRecordRevoked):
                 entry_writes.append(
@@ -108,6 +110,7 @@ class TrailProjection:
                 )
                 changed.setdefault(survivor(data.learner_id), []).append(data.record_id)
                 revoked.append((data.record_id, data.reason))
+                touched.add(data.record_id)
         await self.store.put_merges(merged_into)
         await self.store.put_learners(learner_changes)
         # new entries first: a correction or revocation in the same batch applies to them
@@ -119,8 +122,14 @@ class TrailProjection:
             for record_id, reason in revoked:
                 await self.issuer.revoke_with_record(record_id, f"Hồ sơ bị thu hồi: {reason}")
         if changed:
-            _log.info("trail updated", extra={"learners": len(changed), "new_entries": new})
-            stored = await self.store.entries_of(list(changed))
+            _log.info("trail updated", extra={"learners": len(changed), "new_entries": len(new)})
+            # the entries this batch inserted and changed no further need not be read back
+            known = {
+                rid: new_entries[rid]
+                for rid in new
+                if rid not in touched and new_entries[rid]["learner_id"] not in moves
+            }
+            stored = await self.store.entries_of(list(changed), known)
             await self._recognise(stored)
             if self.log is not None:
                 await self._announce(self.log, changed, stored)

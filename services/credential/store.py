@@ -14,7 +14,8 @@ for anything else. Writes insert what is new and update only what changed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from services.credential.recognition import (
 )
 
 Write = UpdateOne | UpdateMany
+VERSIONS_TTL = 30.0  # seconds
 
 
 class CredentialStore:
@@ -45,6 +47,7 @@ class CredentialStore:
         self.recognitions = db["recognitions"]
         self.announced = db["recognitions_announced"]
         self.rule_versions = db["rule_versions"]
+        self._versions: tuple[float, list[Document]] | None = None
         self.issuer_keys = db["issuer_keys"]
         self.status_lists = db["status_lists"]
         self.status_indices = db["status_indices"]
@@ -56,17 +59,17 @@ class CredentialStore:
         await self.credentials.create_index([("learner_id", ASCENDING)])
         await self.credentials.create_index([("record_ids", ASCENDING)])
 
-    async def add_entries(self, entries: list[Document]) -> int:
+    async def add_entries(self, entries: list[Document]) -> set[str]:
         """Insert entries not stored yet (a redelivered record changes nothing) and list them
-        on their learners' index; returns how many were new."""
+        on their learners' index; returns the ids of those that were new."""
         if not entries:
-            return 0
+            return set()
         inserted = await insert_new(self.entries, entries)
         by_learner: dict[str, list[str]] = {}
         for entry in entries:
             by_learner.setdefault(entry["learner_id"], []).append(entry["_id"])
         await append_to_lists(self.index, "records", by_learner)
-        return len(inserted)
+        return inserted
 
     async def write_entries(self, writes: list[Write]) -> None:
         """Apply changes of stored entries (each keyed by ``_id``), in order."""
@@ -107,12 +110,18 @@ class CredentialStore:
             frontier = set(step.values()) - set(merged)
         return final_survivors(merged)
 
-    async def entries_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
+    async def entries_of(
+        self, learner_ids: list[str], known: Mapping[str, Document] | None = None
+    ) -> dict[str, list[Document]]:
         """The live (not revoked) entries of each learner: their ids from the learner's list,
-        then the entries by ``_id`` (in parts, see :data:`services.common.keyed.ID_CHUNK`)."""
+        then the entries by ``_id`` (in parts, see :data:`services.common.keyed.ID_CHUNK`),
+        except those ``known`` as stored (a batch's own new entries: not read back)."""
+        known = known or {}
         found: dict[str, list[Document]] = {i: [] for i in learner_ids}
         listed = await read_lists(self.index, "records", learner_ids)
-        entries = await by_ids(self.entries, (i for ids in listed.values() for i in ids))
+        wanted = [i for ids in listed.values() for i in ids]
+        entries = await by_ids(self.entries, (i for i in wanted if i not in known))
+        entries.update({i: known[i] for i in wanted if i in known})
         for doc in entries.values():
             if doc["learner_id"] in found and not doc.get("revoked"):
                 found[doc["learner_id"]].append(doc)
@@ -132,11 +141,21 @@ class CredentialStore:
                 for r in rules
             },
         )
+        self._versions = None
+
+    async def _rule_versions(self) -> list[Document]:
+        """The registered rule versions, read again at most every ``VERSIONS_TTL`` seconds:
+        versions are only ever added (by an instance starting with new rules), and every
+        trail read and consumer batch needs them."""
+        now = time.monotonic()
+        if self._versions is None or now - self._versions[0] > VERSIONS_TTL:
+            self._versions = (now, [v async for v in self.rule_versions.find({})])
+        return self._versions[1]
 
     async def recognitions_of(self, learner_ids: list[str]) -> dict[str, list[Document]]:
         """Every recognition decided for each learner, granted or revoked: found by the ids
         every registered rule version can give them (one read by ``_id``, no index to keep)."""
-        versions = [v async for v in self.rule_versions.find({})]
+        versions = await self._rule_versions()
         candidates = {
             recognition_id_for(lid, v["rule_id"], v["version"], subject): lid
             for lid in learner_ids

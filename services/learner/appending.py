@@ -9,6 +9,7 @@ then deletes that entry (see :mod:`services.learner.store`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from pydantic import BaseModel
 
@@ -61,14 +62,22 @@ async def append_pending(
 
 
 async def append_pending_many(
-    log: EventLog, store: LearnerStore, kind: OutboxKind, docs: list[Document]
+    log: EventLog,
+    store: LearnerStore,
+    kind: OutboxKind,
+    docs: list[Document],
+    noted: Collection[str] = (),
 ) -> dict[str, BaseException]:
     """Append the waiting events of many documents pipelined and mark them appended in one
     bulk delete; the documents whose event Kafka did not confirm, with the reason (their event
-    keeps waiting, and a retry appends it again, with the same id)."""
+    keeps waiting, and a retry appends it again, with the same id). The documents ``noted``
+    (by id) were inserted by the caller a moment ago with their outbox entries, so their
+    events wait for certain; only the others' are looked up in the outbox."""
     carrying = [d for d in docs if d.get("pending")]
-    waiting_ids = await store.waiting(d["pending"]["event_id"] for d in carrying)
-    waiting = [d for d in carrying if d["pending"]["event_id"] in waiting_ids]
+    waiting_ids = await store.waiting(
+        d["pending"]["event_id"] for d in carrying if d["_id"] not in noted
+    )
+    waiting = [d for d in carrying if d["_id"] in noted or d["pending"]["event_id"] in waiting_ids]
     if not waiting:
         return {}
     results = await publish_pending_many(

@@ -215,9 +215,14 @@ class Records:
             record_id = record_key(provider["_id"], given.provider_record_ref)
             wanted.append(_Item(index, provider, given, id_hash, digest, record_id, traceparent))
 
-        stored = await self.store.records_by_ids(i.record_id for i in wanted)
+        # the records and their learners are looked up at once (one round trip's wait); the
+        # learners of records stored already are read for nothing, which only a retry costs
+        stored, known = await asyncio.gather(
+            self.store.records_by_ids(i.record_id for i in wanted),
+            self.store.learners_by_ids({learner_key(i.id_hash) for i in wanted}),
+        )
         fresh = [i for i in wanted if i.record_id not in stored]
-        learners, unannounced = await self._resolve_learners(fresh)
+        learners, unannounced = await self._resolve_learners(fresh, known)
         new_docs: dict[str, Document] = {}
         for item in fresh:
             learner = learners.get(item.id_hash)
@@ -242,7 +247,7 @@ class Records:
             first_of.setdefault(item.record_id, item.index)
             to_append[doc["_id"]] = doc
         failed = await append_pending_many(
-            self.log, self.store, "records", list(to_append.values())
+            self.log, self.store, "records", list(to_append.values()), noted=inserted
         )
         for item in wanted:
             if results[item.index] is not None:
@@ -304,16 +309,16 @@ class Records:
         return doc
 
     async def _resolve_learners(
-        self, items: list[_Item]
+        self, items: list[_Item], known: dict[str, Document]
     ) -> tuple[dict[str, Document], dict[str, str]]:
         """The learner each national-ID hash belongs to (after merges), registering the ones
-        not known yet, with every learner event appended first; and, for the hashes whose
-        learner event Kafka did not confirm, why."""
+        not ``known`` (looked up by the caller) yet, with every learner event appended first;
+        and, for the hashes whose learner event Kafka did not confirm, why."""
         first: dict[str, _Item] = {}
         for item in items:
             first.setdefault(item.id_hash, item)
         keys = {learner_key(h): h for h in first}
-        found = await self.store.learners_by_ids(keys)
+        found = {lid: known[lid] for lid in keys if lid in known}
         fresh = [self._learner_doc(h, first[h]) for lid, h in keys.items() if lid not in found]
         inserted = await self.store.add_many("learners", fresh)
         found.update({d["_id"]: d for d in fresh if d["_id"] in inserted})
@@ -322,7 +327,11 @@ class Records:
         )
         final = await self._follow_merges(found)
         failed = await append_pending_many(
-            self.log, self.store, "learners", list({d["_id"]: d for d in final.values()}.values())
+            self.log,
+            self.store,
+            "learners",
+            list({d["_id"]: d for d in final.values()}.values()),
+            noted=inserted,
         )
         resolved: dict[str, Document] = {}
         unannounced: dict[str, str] = {}
