@@ -135,7 +135,7 @@ class NotifyProjection:
 
         A constant number of reads and writes, each by ``_id``: whom the learners were merged
         into (one read per step of the longest chain of merges), their learning, then one
-        write of the learning and one of the summaries."""
+        write of the learning with the summaries beside it."""
         if not records and not merges:
             return {}
         owners = {str(r["learner_id"]) for r in records.values()}
@@ -160,9 +160,8 @@ class NotifyProjection:
             whole = {**stored.setdefault(owner, {}).get(rid, {}), **fields}
             stored[owner][rid] = whole
             changed.setdefault(owner, {})[rid] = whole
-        await self.store.write_learning(changed, cleared)
         trails = {lid: trail_summary(stored[lid].values()) for lid in changed}
-        await self.store.put_trails(trails)
+        await self.store.write_learning(changed, trails, cleared)
         return trails
 
     async def _programme(self, data: BaseModel, version_at: datetime, now: datetime) -> None:

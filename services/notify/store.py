@@ -1,16 +1,16 @@
 """The notify service's MongoDB access layer.
 
 Collections: ``subscriptions`` (one per learner: the profile from ``learners.v1``, the
-preferences the learner set, channels stopped by unsubscribe links, a summary of their trail,
-whom they were merged into), ``programmes`` (the latest description of each, and whether it was
-withdrawn), ``learning`` (one per learner: ``{_id: learner_id, records: {record_id: {...}}}``,
-for prior level and completions), ``notifications`` (the outbox and the inbox: one document per
-learner, subject and channel, with its delivery state) and ``notification_index`` (one per
-learner: ``{_id: learner_id, ids: [...]}``, the learner's notifications that are or may again be
-pending) and ``delivery_queue`` (one small document per notification still to be sent or
-announced: ``{_id, channel, learner_id, digest, due_at, state, lease...}``; the delivery workers'
-claims, releases and announcements and the backlog gauge read this queue, never the
-notifications themselves).
+preferences the learner set, channels stopped by unsubscribe links, whom they were merged
+into), ``programmes`` (the latest description of each, and whether it was withdrawn),
+``learning`` (one per learner: ``{_id: learner_id, records: {record_id: {...}}, trail: {...}}``,
+the prior level and completions, summed up in ``trail`` in the same write), ``notifications``
+(the outbox and the inbox: one document per learner, subject and channel, with its delivery
+state), ``notification_index`` (one per learner: ``{_id: learner_id, ids: [...]}``, the
+learner's notifications that are or may again be pending) and ``delivery_queue`` (one small
+document per notification still to be sent or announced: ``{_id, channel, learner_id, digest,
+due_at, state, lease...}``; the delivery workers' claims, releases and announcements and the
+backlog gauge read this queue, never the notifications themselves).
 
 Everything on the path of learner and learning-record events reads and writes by ``_id`` (an
 equality, or ``$in``): the local FerretDB (SQLite) serves only ``_id`` from an index and reads
@@ -169,21 +169,29 @@ class NotifyStore:
             frontier = set(step.values()) - set(merged)
         return final_survivors(merged)
 
-    async def put_trails(self, trails: Mapping[str, Document]) -> None:
-        if not trails:
-            return
-        async with self._writes:
-            await set_fields(self.subscriptions, {lid: {"trail": t} for lid, t in trails.items()})
+    async def _with_trails(self, docs: list[Document]) -> list[Document]:
+        """Subscriptions with their learner's trail summary, which is kept beside the
+        learning it sums up (written with it, in the same update) and read by ``_id``.
+        A summary stored in the subscription by an earlier version stands where the
+        learning holds none yet."""
+        if docs:
+            kept = await by_ids(self.learning, (d["_id"] for d in docs), {"trail": 1})
+            for doc in docs:
+                trail = kept.get(doc["_id"], {}).get("trail")
+                if trail is not None:
+                    doc["trail"] = trail
+        return docs
 
     async def subscription(self, learner_id: str) -> Document | None:
-        return await self.subscriptions.find_one({"_id": learner_id})
+        found = await self.subscriptions.find_one({"_id": learner_id})
+        return (await self._with_trails([found]))[0] if found else None
 
     async def subscriptions_of(self, learner_ids: Iterable[str]) -> list[Document]:
         ids = list(dict.fromkeys(learner_ids))
         if len(ids) == 1:  # an _id equality is what every backend serves from its key
             found = await self.subscription(ids[0])
             return [found] if found else []
-        return list(await _found(self.subscriptions, ids))
+        return await self._with_trails(list(await _found(self.subscriptions, ids)))
 
     async def save_preferences(self, learner_id: str, preferences: Document) -> Document:
         """Replace what the learner set; channels they ask for again are no longer stopped."""
@@ -225,11 +233,11 @@ class NotifyStore:
         }
         if born:
             query["profile.birth_date"] = born
-        return [d async for d in self.subscriptions.find(query)]
+        return await self._with_trails([d async for d in self.subscriptions.find(query)])
 
     async def everyone(self) -> list[Document]:
         """Every subscription (for the benchmark's naive baseline only)."""
-        return [d async for d in self.subscriptions.find({})]
+        return await self._with_trails([d async for d in self.subscriptions.find({})])
 
     # programmes
 
@@ -281,17 +289,25 @@ class NotifyStore:
         return found
 
     async def write_learning(
-        self, records: Mapping[str, Mapping[str, Document]], cleared: Iterable[str] = ()
+        self,
+        records: Mapping[str, Mapping[str, Document]],
+        trails: Mapping[str, Document],
+        cleared: Iterable[str] = (),
     ) -> None:
-        """Store these records whole (learner id -> record id -> record), and drop every record
-        of the ``cleared`` learners (merged away: their learning went to the survivor).
-        A learner's first records are inserted as a new document; later ones update it."""
+        """Store these records whole (learner id -> record id -> record) with each learner's
+        new trail summary, and drop every record of the ``cleared`` learners (merged away:
+        their learning went to the survivor). A learner's first records are inserted as a new
+        document; later ones update it — one write per learner, summary included."""
         gone = list(dict.fromkeys(cleared))
-        ops = [UpdateOne({"_id": lid}, {"$unset": {"records": ""}}) for lid in gone]
+        ops = [UpdateOne({"_id": lid}, {"$unset": {"records": "", "trail": ""}}) for lid in gone]
         changed = {lid: r for lid, r in records.items() if r}
         known = await by_ids(self.learning, changed, {"_id": 1})
         fresh = [
-            {"_id": lid, "records": {record_field(rid): r for rid, r in recs.items()}}
+            {
+                "_id": lid,
+                "records": {record_field(rid): r for rid, r in recs.items()},
+                "trail": trails[lid],
+            }
             for lid, recs in changed.items()
             if lid not in known and lid not in gone  # cleared first, then written, in order
         ]
@@ -299,7 +315,12 @@ class NotifyStore:
         ops.extend(
             UpdateOne(
                 {"_id": lid},
-                {"$set": {f"records.{record_field(rid)}": r for rid, r in recs.items()}},
+                {
+                    "$set": {
+                        **{f"records.{record_field(rid)}": r for rid, r in recs.items()},
+                        "trail": trails[lid],
+                    }
+                },
                 upsert=True,
             )
             for lid, recs in changed.items()
