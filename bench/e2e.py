@@ -26,7 +26,9 @@ Against the stack that ``uv run trail dev up`` started (or any stack it can reac
    ``GET /v1/learners/{id}/trail`` of random learners, ``--read-concurrency`` (4) at a time;
    p50/p95/p99 in ms;
 6. samples the resident memory (VmRSS, with child processes) of every component of the stack
-   once a second and reports each one's maximum;
+   once a second and reports each one's maximum; and the processor time each component used
+   (user + system, from ``/proc``) per 1,000 records end to end, per single submission and
+   per trail read — the figures that still mean something when the machine is shared;
 7. in the same run, two baselines on the same servers: N small messages produced with aiokafka
    (acks=all, idempotent) to a throwaway topic, and ``insert_many`` of N documents (batches of
    1,000) into a throwaway database — and the ratios to them.
@@ -356,6 +358,34 @@ class RssSampler:
                 todo.extend(children.get(current, []))
             if total:
                 self.max_mib[name] = max(self.max_mib.get(name, 0.0), total / 1024)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """The processor time (user + system) each component's process and its children have
+        used so far. Differences between two readings say what a phase cost each component,
+        a figure that holds on a shared machine, where the wall clock does not."""
+        self.sample()
+        children: dict[int, list[int]] = defaultdict(list)
+        ticks: dict[int, int] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                children[int(fields[1])].append(int(stat.parent.name))
+                ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+        per_second = os.sysconf("SC_CLK_TCK")
+        used: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            total, todo = 0, [pid] if pid else []
+            while todo:
+                current = todo.pop()
+                total += ticks.get(current, 0)
+                todo.extend(children.get(current, []))
+            used[name] = total / per_second
+        return used
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], per: float) -> dict[str, float]:
+    """Processor milliseconds each component spent per unit of work between two readings."""
+    return {name: round((after[name] - before.get(name, 0.0)) * 1000 / per, 2) for name in after}
 
 
 def _vm_rss_kib(pid: int) -> int:
@@ -849,6 +879,7 @@ class Bench:
         baseline = await self.trail_count()
         results["trail_entries_before"] = baseline
         self.rss.start()
+        cpu_start = self.rss.cpu_seconds()
         print(f"run {self.run}: {baseline:,} trail entries stored before", flush=True)
 
         target = [sys.maxsize, baseline]
@@ -873,6 +904,7 @@ class Bench:
         )
         await watcher
         stop.set()
+        cpu_caught_up = self.rss.cpu_seconds()
         results["intake"] = {
             "records": args.records,
             "learners": len(persons),
@@ -932,9 +964,21 @@ class Bench:
         ]
         people = People(self.rng)
         people.seen = {p.national_id for p in persons}
+        cpu_before = self.rss.cpu_seconds()
         results["single_submission"] = await self.single_latency(people, keys)
+        cpu_after = self.rss.cpu_seconds()
+        results["single_submission"]["cpu_ms_each"] = cpu_used(
+            cpu_before, cpu_after, max(1, results["single_submission"]["sent"])
+        )
         print(f"{args.trail_reads} trail reads …", flush=True)
         results["trail_read"] = await self.trail_latency(list(intake.expected))
+        results["trail_read"]["cpu_ms_each"] = cpu_used(
+            cpu_after, self.rss.cpu_seconds(), max(1, args.trail_reads)
+        )
+        # from the first submission until notify caught up (or gave up), per 1,000 records
+        results["cpu_ms_per_1000_records"] = cpu_used(
+            cpu_start, cpu_caught_up, max(1, accepted) / 1000
+        )
         self.rss.stop()
         results["max_rss_mib"] = {k: round(v, 1) for k, v in self.rss.max_mib.items()}
 
@@ -1025,6 +1069,18 @@ def summary(results: Json) -> str:
                 f"{fmt_pct(reads['latency_ms'])}; {reads['per_s']}/s; answers {reads['statuses']}",
             )
         )
+    for label, key in (
+        ("CPU ms per 1,000 records (first submission → notify caught up)", None),
+        ("CPU ms per single submission", "single_submission"),
+        ("CPU ms per trail read", "trail_read"),
+    ):
+        used = (
+            results.get(key, {}).get("cpu_ms_each")
+            if key
+            else results.get("cpu_ms_per_1000_records")
+        )
+        if used:
+            rows.append((label, ", ".join(f"{n} {v:,.1f}" for n, v in used.items() if v)))
     for name, mib in results.get("max_rss_mib", {}).items():
         rows.append((f"max RSS {name}", f"{mib:,.0f} MiB"))
     baselines = results.get("baselines")

@@ -28,7 +28,7 @@ from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
 
 TOPICS = (learners.TOPIC, records.TOPIC)
-BATCH = 500
+BATCH = 2_000  # events a replayed batch: a learner seen twice in one is read and decided once
 COMPARED = ("trail_entries", "learners", "learner_merges")
 
 
