@@ -356,7 +356,10 @@ def components(ports: Ports) -> list[Component]:
         return [
             str(FERRETDB_BIN),
             "--handler=sqlite",
-            f"--sqlite-url=file:{ferret_run / 'data'}/",
+            # WAL with synchronous=NORMAL: a commit survives the process being killed, not a
+            # power cut — what the local Kafka promises too (it leaves flushing to the OS);
+            # a commit no longer waits for an fsync (insert_one p50 3.3 ms -> 0.85 ms)
+            f"--sqlite-url=file:{ferret_run / 'data'}/?_pragma=synchronous(normal)",
             f"--listen-addr=127.0.0.1:{ports.mongodb}",
             # FerretDB's own metrics and pprof (/debug/metrics, /debug/pprof) when asked for,
             # e.g. LT_DEV_FERRETDB_DEBUG_ADDR=127.0.0.1:27018 to profile the database under load
