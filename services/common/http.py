@@ -329,6 +329,11 @@ def create_app(
             return Response(body, media_type=content_type)
 
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", server_request_hook=redact_span_query
+        app,
+        excluded_urls="healthz,readyz,metrics",
+        server_request_hook=redact_span_query,
+        # a span for each ASGI message (three a request) says nothing the request's span does
+        # not, and cost as much to make and export as the request's database calls
+        exclude_spans=["receive", "send"],
     )
     return app
