@@ -39,6 +39,13 @@ class Settings(BaseSettings):
         "request appends its own at once; the relay catches what a failure left). Longer "
         "than a busy batch takes, so that the relay seldom appends what its request will.",
     )
+    fault_pause_before_append_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        description="Fault injection for tests only (0, off, in every deployment): the learner "
+        "service waits this long between storing a batch's records and appending their "
+        "events, so that a test can kill the process inside that window.",
+    )
     outbox_orphan_seconds: float = Field(
         default=120.0,
         gt=0,

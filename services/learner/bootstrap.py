@@ -68,7 +68,9 @@ def build(settings: Settings) -> FastAPI:
         ),
     )
     app.state.services = Services(
-        records=Records(store, runtime.log, identity_key),
+        records=Records(
+            store, runtime.log, identity_key, settings.fault_pause_before_append_seconds
+        ),
         programmes=Programmes(store, runtime.log),
         providers=Providers(store),
         profiles=Profiles(store, runtime.log, identity_key),

@@ -136,10 +136,17 @@ def learner_profile(doc: Document) -> dict[str, object]:
 class Records:
     """The record use cases of training centres and the department."""
 
-    def __init__(self, store: LearnerStore, log: EventLog, identity_key: bytes) -> None:
+    def __init__(
+        self,
+        store: LearnerStore,
+        log: EventLog,
+        identity_key: bytes,
+        fault_pause_before_append: float = 0.0,
+    ) -> None:
         self.store = store
         self.log = log
         self.identity_key = identity_key
+        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self._queue: list[_Waiting] = []
         self._writing = asyncio.Lock()
 
@@ -246,6 +253,8 @@ class Records:
                 continue
             first_of.setdefault(item.record_id, item.index)
             to_append[doc["_id"]] = doc
+        if self.fault_pause_before_append:
+            await asyncio.sleep(self.fault_pause_before_append)
         failed = await append_pending_many(
             self.log, self.store, "records", list(to_append.values()), noted=inserted
         )

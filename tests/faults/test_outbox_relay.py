@@ -6,14 +6,19 @@ dropped."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from cli import localstack
 from contracts import credentials
+from contracts import records as records_contract
 from contracts.credentials import CredentialIssued
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog
@@ -21,10 +26,11 @@ from services.common.mongo import Document
 from services.learner.appending import AppendFailed
 from services.learner.identity import national_id_hash
 from services.learner.intake import RecordSubmission
-from services.learner.store import LearnerStore, learner_key
+from services.learner.store import LearnerStore, learner_key, record_key
 from services.learner.submissions import Records
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
 from tests.e2e.test_record_path import submit, trail_of
+from tests.faults.conftest import Ledger
 
 
 def _records_without_kafka(stack: Stack, store: LearnerStore) -> Records:
@@ -169,3 +175,72 @@ async def test_a_credential_stored_whose_event_was_never_appended_is_announced_b
         )
     finally:
         await stored.delete_one({"_id": credential_id})
+
+
+async def test_a_learner_instance_killed_between_storing_and_appending_loses_nothing(
+    stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document], ledger: Ledger
+) -> None:
+    """``kill -9`` of a learner instance after it stored a record and before it appended the
+    record's event (the window forced open with the fault-injection setting): the record
+    reaches the log and the trail exactly once, through the outbox relay of the instance that
+    is still running, and nobody resubmits."""
+    first = localstack.component("learner")
+    port = first.port + 10
+    doomed = dataclasses.replace(
+        first,
+        name="learner-doomed",
+        address=f"http://127.0.0.1:{port}",
+        port=port,
+        healthy=functools.partial(localstack.http_ready, port),
+        env={
+            **first.env,
+            "LT_HTTP_PORT": str(port),
+            "LT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+            "LT_FAULT_PAUSE_BEFORE_APPEND_SECONDS": "120",
+        },
+    )
+    await asyncio.to_thread(localstack.start, doomed)
+    centre = await new_provider(http, stack)
+    record_id = record_key(centre["provider"]["id"], "KILL9-1")
+    records = mongo["lt_learner"]["records"]
+    answer = asyncio.create_task(
+        http.post(
+            f"{doomed.address}/v1/records",
+            json=submission(national_id(), "KILL9-1", title="Khóa giữa hai bước"),
+            headers={"X-API-Key": centre["api_key"]},
+            timeout=60,
+        )
+    )
+    try:
+        stored = await eventually(lambda: records.find_one({"_id": record_id}), bool, within=30)
+        assert stored["pending"] is not None  # stored, its event not in the log yet
+    finally:
+        assert await asyncio.to_thread(localstack.stop, doomed, True)  # kill -9 in the window
+    with pytest.raises(httpx.TransportError):
+        await answer  # the centre got no answer, and does not retry
+    learner_id = stored["learner_id"]
+
+    async def in_trail() -> list[str]:
+        trail = await trail_of(http, stack, learner_id)
+        return [e["record_id"] for g in trail.get("pathways", []) for e in g["entries"]]
+
+    started = time.monotonic()
+    await eventually(in_trail, lambda ids: record_id in ids, within=90)
+    relayed_after = time.monotonic() - started
+    events = [
+        json.loads(r.value)
+        for r in await read_topic(stack.kafka, records_contract.TOPIC)
+        if r.key == learner_id.encode()
+    ]
+    assert [e["record_id"] for e in events] == [record_id]  # once, not twice
+    assert await in_trail() == [record_id]
+    assert (await records.find_one({"_id": record_id}) or {}).get("state") == "accepted"
+    ledger.record(
+        fault="kill -9 of a learner instance between storing a record and appending its event",
+        stored=1,
+        answered=0,
+        in_trail=1,
+        lost=0,
+        duplicated=len(events) - 1,
+        relayed_within_seconds=round(relayed_after, 1),
+    )
