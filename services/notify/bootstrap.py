@@ -36,7 +36,12 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         )
     )
     workers = DeliveryWorkers(
-        store, runtime.log, notify, owner=notify.owner(settings.http_port), isolation=isolation
+        store,
+        runtime.log,
+        notify,
+        owner=notify.owner(settings.http_port),
+        isolation=isolation,
+        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     matchmaker = Matchmaker(
         store,

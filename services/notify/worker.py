@@ -76,11 +76,13 @@ class DeliveryWorkers:
         settings: NotifySettings,
         owner: str,
         isolation: Isolation | None = None,
+        fault_pause_before_append: float = 0.0,
     ) -> None:
         self.store = store
         self.log = log
         self.settings = settings
         self.owner = owner
+        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self.isolation = isolation or Isolation()
         self.email = EmailSender(settings)
         self.http = HttpSender(settings)
@@ -298,6 +300,8 @@ class DeliveryWorkers:
         """Tell notifications.v1; what cannot be told now stays ``published: false``."""
         if not docs:
             return
+        if self.fault_pause_before_append:
+            await asyncio.sleep(self.fault_pause_before_append)
         at = utc_now()
         published: list[str] = []
         try:

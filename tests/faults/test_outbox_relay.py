@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 
 from cli import localstack
 from contracts import credentials
+from contracts import notifications as notifications_contract
 from contracts import records as records_contract
 from contracts.credentials import CredentialIssued
 from contracts.envelope import new_event_id
@@ -243,4 +244,74 @@ async def test_a_learner_instance_killed_between_storing_and_appending_loses_not
         lost=0,
         duplicated=len(events) - 1,
         relayed_within_seconds=round(relayed_after, 1),
+    )
+
+
+async def test_notify_killed_between_delivering_and_announcing_tells_the_log_once(
+    stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document], ledger: Ledger
+) -> None:
+    """``kill -9`` of notify after a notification was put in the learner's inbox and before
+    ``notification.delivered`` was appended (the window held open by the fault-injection
+    setting): after a restart the outcome is announced, once, with its own event id."""
+    normal = localstack.component("notify")
+    pausing = dataclasses.replace(
+        normal, env={**normal.env, "LT_FAULT_PAUSE_BEFORE_APPEND_SECONDS": "120"}
+    )
+    await asyncio.to_thread(localstack.stop, normal)
+    await asyncio.to_thread(localstack.start, pausing)
+    notifications = mongo["lt_notify"]["notifications"]
+    try:
+        centre = await new_provider(http, stack)
+        commune = national_id()[-5:]
+        first = await submit(
+            http, stack, centre["api_key"], submission(national_id(), "NK9-1", commune=commune)
+        )
+        assert first.status_code == 202
+        learner_id = first.json()["learner_id"]
+        programme = await http.post(
+            f"{stack.endpoints.learner}/v1/programmes",
+            json={
+                "title": "Kỹ năng số cho người lớn tuổi",
+                "pathway": "continuing",
+                "place_codes": [commune],
+                "how_to_enrol": "Gọi 0259 3864 123",
+            },
+            headers={"X-API-Key": centre["api_key"]},
+        )
+        assert programme.status_code in (201, 202), programme.text
+        delivered = await eventually(
+            lambda: notifications.find_one(
+                {"learner_id": learner_id, "channel": "inbox", "state": "sent"}
+            ),
+            bool,
+            within=60,
+        )
+        assert not delivered.get("published")  # in the inbox, not yet told to the log
+    finally:
+        assert await asyncio.to_thread(localstack.stop, pausing, True)  # kill -9 in the window
+        await asyncio.to_thread(localstack.start, normal)
+
+    async def told() -> list[dict[str, object]]:
+        return [
+            json.loads(r.value)
+            for r in await read_topic(stack.kafka, notifications_contract.TOPIC)
+            if r.key == learner_id.encode()
+            and json.loads(r.value).get("notification_id") == delivered["_id"]
+        ]
+
+    started = time.monotonic()
+    events = await eventually(told, bool, within=90)
+    announced_after = time.monotonic() - started
+    await asyncio.sleep(3)
+    events = await told()
+    assert len(events) == 1 and events[0]["channel"] == "inbox"
+    stored = await notifications.find_one({"_id": delivered["_id"]})
+    assert stored is not None and stored["published"] is True
+    ledger.record(
+        fault="kill -9 of notify between delivering a notification and announcing it",
+        delivered=1,
+        announced=len(events),
+        lost=0,
+        duplicated=len(events) - 1,
+        announced_within_seconds=round(announced_after, 1),
     )
