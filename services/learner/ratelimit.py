@@ -11,28 +11,8 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass, field
 
-
-@dataclass
-class TokenBucket:
-    """``capacity`` requests at once, refilled at ``per_second``."""
-
-    capacity: float
-    per_second: float
-    tokens: float = field(default=-1.0)
-    updated: float = 0.0
-
-    def take(self, now: float, cost: float = 1.0) -> float | None:
-        """Spend ``cost`` tokens; None if allowed, else the seconds to wait before retrying."""
-        if self.tokens < 0:
-            self.tokens, self.updated = self.capacity, now
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.per_second)
-        self.updated = now
-        if self.tokens >= cost:
-            self.tokens -= cost
-            return None
-        return (cost - self.tokens) / self.per_second
+from services.common.tokenbucket import TokenBucket
 
 
 class RateLimiter:
@@ -50,7 +30,7 @@ class RateLimiter:
         if bucket is None:
             while len(self._buckets) >= self.max_callers:
                 self._buckets.popitem(last=False)  # the longest idle; the busy keep theirs
-            bucket = self._buckets[caller] = TokenBucket(self.per_minute, self.per_minute / 60)
+            bucket = self._buckets[caller] = TokenBucket(self.per_minute, self.per_minute / 60, now)
         else:
             self._buckets.move_to_end(caller)
         wait = bucket.take(now, min(cost, self.per_minute))

@@ -1,4 +1,5 @@
-"""When a message may go out — quiet hours, digests, retries, rates — without I/O.
+"""When a message may go out — quiet hours, digests, retries — without I/O (the pace per
+channel is :class:`services.common.tokenbucket.TokenBucket`).
 
 Times are aware datetimes; a learner's quiet hours and digest time are wall-clock times in
 their own zone (``zoneinfo``), so "21:00–07:00" means their evening, wherever the server is.
@@ -92,28 +93,3 @@ def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> float:
         raise ValueError("attempts counts from 1")
     ceiling: float = min(cap, base * 2.0 ** min(attempts - 1, 60))
     return ceiling * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
-
-
-class TokenBucket:
-    """A rate limit: ``rate`` tokens a second, up to ``burst`` saved up.
-
-    ``reserve`` takes one token and says how long to wait before using it; the caller passes
-    the (monotonic) clock, so the bucket itself does no I/O and is exact in tests.
-    """
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be positive and burst at least 1")
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._stamp = now
-
-    def reserve(self, now: float) -> float:
-        """Take a token; return the seconds to wait until it may be used (0 if at once)."""
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        self._tokens -= 1
-        if self._tokens >= 0:
-            return 0.0
-        return -self._tokens / self.rate

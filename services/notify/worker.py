@@ -30,6 +30,7 @@ from contracts.envelope import Envelope, derived_event_id, utc_now
 from contracts.notifications import Channel, NotificationDelivered, NotificationFailed
 from services.common.broker import EventLog, publish_event
 from services.common.mongo import Document
+from services.common.tokenbucket import TokenBucket
 from services.notify.channels import Delivery, EmailSender, HttpSender
 from services.notify.isolation import DATA_ERRORS, Isolation
 from services.notify.outbox import (
@@ -42,7 +43,7 @@ from services.notify.outbox import (
     after_failure,
 )
 from services.notify.preferences import CHANNELS, Subscriber, subscriber
-from services.notify.scheduling import TokenBucket, retry_delay
+from services.notify.scheduling import retry_delay
 from services.notify.settings import NotifySettings
 from services.notify.store import ACTIVE, NotifyStore
 
@@ -142,7 +143,7 @@ class DeliveryWorkers:
 
     async def _drain(self, channel: Channel) -> None:
         rate = self.settings.rate(channel)
-        bucket = TokenBucket(rate, max(1.0, rate), time.monotonic())
+        bucket = TokenBucket(max(1.0, rate), rate, time.monotonic())
         batch = 500 if channel == "inbox" else self.settings.claim_batch
         while True:
             self._wake[channel].clear()

@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.common.tokenbucket import TokenBucket
 from services.notify.scheduling import (
     QuietHours,
     Schedule,
-    TokenBucket,
     after_quiet_hours,
     due_at,
     next_digest,
@@ -79,7 +79,7 @@ def test_back_off_doubles_up_to_a_cap_with_jitter_in_the_upper_half() -> None:
 
 
 def test_a_token_bucket_lets_a_burst_through_then_paces() -> None:
-    bucket = TokenBucket(rate=2, burst=2, now=0.0)
+    bucket = TokenBucket(capacity=2, per_second=2, now=0.0)
     assert [bucket.reserve(0.0) for _ in range(2)] == [0.0, 0.0]
     assert bucket.reserve(0.0) == 0.5  # the third waits for the next token
     assert bucket.reserve(0.0) == 1.0  # and the fourth for the one after
