@@ -3,7 +3,7 @@
 A document that changed carries ``pending = {event_id, type, topic, subject, data}``; appending
 publishes exactly that event (same id on every attempt, so consumers see one event however
 often a failed append is retried) while its entry in the store's outbox says it waits, and
-then deletes that entry (see :mod:`services.learner.store`).
+then deletes that entry without holding up the request (see :mod:`services.learner.store`).
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ async def append_pending_many(
     results = await publish_pending_many(
         log, [(d["pending"], d["pending"]["subject"]) for d in waiting], SOURCE
     )
-    await store.appended(
+    # the events are in the log: the request need not wait for their outbox entries to go
+    store.appended_soon(
         [d["pending"]["event_id"] for d, e in zip(waiting, results, strict=True) if e is None]
     )
     failed = {d["_id"]: e for d, e in zip(waiting, results, strict=True) if e is not None}

@@ -68,6 +68,7 @@ class OutboxRelay:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        await self.store.settle()
 
     async def _run(self) -> None:
         while not self.log.running:  # noqa: ASYNC110 - appending needs the producer

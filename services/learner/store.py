@@ -14,6 +14,8 @@ document's ``pending`` and is dropped.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -66,6 +68,9 @@ def learner_key(id_hash: str) -> str:
     return str(uuid.uuid5(_LEARNERS, id_hash))
 
 
+_log = logging.getLogger("learningtrail.learner.store")
+
+
 def record_key(provider_id: str, provider_record_ref: str) -> str:
     """The record id of a training centre's reference: the same reference, the same id."""
     return str(uuid.uuid5(_RECORDS, f"{provider_id}\x1f{provider_record_ref}"))
@@ -82,6 +87,7 @@ class LearnerStore:
         self.programmes = db["programmes"]
         self.outbox = db["outbox"]
         self.revisions = db["revisions"]
+        self._clearing: set[asyncio.Task[None]] = set()  # outbox deletes nobody waits for
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -288,6 +294,28 @@ class LearnerStore:
         """These events wait no longer: Kafka has them, or their change was never stored."""
         for chunk in chunks(event_ids):
             await self.outbox.delete_many({"_id": {"$in": chunk}})
+
+    def appended_soon(self, event_ids: list[str]) -> None:
+        """``appended``, without making the request wait for it: these events are in the log
+        already. An entry the process could not delete (it died first) only makes the relay
+        append that event again, with the same id, which consumers apply once."""
+        if not event_ids:
+            return
+        task = asyncio.create_task(self.appended(event_ids))
+        self._clearing.add(task)
+        task.add_done_callback(self._cleared)
+
+    def _cleared(self, task: asyncio.Task[None]) -> None:
+        self._clearing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.warning(
+                "outbox entries not deleted; the relay appends them again",
+                extra={"error": repr(task.exception())},
+            )
+
+    async def settle(self) -> None:
+        """Wait for the outbox deletes still running (at shutdown)."""
+        await asyncio.gather(*self._clearing, return_exceptions=True)
 
     async def outbox_due(self, before: datetime, limit: int) -> list[Document]:
         """The oldest outbox entries noted before ``before`` (the relay's work), oldest first.
