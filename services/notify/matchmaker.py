@@ -135,14 +135,20 @@ class Matchmaker:
     async def programme_withdrawn(self, programme_id: str, now: datetime) -> None:
         await self.store.cancel_about(programme_id, WITHDRAWN, now)
 
-    async def learners_changed(self, learner_ids: Iterable[str], now: datetime) -> None:
+    async def learners_changed(
+        self,
+        learner_ids: Iterable[str],
+        now: datetime,
+        trails: Mapping[str, Document] | None = None,
+    ) -> None:
         """A profile, a trail or preferences changed: match these learners against the
         programmes on offer in their places, cancel what no longer fits or has no channel,
-        and move what waits to the learners' new schedule.
+        and move what waits to the learners' new schedule. ``trails``: the trail summaries
+        the caller has just written (not read back).
 
         A constant number of reads and writes, whatever the number of learners, each by
         ``_id`` but for the programmes in the learners' places."""
-        docs = await self.store.subscriptions_of(learner_ids)
+        docs = await self.store.subscriptions_of(learner_ids, trails)
         learners = self.subscribers(docs)
         if not learners:
             return

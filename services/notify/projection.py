@@ -123,7 +123,7 @@ class NotifyProjection:
             await self._programme(programme, version_at, now)
         changed = [lid for lid in dict.fromkeys([*profiles, *trails]) if lid not in merges]
         if changed:
-            await self.matchmaker.learners_changed(changed, now)
+            await self.matchmaker.learners_changed(changed, now, trails)
         await self._tell(told, now)
 
     async def _learning(

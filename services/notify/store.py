@@ -169,14 +169,21 @@ class NotifyStore:
             frontier = set(step.values()) - set(merged)
         return final_survivors(merged)
 
-    async def _with_trails(self, docs: list[Document]) -> list[Document]:
+    async def _with_trails(
+        self, docs: list[Document], known: Mapping[str, Document] | None = None
+    ) -> list[Document]:
         """Subscriptions with their learner's trail summary, which is kept beside the
-        learning it sums up (written with it, in the same update) and read by ``_id``.
-        A summary stored in the subscription by an earlier version stands where the
-        learning holds none yet."""
-        if docs:
-            kept = await by_ids(self.learning, (d["_id"] for d in docs), {"trail": 1})
-            for doc in docs:
+        learning it sums up (written with it, in the same update) and read by ``_id`` —
+        but for the summaries ``known`` (just written by the caller). A summary stored in the
+        subscription by an earlier version stands where the learning holds none yet."""
+        known = known or {}
+        for doc in docs:
+            if doc["_id"] in known:
+                doc["trail"] = known[doc["_id"]]
+        rest = [d for d in docs if d["_id"] not in known]
+        if rest:
+            kept = await by_ids(self.learning, (d["_id"] for d in rest), {"trail": 1})
+            for doc in rest:
                 trail = kept.get(doc["_id"], {}).get("trail")
                 if trail is not None:
                     doc["trail"] = trail
@@ -186,12 +193,16 @@ class NotifyStore:
         found = await self.subscriptions.find_one({"_id": learner_id})
         return (await self._with_trails([found]))[0] if found else None
 
-    async def subscriptions_of(self, learner_ids: Iterable[str]) -> list[Document]:
+    async def subscriptions_of(
+        self, learner_ids: Iterable[str], trails: Mapping[str, Document] | None = None
+    ) -> list[Document]:
+        """These learners' subscriptions with their trail summaries (``trails``: those the
+        caller knows already)."""
         ids = list(dict.fromkeys(learner_ids))
         if len(ids) == 1:  # an _id equality is what every backend serves from its key
-            found = await self.subscription(ids[0])
-            return [found] if found else []
-        return await self._with_trails(list(await _found(self.subscriptions, ids)))
+            found = await self.subscriptions.find_one({"_id": ids[0]})
+            return await self._with_trails([found], trails) if found else []
+        return await self._with_trails(list(await _found(self.subscriptions, ids)), trails)
 
     async def save_preferences(self, learner_id: str, preferences: Document) -> Document:
         """Replace what the learner set; channels they ask for again are no longer stopped."""
