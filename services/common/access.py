@@ -1,4 +1,7 @@
-"""Who may call an endpoint: FastAPI dependencies over the tokens module."""
+"""Who may call an endpoint: FastAPI dependencies over the tokens module.
+
+Dependencies are ``async def`` although they do no I/O: FastAPI runs a plain ``def``
+dependency in a worker thread, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -22,13 +25,13 @@ def _unauthorised(detail: str) -> Problem:
     return Problem(401, "Unauthorised", detail, headers=_CHALLENGE)
 
 
-def app_settings(request: Request) -> Settings:
+async def app_settings(request: Request) -> Settings:
     """The settings the serving app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def caller(
+async def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(app_settings)],
 ) -> Claims:
@@ -50,14 +53,14 @@ def claims_for(token: str, settings: Settings) -> Claims:
         raise _unauthorised(f"The bearer token was refused: {exc}.") from exc
 
 
-def require_admin(who: Annotated[Claims, Depends(caller)]) -> Claims:
+async def require_admin(who: Annotated[Claims, Depends(caller)]) -> Claims:
     """Only the department."""
     if who.role != "admin":
         raise Problem(403, "Forbidden", "Only the department's admin credential may call this.")
     return who
 
 
-def learner_or_admin(learner_id: str, who: Annotated[Claims, Depends(caller)]) -> Claims:
+async def learner_or_admin(learner_id: str, who: Annotated[Claims, Depends(caller)]) -> Claims:
     """The learner named in the path, or the department."""
     return must_be_learner_or_admin(learner_id, who)
 

@@ -31,12 +31,12 @@ router = APIRouter(tags=["trail"])
 CREDENTIAL_JSON = "application/vc+ld+json"
 
 
-def store(request: Request) -> CredentialStore:
+async def store(request: Request) -> CredentialStore:
     found: CredentialStore = request.app.state.store
     return found
 
 
-def issuer(request: Request) -> Issuer:
+async def issuer(request: Request) -> Issuer:
     found: Issuer = request.app.state.issuer
     return found
 
@@ -72,7 +72,7 @@ async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
     return build_trail(learner_id, name, entries, recognitions)
 
 
-def reader(
+async def reader(
     learner_id: str,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(app_settings)],

@@ -44,12 +44,12 @@ _LEARNER: dict[int | str, dict[str, Any]] = {
 }
 
 
-def store(request: Request) -> NotifyStore:
+async def store(request: Request) -> NotifyStore:
     found: NotifyStore = request.app.state.store
     return found
 
 
-def matchmaker(request: Request) -> Matchmaker:
+async def matchmaker(request: Request) -> Matchmaker:
     found: Matchmaker = request.app.state.matchmaker
     return found
 

@@ -36,7 +36,7 @@ class Services:
     limiter: RateLimiter
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
