@@ -214,9 +214,19 @@ async def verify(
     summary="The revocation status list, a signed Bitstring Status List credential (anyone).",
 )
 async def status_list(list_id: str, issuing: IssuerDep) -> JSONResponse:
-    if f"/v1/status-lists/{list_id}" not in issuing.status_list_url:
-        raise Problem(404, "Unknown status list", f"No status list {list_id}.")
-    return JSONResponse(await issuing.status_list(), media_type=CREDENTIAL_JSON)
+    """List `list_id` (1, 2, …) of the series, signed afresh and valid for 15 minutes: a
+    verifier may cache it by URL until its `validUntil`."""
+    found = await issuing.status_list(list_id)
+    if found is None:
+        raise Problem(
+            404,
+            "Unknown status list",
+            f"No status list {list_id!r}: the lists are numbered 1, 2, … and a new one begins "
+            "only when the last is full.",
+        )
+    return JSONResponse(
+        found, media_type=CREDENTIAL_JSON, headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
 @router.get(

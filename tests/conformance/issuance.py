@@ -57,7 +57,7 @@ RECORDS = (
         credits=1.5,
     ),
 )
-STATUS = StatusPlan(
+STATUS = StatusPlan.in_one_list(
     STATUS_URL, clr_index=10, record_indices={"rec-1": 11, "rec-2": 12, "rec-3": 13}
 )
 

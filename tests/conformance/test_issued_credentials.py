@@ -185,7 +185,7 @@ def test_tampered_embedded_credential_fails_its_proof(
 def test_revoked_embedded_credential_fails_status(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
-    report = _verify(clr, ring, loader, schemas, revoked={STATUS.record_indices["rec-2"]})
+    report = _verify(clr, ring, loader, schemas, revoked={STATUS.records["rec-2"][1]})
     assert report.status == "invalid"
     assert report.results("status", EMBEDDED.format(1))[0].result == "failed"
     assert report.results("status", "$")[0].result == "passed"
@@ -193,7 +193,7 @@ def test_revoked_embedded_credential_fails_status(
     assert revoked_clr.results("status", "$")[0].result == "failed"
 
 
-def test_status_list_not_obtainable_is_unknown(
+def test_status_list_not_obtainable_cannot_be_confirmed(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
     report = verify_credential(
@@ -205,10 +205,11 @@ def test_status_list_not_obtainable_is_unknown(
         status_source=lambda url: None,
     )
     assert {c.result for c in report.results("status")} == {"unknown"}
-    assert report.status == "valid"
+    assert report.status == "indeterminate" and report.exit_code == 2
+    assert "cannot be obtained" in report.summary()
 
 
-def test_forged_status_list_is_not_trusted(
+def test_forged_status_list_fails(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
     forged = _status_list(ring, loader, {10})
@@ -223,7 +224,9 @@ def test_forged_status_list_is_not_trusted(
         now=NOW,
         status_source=lambda url: forged,
     )
-    assert report.results("status", "$")[0].result == "unknown"
+    status = report.results("status", "$")[0]
+    assert status.result == "failed" and "does not verify" in status.detail
+    assert report.status == "invalid" and report.exit_code == 1
 
 
 def test_expired_credential_fails(
@@ -241,7 +244,7 @@ def test_unknown_issuer_is_reported_and_fails_only_when_trusted_only(
 ) -> None:
     other = department_ring("other.example")
     lenient = _verify(clr, ring, loader, schemas, trust=trust_list_entry(other))
-    assert lenient.status == "valid"
+    assert lenient.status == "indeterminate" and lenient.exit_code == 2
     assert {c.result for c in lenient.results("issuer")} == {"unknown"}
     assert "not in the trust list" in lenient.results("issuer")[0].detail
     strict = _verify(clr, ring, loader, schemas, trust=trust_list_entry(other), trusted_only=True)
@@ -252,11 +255,12 @@ def test_unknown_issuer_is_reported_and_fails_only_when_trusted_only(
 def test_did_web_issuer_not_pinned_cannot_be_resolved_offline(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
-    # The verification method's fragment is the Multikey, so the key is taken from it (as
-    # the reference validator does) and the issuer is reported as not pinned.
+    # The verification method's fragment is the Multikey, but a did:web fragment proves
+    # nothing: offline, without the issuer pinned, the key is not known.
     report = _verify(clr, ring, loader, schemas, trust={})
-    assert report.results("proof", "$")[0].result == "passed"
+    assert report.results("proof", "$")[0].result == "unknown"
     assert report.results("issuer", "$")[0].result == "unknown"
+    assert report.status == "indeterminate" and report.exit_code == 2
 
 
 def test_undefined_term_is_an_error(

@@ -99,15 +99,28 @@ class LearningRecord:
     achievement_id: str | None = None
 
 
+StatusBit = tuple[str, int]
+"""A revocation bit: the status list credential's URL and the bit's index in it."""
+
+
 @dataclass(frozen=True)
 class StatusPlan:
-    """Where each credential's revocation bit lives: one status list credential URL, the
-    CLR's index and each record's index (by ``record_id``). A credential without an index
-    gets no ``credentialStatus``."""
+    """Where each credential's revocation bit lives: the CLR's and each record's achievement
+    credential's (by ``record_id``), each in whichever list of the series holds it. A
+    credential without a bit gets no ``credentialStatus``."""
 
-    list_url: str
-    clr_index: int | None = None
-    record_indices: Mapping[str, int] = field(default_factory=dict)
+    clr: StatusBit | None = None
+    records: Mapping[str, StatusBit] = field(default_factory=dict)
+
+    @classmethod
+    def in_one_list(
+        cls, list_url: str, clr_index: int | None, record_indices: Mapping[str, int]
+    ) -> StatusPlan:
+        """A plan whose bits all live in one list."""
+        return cls(
+            clr=(list_url, clr_index) if clr_index is not None else None,
+            records={r: (list_url, i) for r, i in record_indices.items()},
+        )
 
 
 def _iri(value: str, what: str) -> str:
@@ -361,8 +374,8 @@ def issue_clr(
         raise CredentialInputError("each record appears once in a CLR")
     embedded = []
     for record in records:
-        index = status.record_indices.get(record.record_id) if status else None
-        entry = status_entry(status.list_url, index) if status and index is not None else None
+        bit = status.records.get(record.record_id) if status else None
+        entry = status_entry(*bit) if bit is not None else None
         embedded.append(
             issue_achievement_credential(
                 learner,
@@ -376,11 +389,7 @@ def issue_clr(
                 entry,
             )
         )
-    clr_entry = (
-        status_entry(status.list_url, status.clr_index)
-        if status and status.clr_index is not None
-        else None
-    )
+    clr_entry = status_entry(*status.clr) if status and status.clr is not None else None
     unsigned = build_clr_credential(
         learner,
         embedded,
