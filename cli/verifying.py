@@ -1,9 +1,9 @@
 """``trail verify``: a credential file checked against pinned issuer keys (offline) or the
 issuers' DID documents and status lists fetched over HTTPS (``--online``).
 
-Status lists are cached by URL under ``.cache/status-lists/``: a cached list is used until its
-``validUntil`` (or for :data:`STATUS_LIST_TTL` when it has none), and offline a cached list —
-or one given with ``--status-list`` — is all there is.
+Online, status lists are fetched and cached by URL under ``.cache/status-lists/``: a cached
+list is used until its ``validUntil`` (or for :data:`STATUS_LIST_TTL` when it has none).
+Offline, the lists given with ``--status-list`` are all there is.
 """
 
 from __future__ import annotations
@@ -88,8 +88,8 @@ def _fresh(list_credential: Mapping[str, Any], fetched: datetime, now: datetime)
 
 
 class StatusLists:
-    """Status list credentials by URL: given files first, then the cache, then (online)
-    the network — a fetched list is cached for the next verification."""
+    """Status list credentials by URL: given files first; online, then a fresh cached copy,
+    then the network — a fetched list is cached for the next verification."""
 
     def __init__(
         self, given: Sequence[Path], online: bool, cache: Path = STATUS_LIST_CACHE
@@ -106,18 +106,17 @@ class StatusLists:
     def __call__(self, url: str) -> Mapping[str, Any] | None:
         if url in self.given:
             return self.given[url]
+        if not self.online:
+            return None
         now = datetime.now(UTC)
         cached_file = _cache_file(url, self.cache)
-        cached: Mapping[str, Any] | None = None
         if cached_file.exists():
             stored = json.loads(cached_file.read_text(encoding="utf-8"))
             if stored.get("url") == url:
-                cached = stored["credential"]
+                cached: Mapping[str, Any] | None = stored["credential"]
                 fetched = datetime.fromisoformat(stored["fetched"])
-                if cached is not None and (not self.online or _fresh(cached, fetched, now)):
+                if cached is not None and _fresh(cached, fetched, now):
                     return cached
-        if not self.online:
-            return None
         found = _get_json(url)
         if found is None:
             return None

@@ -25,6 +25,7 @@ from services.credential.issuing import Issuer, IssuingError
 from services.credential.store import CredentialStore
 from services.credential.summary_page import render_trail
 from services.credential.trail import Trail, build_trail
+from services.credential.verification_page import render_verification
 
 router = APIRouter(tags=["trail"])
 CREDENTIAL_JSON = "application/vc+ld+json"
@@ -181,13 +182,32 @@ async def get_credential(credential_id: str, trails: Store) -> JSONResponse:
 @router.get(
     "/v1/credentials/{credential_id}/verification",
     tags=["verification"],
-    summary="Verify an issued credential by its id (anyone).",
+    summary="Verify an issued credential by its id (anyone): JSON, or a page.",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or HTML with ?format=html."}
+    },
 )
-async def verify_by_id(credential_id: str, trails: Store, issuing: IssuerDep) -> dict[str, Any]:
+async def verify_by_id(
+    credential_id: str,
+    request: Request,
+    trails: Store,
+    issuing: IssuerDep,
+    format: Annotated[Literal["json", "html"] | None, Query()] = None,
+    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+) -> Any:
+    """The same report and `verdict` as `POST /v1/verify` (the issuer must be this service);
+    `?format=html` (or `Accept: text/html`, as when the QR code is scanned) gives the page
+    saying the verdict in words."""
     doc = await trails.credential(credential_id)
     if doc is None:
         raise Problem(404, "Unknown credential", f"No credential {credential_id}.")
     report = await issuing.verify(doc["document"], trusted_only=True)
+    wants_html = format == "html" or (
+        format is None and "text/html" in request.headers.get("accept", "")
+    )
+    if wants_html:
+        page = render_verification(credential_id, report, lang)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
     return {"credential_id": credential_id, **report.to_dict()}
 
 
@@ -202,8 +222,12 @@ async def verify(
     trusted_only: Annotated[bool, Query(description="Fail when the issuer is not pinned.")] = False,
 ) -> dict[str, Any]:
     """Each check is named with its result (`passed`, `failed`, `unknown`, `skipped`) and the
-    credential it concerns (`path`); `status` is `valid`, `invalid` or `indeterminate`. An
-    issuer outside the trust list is reported, and fails only with `trusted_only`."""
+    credential it concerns (`path`). The `verdict` says it in words and codes, as
+    `trail verify` does: `valid` (exit code 0) every check passed; `invalid` (1) a check
+    failed; `indeterminate` (2) nothing failed but something could not be checked. Only this
+    service's own DID and status lists are known here (nothing a credential names is
+    fetched), so another issuer's credential is `indeterminate`, or `invalid` with
+    `trusted_only`."""
     report = await issuing.verify(credential, trusted_only)
     return report.to_dict()
 
@@ -211,7 +235,7 @@ async def verify(
 @router.get(
     "/v1/status-lists/{list_id}",
     tags=["verification"],
-    summary="The revocation status list, a signed Bitstring Status List credential (anyone).",
+    summary="A revocation status list of the series, a signed Bitstring Status List (anyone).",
 )
 async def status_list(list_id: str, issuing: IssuerDep) -> JSONResponse:
     """List `list_id` (1, 2, …) of the series, signed afresh and valid for 15 minutes: a
