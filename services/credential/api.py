@@ -21,7 +21,7 @@ from services.common.access import (
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
-from services.credential.issuing import Issuer, IssuingError
+from services.credential.issuing import CredentialSchemaError, Issuer, IssuingError
 from services.credential.store import CredentialStore
 from services.credential.summary_page import render_trail
 from services.credential.trail import Trail, build_trail
@@ -157,6 +157,14 @@ async def issue_credential(
         doc = await issuing.issue(learner_id, request.record_ids if request else None)
     except IssuingError as exc:
         raise Problem(409, "Nothing to issue", str(exc)) from exc
+    except CredentialSchemaError as exc:
+        raise Problem(
+            500,
+            "Credential failed its schema check",
+            "The credential built for this trail does not validate against the OB 3.0 / CLR "
+            "2.0 JSON Schemas, so it was not issued (the error is logged for the department): "
+            f"{exc}",
+        ) from exc
     return JSONResponse(
         doc["document"],
         status_code=201,

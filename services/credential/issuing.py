@@ -48,7 +48,7 @@ from services.credential.vc.keys import (
     trust_list_from_did_document,
 )
 from services.credential.vc.proofs import sign
-from services.credential.vc.schemas import SchemaSet
+from services.credential.vc.schemas import SchemaSet, schema_problems
 from services.credential.vc.statuslist import (
     LIST_SIZE,
     StatusSlot,
@@ -86,6 +86,11 @@ class IssuingError(Exception):
     """The credential cannot be issued; the message says why."""
 
 
+class CredentialSchemaError(Exception):
+    """A credential built here does not validate against the OB 3.0 / CLR 2.0 schemas (a
+    defect of this service, never the caller's): it is not issued."""
+
+
 def issuer_did(public_base_url: str) -> str:
     """The issuer's ``did:web`` for the host the credential service is reached at."""
     return did_web(urlsplit(public_base_url).netloc)
@@ -116,6 +121,10 @@ def learning_record(entry: Document) -> LearningRecord:
             id=f"urn:uuid:{entry['provider_id']}",
             name=entry.get("provider_name") or "Cơ sở đào tạo",
         ),
+        code=entry.get("code"),
+        grade=result.get("grade"),
+        grade_scale=result.get("grade_scale"),
+        result_status=result.get("status"),
     )
 
 
@@ -218,10 +227,14 @@ class Issuer:
             self.loader,
             clr_id,
             now,
-            f"Hồ sơ học tập suốt đời — {name}",
+            "Hồ sơ học tập suốt đời",
             None,
             plan,
         )
+        problems = await asyncio.to_thread(schema_problems, document, self.schemas)
+        if problems:
+            _log.error("credential fails its schemas", extra={"problems": problems[:10]})
+            raise CredentialSchemaError("; ".join(problems[:5]))
         event = CredentialIssued(
             credential_id=clr_id,
             learner_id=learner_id,

@@ -37,6 +37,10 @@ RECORDS = (
         hours=60,
         level="Cơ bản",
         provider=CENTRE,
+        code="TH-CB-01",
+        grade="8,0",
+        grade_scale="0-10",
+        result_status="passed",
     ),
     LearningRecord(
         record_id="rec-2",
@@ -47,6 +51,8 @@ RECORDS = (
         hours=300,
         level="Sơ cấp",
         provider=CENTRE,
+        grade="Giỏi",
+        result_status="passed",
     ),
     LearningRecord(
         record_id="rec-3",
@@ -55,6 +61,9 @@ RECORDS = (
         achievement_type="ext:InServiceTraining",
         completion_date=date(2025, 1, 20),
         credits=1.5,
+        grade="B",
+        grade_scale="A-F",
+        result_status="completed",
     ),
 )
 STATUS = StatusPlan.in_one_list(

@@ -81,6 +81,20 @@ async def test_a_learner_gets_a_credential_anyone_can_verify(
     embedded = clr["credentialSubject"]["verifiableCredential"]
     assert len(embedded) == 3 and all("proof" in vc for vc in embedded)
     assert all(vc["credentialStatus"]["type"] == "BitstringStatusListEntry" for vc in embedded)
+    # what a receiving school reads by machine: the grade as a Result with its description,
+    # the learner only as a salted hash
+    achievement = embedded[0]["credentialSubject"]["achievement"]
+    (grade,) = [d for d in achievement["resultDescription"] if d["resultType"] == "ScaledScore"]
+    assert (grade["valueMin"], grade["valueMax"], grade["requiredValue"]) == ("0", "10", "5")
+    (result,) = [
+        r
+        for r in embedded[0]["credentialSubject"]["result"]
+        if r["resultDescription"] == grade["id"]
+    ]
+    assert (result["value"], result["status"]) == ("8.0", "Completed")
+    assert achievement["inLanguage"] == "vi" and "awardedDate" in clr
+    assert "Nguyễn Thị Hương" not in json.dumps(clr, ensure_ascii=False)
+    assert clr["credentialSubject"]["identifier"][0]["hashed"] is True
 
     report = await verify(http, stack, clr, trusted_only="true")
     assert report["status"] == "valid", report

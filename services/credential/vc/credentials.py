@@ -8,13 +8,19 @@ type → ``achievement.achievementType`` (the OB vocabulary or ``ext:…``), cre
 ``achievement.creditsAvailable`` and ``creditsEarned``, completion date → ``activityEndDate``
 and ``awardedDate``, hours and level → a ``ResultDescription`` on the achievement
 (``ext:LearningHours``, ``ext:QualificationLevel``) with the learner's ``Result``, the
-training centre → ``achievement.creator``. The learner's name travels as an
-``IdentityObject`` of type ``name`` (OB 3.0 has no ``name`` on ``AchievementSubject``).
+training centre → ``achievement.creator``, course code → ``achievement.humanCode``, the
+grade → a ``Result`` with its ``ResultDescription`` (the scale's type, bounds or allowed
+values, and pass mark: see :func:`grade_description`), the language → ``inLanguage`` ``vi``.
+The learner's name travels only as a salted SHA-256 ``IdentityObject`` (OB 3.0's advice: a
+receiving school that knows the name can check it; nobody reads it off the credential).
 All text is normalised to NFC before signing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
@@ -44,6 +50,12 @@ ACHIEVEMENT_CONTEXTS = (VC_V2, OB_V3P0_CONTEXT, OB_V3P0_EXTENSIONS)
 CLR_CONTEXTS = (VC_V2, CLR_V2P0_CONTEXT, OB_V3P0_CONTEXT, OB_V3P0_EXTENSIONS)
 HOURS_RESULT_TYPE = "ext:LearningHours"
 LEVEL_RESULT_TYPE = "ext:QualificationLevel"
+LANGUAGE = "vi"
+NUMERIC_SCALE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[-–]\s*(\d+(?:[.,]\d+)?)\s*$")
+LETTER_SCALE = re.compile(r"^\s*([A-Z])\s*[-–]\s*([A-Z])\s*$")
+# The Vietnamese performance levels (xếp loại), best first, as training centres write them.
+PERFORMANCE_LEVELS = ("Xuất sắc", "Giỏi", "Khá", "Trung bình khá", "Trung bình", "Yếu", "Kém")
+RESULT_STATUS = {"passed": "Completed", "completed": "Completed", "failed": "Failed"}
 
 
 class CredentialInputError(ValueError):
@@ -97,6 +109,11 @@ class LearningRecord:
     field_of_study: str | None = None
     provider: Provider | None = None
     achievement_id: str | None = None
+    code: str | None = None
+    grade: str | None = None
+    grade_scale: str | None = None
+    result_status: str | None = None
+    """``passed``, ``completed`` or ``failed``, as the training centre reported it."""
 
 
 StatusBit = tuple[str, int]
@@ -173,6 +190,9 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
         if record.credits < 0:
             raise CredentialInputError(f"record {record.record_id}: credits are not negative")
         item["creditsAvailable"] = float(record.credits)
+    if record.code:
+        item["humanCode"] = nfc(record.code)
+    item["inLanguage"] = LANGUAGE
     if record.field_of_study:
         item["fieldOfStudy"] = nfc(record.field_of_study)
     if record.provider:
@@ -182,6 +202,9 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
             "name": nfc(record.provider.name),
         }
     descriptions = []
+    grade = grade_description(record, achievement_id)
+    if grade is not None:
+        descriptions.append(grade)
     if record.hours is not None:
         descriptions.append(
             {
@@ -205,8 +228,58 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
     return item
 
 
+def _number(text: str) -> str:
+    return text.replace(",", ".")
+
+
+def grade_description(record: LearningRecord, achievement_id: str) -> dict[str, Any] | None:
+    """The ``ResultDescription`` of a record's grade, read from its scale: ``0-10`` (any
+    ``low-high``) a ``ScaledScore`` with ``valueMin``/``valueMax`` and, as pass mark, half
+    the scale (5 of 0–10, the Vietnamese convention); ``A-F`` a ``LetterGrade`` with its
+    allowed letters; a Vietnamese performance level (``Giỏi``, ``Khá``…) a
+    ``PerformanceLevel`` with the levels allowed. None when there is no grade."""
+    if not record.grade:
+        return None
+    scale = nfc(record.grade_scale or "")
+    described: dict[str, Any] = {
+        "id": _urn(achievement_id, "results/grade"),
+        "type": ["ResultDescription"],
+        "name": f"Kết quả ({scale})" if scale else "Kết quả",
+    }
+    numeric = NUMERIC_SCALE.match(scale)
+    letters = LETTER_SCALE.match(scale)
+    if numeric:
+        low, high = (float(_number(v)) for v in numeric.groups())
+        described |= {
+            "resultType": "ScaledScore",
+            "valueMin": f"{low:g}",
+            "valueMax": f"{high:g}",
+            "requiredValue": f"{low + (high - low) / 2:g}",
+        }
+    elif letters and letters.group(1) <= letters.group(2):
+        first, last = (ord(c) for c in letters.groups())
+        allowed = [chr(c) for c in range(first, last + 1) if chr(c) != "E" or last == ord("E")]
+        described |= {"resultType": "LetterGrade", "allowedValue": allowed}
+    elif nfc(record.grade) in PERFORMANCE_LEVELS:
+        described |= {"resultType": "PerformanceLevel", "allowedValue": list(PERFORMANCE_LEVELS)}
+    else:
+        described["resultType"] = "Result"
+    return described
+
+
 def _results(record: LearningRecord, achievement_id: str) -> list[dict[str, Any]]:
     results = []
+    if record.grade:
+        grade: dict[str, Any] = {
+            "type": ["Result"],
+            "resultDescription": _urn(achievement_id, "results/grade"),
+            "value": _number(nfc(record.grade))
+            if NUMERIC_SCALE.match(nfc(record.grade_scale or ""))
+            else nfc(record.grade),
+        }
+        if record.result_status in RESULT_STATUS:
+            grade["status"] = RESULT_STATUS[record.result_status]
+        results.append(grade)
     if record.hours is not None:
         if record.hours < 0:
             raise CredentialInputError(f"record {record.record_id}: hours are not negative")
@@ -228,14 +301,27 @@ def _results(record: LearningRecord, achievement_id: str) -> list[dict[str, Any]
     return results
 
 
-def learner_identifier(learner: Learner) -> dict[str, Any]:
-    """The learner's name as an OB ``IdentityObject`` (plain text, not hashed)."""
+def identity_hash(value: str, salt: str) -> str:
+    """OB 3.0's ``IdentityHash``: ``sha256$`` and the hex SHA-256 of the value (NFC) followed
+    by the salt."""
+    return "sha256$" + hashlib.sha256((nfc(value) + salt).encode("utf-8")).hexdigest()
+
+
+def learner_identifier(learner: Learner, salt: str) -> dict[str, Any]:
+    """The learner's name as an OB ``IdentityObject``, salted and hashed: whoever knows the
+    name can check it (:func:`identity_hash` with the ``salt`` given), nobody can read it."""
     return {
         "type": "IdentityObject",
         "identityType": "name",
-        "hashed": False,
-        "identityHash": nfc(learner.name),
+        "hashed": True,
+        "identityHash": identity_hash(learner.name, salt),
+        "salt": salt,
     }
+
+
+def new_salt() -> str:
+    """A fresh salt for one credential's identifiers (16 random bytes, hex)."""
+    return secrets.token_hex(16)
 
 
 def build_achievement_credential(
@@ -246,13 +332,14 @@ def build_achievement_credential(
     valid_from: datetime,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned OB 3.0 ``AchievementCredential`` for one record of a learner."""
     item = achievement(record, issuer)
     subject: dict[str, Any] = {
         "id": _iri(learner.id, "learner id"),
         "type": ["AchievementSubject"],
-        "identifier": [learner_identifier(learner)],
+        "identifier": [learner_identifier(learner, salt or new_salt())],
         "achievement": item,
         "activityEndDate": _moment(record.completion_date),
     }
@@ -291,9 +378,10 @@ def build_clr_credential(
     name: str,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned CLR 2.0 ``ClrCredential`` embedding the (signed) achievement
-    credentials and listing their achievements."""
+    credentials and listing their achievements; ``awardedDate`` is when it is issued."""
     if not achievement_credentials:
         raise CredentialInputError("a CLR holds at least one achievement credential")
     achievements = []
@@ -310,10 +398,11 @@ def build_clr_credential(
         "name": nfc(name),
         "issuer": issuer_profile(issuer),
         "validFrom": iso_datetime(valid_from),
+        "awardedDate": iso_datetime(valid_from),
         "credentialSubject": {
             "id": _iri(learner.id, "learner id"),
             "type": ["ClrSubject"],
-            "identifier": [learner_identifier(learner)],
+            "identifier": [learner_identifier(learner, salt or new_salt())],
             "verifiableCredential": [dict(c) for c in achievement_credentials],
             "achievement": achievements,
         },
@@ -343,12 +432,13 @@ def issue_achievement_credential(
     issued_at: datetime,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
     """One signed OB 3.0 ``AchievementCredential`` (signed with the ring's current key)."""
     if issuer.id != key_ring.controller:
         raise CredentialInputError("the issuer id must be the key ring's DID")
     unsigned = build_achievement_credential(
-        learner, record, issuer, credential_id, issued_at, valid_until, status
+        learner, record, issuer, credential_id, issued_at, valid_until, status, salt
     )
     return sign(unsigned, key_ring.current, key_ring.verification_method(), issued_at, loader)
 
@@ -372,6 +462,7 @@ def issue_clr(
         raise CredentialInputError("a CLR needs at least one learning record")
     if len({r.record_id for r in records}) != len(records):
         raise CredentialInputError("each record appears once in a CLR")
+    salt = new_salt()  # one per CLR: its credentials name the same learner the same way
     embedded = []
     for record in records:
         bit = status.records.get(record.record_id) if status else None
@@ -387,6 +478,7 @@ def issue_clr(
                 issued_at,
                 valid_until,
                 entry,
+                salt,
             )
         )
     clr_entry = status_entry(*status.clr) if status and status.clr is not None else None
@@ -396,8 +488,9 @@ def issue_clr(
         issuer,
         clr_id,
         issued_at,
-        name or f"Learning record of {nfc(learner.name)}",
+        name or "Hồ sơ học tập suốt đời",
         valid_until,
         clr_entry,
+        salt,
     )
     return sign(unsigned, key_ring.current, key_ring.verification_method(), issued_at, loader)
