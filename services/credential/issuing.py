@@ -31,6 +31,7 @@ from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
 from services.credential.trail import PATHWAY_NAMES_VI
 from services.credential.vc.credentials import (
+    Address,
     IssuerProfile,
     Learner,
     LearningRecord,
@@ -140,6 +141,9 @@ class Issuer:
         public_base_url: str,
         issuer_name: str,
         key_secret: str,
+        official: str | None = None,
+        address: Address | None = None,
+        parent_org: str | None = None,
     ) -> None:
         self.store = store
         self.log = log
@@ -147,7 +151,14 @@ class Issuer:
         self.schemas = schemas
         self.base_url = public_base_url.rstrip("/")
         self.did = issuer_did(public_base_url)
-        self.profile = IssuerProfile(id=self.did, name=issuer_name, url=self.base_url)
+        self.profile = IssuerProfile(
+            id=self.did,
+            name=issuer_name,
+            url=self.base_url,
+            official=official,
+            address=address,
+            parent_org=parent_org,
+        )
         self.key_secret = key_secret
         self.status_lists_url = f"{self.base_url}{STATUS_LISTS_PATH}"
         self._ring: KeyRing | None = None

@@ -6,6 +6,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 
 from services.credential.vc.credentials import (
+    Address,
     IssuerProfile,
     Learner,
     LearningRecord,
@@ -77,6 +78,9 @@ def issuer_for(ring: KeyRing) -> IssuerProfile:
         id=ring.controller,
         name="Sở Giáo dục và Đào tạo thành phố Đà Nẵng",
         url="https://learningtrail.example",
+        official="Nguyễn Văn An, Giám đốc",
+        address=Address(region="Thành phố Đà Nẵng", street="15 Quang Trung, Hải Châu"),
+        parent_org="Ủy ban nhân dân thành phố Đà Nẵng",
     )
 
 

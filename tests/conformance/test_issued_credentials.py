@@ -406,3 +406,17 @@ def test_issued_credentials_are_checked_against_the_shipped_schemas(clr: dict[st
     assert all("'criteria' is a required property" in p for p in problems)
     nothing = schema_problems(clr, SchemaSet(achievement_credential=None, clr_credential=None))
     assert len(nothing) == 4 and "no CLR 2.0 ClrCredential schema" in nothing[0]
+
+
+def test_the_issuer_profile_says_who_issues(clr: dict[str, Any]) -> None:
+    issuer = clr["issuer"]
+    assert issuer["official"] == "Nguyễn Văn An, Giám đốc"
+    assert issuer["address"] == {
+        "type": ["Address"],
+        "addressCountry": "Việt Nam",
+        "addressCountryCode": "VN",
+        "addressRegion": "Thành phố Đà Nẵng",
+        "streetAddress": "15 Quang Trung, Hải Châu",
+    }
+    assert issuer["parentOrg"]["name"] == "Ủy ban nhân dân thành phố Đà Nẵng"
+    assert issuer["parentOrg"]["type"] == ["Profile"]

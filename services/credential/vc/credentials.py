@@ -68,13 +68,29 @@ def nfc(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A postal address as OB 3.0's ``Address``: the province as the region."""
+
+    country: str = "Việt Nam"
+    country_code: str = "VN"
+    region: str | None = None
+    locality: str | None = None
+    street: str | None = None
+
+
+@dataclass(frozen=True)
 class IssuerProfile:
-    """The issuer (the department) as an OB ``Profile``; ``id`` is its ``did:web`` DID."""
+    """The issuer (the department) as an OB ``Profile``; ``id`` is its ``did:web`` DID;
+    ``official`` the person authorised to issue; ``parent_org`` the body it answers to
+    (the provincial People's Committee)."""
 
     id: str
     name: str
     url: str | None = None
     email: str | None = None
+    official: str | None = None
+    address: Address | None = None
+    parent_org: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +183,28 @@ def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
         profile["url"] = issuer.url
     if issuer.email:
         profile["email"] = issuer.email
+    if issuer.official:
+        profile["official"] = nfc(issuer.official)
+    if issuer.address:
+        address: dict[str, Any] = {
+            "type": ["Address"],
+            "addressCountry": nfc(issuer.address.country),
+            "addressCountryCode": issuer.address.country_code,
+        }
+        for key, value in (
+            ("addressRegion", issuer.address.region),
+            ("addressLocality", issuer.address.locality),
+            ("streetAddress", issuer.address.street),
+        ):
+            if value:
+                address[key] = nfc(value)
+        profile["address"] = address
+    if issuer.parent_org:
+        profile["parentOrg"] = {
+            "id": _urn(issuer.id, f"parent/{nfc(issuer.parent_org)}"),
+            "type": ["Profile"],
+            "name": nfc(issuer.parent_org),
+        }
     return profile
 
 
