@@ -366,10 +366,11 @@ class Issuer:
         ``unknown``."""
         trust = trust_list_from_did_document(await self.did_document())
         lists: dict[str, dict[str, Any]] = {}
-        for url in _status_list_urls(document):
-            list_id = url.removeprefix(self.status_lists_url)
-            if url.startswith(self.status_lists_url) and url not in lists:
-                found = await self.status_list(list_id)
+        named = {u for u in _status_list_urls(document) if u.startswith(self.status_lists_url)}
+        if named:
+            existing = {self.status_list_url(i) for i in await self.store.status_list_ids()}
+            for url in sorted(named & existing):
+                found = await self.status_list(url.removeprefix(self.status_lists_url))
                 if found is not None:
                     lists[url] = found
         return await asyncio.to_thread(

@@ -171,6 +171,11 @@ class _Context:
     did_source: DidDocumentSource | None = None
     status_lists: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
     did_documents: dict[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    # (list URL, credential issuer) -> why the list cannot be believed, None when it can:
+    # a CLR's credentials share lists, and each list's proof is verified once.
+    list_doubts: dict[tuple[str, str | None], tuple[Result, str] | None] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -609,7 +614,10 @@ def _check_status(document: Mapping[str, Any], ctx: _Context) -> tuple[Result, s
         if status_list is None:
             outcomes.append(("unknown", f"the status list {url} cannot be obtained"))
             continue
-        doubt = _check_status_list(url, status_list, document, ctx)
+        believed = (url, _issuer_id(document))
+        if believed not in ctx.list_doubts:
+            ctx.list_doubts[believed] = _check_status_list(url, status_list, document, ctx)
+        doubt = ctx.list_doubts[believed]
         if doubt is not None:
             outcomes.append(doubt)
             continue
