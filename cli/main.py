@@ -265,21 +265,32 @@ def rebuild(
 
 @app.command()
 def verify(
-    file: Annotated[Path, typer.Argument(help="A credential (JSON) to verify, offline.")],
+    file: Annotated[Path, typer.Argument(help="A credential (JSON) to verify.")],
     trusted_only: Annotated[
-        bool, typer.Option("--trusted-only", help="Fail when the issuer is not pinned.")
+        bool, typer.Option("--trusted-only", help="Fail (1) when the issuer is not pinned.")
     ] = False,
     trust_list: Annotated[
         Path | None, typer.Option(help="Pinned issuers: JSON {issuer: [Multikey…]} or a DID doc.")
     ] = None,
+    online: Annotated[
+        bool,
+        typer.Option(
+            "--online", help="Fetch did:web DID documents and status lists (HTTPS), caching lists."
+        ),
+    ] = False,
+    status_list: Annotated[
+        list[Path] | None,
+        typer.Option(help="A status list credential to use offline (repeatable)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Verify a credential offline: JSON Schema, every proof, dates, status, issuer.
-    Exits 0 when every check that can be made passes, 1 when any fails."""
+    """Verify a credential: JSON Schema, every proof, dates, status, issuer. Exit codes:
+    0 every check passed; 1 a check failed (forged, tampered, revoked, expired, …); 2 nothing
+    failed but something could not be checked (issuer keys unknown, status list unreachable)."""
     from cli.verifying import verify_file
 
     try:
-        report = verify_file(file, trust_list, trusted_only)
+        report = verify_file(file, trust_list, trusted_only, online, status_list or [])
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -291,8 +302,9 @@ def verify(
             colour = colours[check.result]
             table.add_row(check.path, check.check, f"[{colour}]{check.result}[/]", check.detail)
         console.print(table)
-        console.print(f"overall: [bold]{report.status}[/]")
-    raise typer.Exit(1 if report.failed() else 0)
+        console.print(f"overall: [bold]{report.status}[/] (exit {report.exit_code})")
+        console.print(report.summary(), markup=False)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command("pin-issuer")

@@ -117,6 +117,21 @@ class Settings(BaseSettings):
         default="Sở Giáo dục và Đào tạo tỉnh Khánh Hòa",
         description="Credential service: the issuer's name on credentials.",
     )
+    issuer_official: str | None = Field(
+        default=None,
+        description="Credential service: the official authorised to issue, on credentials.",
+    )
+    issuer_region: str | None = Field(
+        default="Khánh Hòa",
+        description="Credential service: the issuer's province (its address on credentials).",
+    )
+    issuer_street_address: str | None = Field(
+        default=None, description="Credential service: the issuer's street address."
+    )
+    issuer_parent_org: str | None = Field(
+        default="Ủy ban nhân dân tỉnh Khánh Hòa",
+        description="Credential service: the body the issuer answers to, on credentials.",
+    )
     jsonld_cache_dir: str | None = Field(
         default=None, description="Credential service: where the fetched JSON-LD contexts live."
     )

@@ -22,10 +22,11 @@ from services.common.access import (
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
-from services.credential.issuing import Issuer, IssuingError
+from services.credential.issuing import CredentialSchemaError, Issuer, IssuingError
 from services.credential.store import CredentialStore
 from services.credential.summary_page import render_trail
 from services.credential.trail import Trail, build_trail
+from services.credential.verification_page import render_verification
 
 router = APIRouter(tags=["trail"])
 CREDENTIAL_JSON = "application/vc+ld+json"
@@ -162,6 +163,14 @@ async def issue_credential(
         doc = await issuing.issue(learner_id, request.record_ids if request else None)
     except IssuingError as exc:
         raise Problem(409, "Nothing to issue", str(exc)) from exc
+    except CredentialSchemaError as exc:
+        raise Problem(
+            500,
+            "Credential failed its schema check",
+            "The credential built for this trail does not validate against the OB 3.0 / CLR "
+            "2.0 JSON Schemas, so it was not issued (the error is logged for the department): "
+            f"{exc}",
+        ) from exc
     return JSONResponse(
         doc["document"],
         status_code=201,
@@ -187,13 +196,32 @@ async def get_credential(credential_id: str, trails: Store) -> JSONResponse:
 @router.get(
     "/v1/credentials/{credential_id}/verification",
     tags=["verification"],
-    summary="Verify an issued credential by its id (anyone).",
+    summary="Verify an issued credential by its id (anyone): JSON, or a page.",
+    responses={
+        200: {"content": {"text/html": {}}, "description": "JSON, or HTML with ?format=html."}
+    },
 )
-async def verify_by_id(credential_id: str, trails: Store, issuing: IssuerDep) -> dict[str, Any]:
+async def verify_by_id(
+    credential_id: str,
+    request: Request,
+    trails: Store,
+    issuing: IssuerDep,
+    format: Annotated[Literal["json", "html"] | None, Query()] = None,
+    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+) -> Any:
+    """The same report and `verdict` as `POST /v1/verify` (the issuer must be this service);
+    `?format=html` (or `Accept: text/html`, as when the QR code is scanned) gives the page
+    saying the verdict in words."""
     doc = await trails.credential(credential_id)
     if doc is None:
         raise Problem(404, "Unknown credential", f"No credential {credential_id}.")
     report = await issuing.verify(doc["document"], trusted_only=True)
+    wants_html = format == "html" or (
+        format is None and "text/html" in request.headers.get("accept", "")
+    )
+    if wants_html:
+        page = render_verification(credential_id, report, lang)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
     return {"credential_id": credential_id, **report.to_dict()}
 
 
@@ -208,8 +236,12 @@ async def verify(
     trusted_only: Annotated[bool, Query(description="Fail when the issuer is not pinned.")] = False,
 ) -> dict[str, Any]:
     """Each check is named with its result (`passed`, `failed`, `unknown`, `skipped`) and the
-    credential it concerns (`path`); `status` is `valid`, `invalid` or `indeterminate`. An
-    issuer outside the trust list is reported, and fails only with `trusted_only`."""
+    credential it concerns (`path`). The `verdict` says it in words and codes, as
+    `trail verify` does: `valid` (exit code 0) every check passed; `invalid` (1) a check
+    failed; `indeterminate` (2) nothing failed but something could not be checked. Only this
+    service's own DID and status lists are known here (nothing a credential names is
+    fetched), so another issuer's credential is `indeterminate`, or `invalid` with
+    `trusted_only`."""
     report = await issuing.verify(credential, trusted_only)
     return report.to_dict()
 
@@ -217,12 +249,22 @@ async def verify(
 @router.get(
     "/v1/status-lists/{list_id}",
     tags=["verification"],
-    summary="The revocation status list, a signed Bitstring Status List credential (anyone).",
+    summary="A revocation status list of the series, a signed Bitstring Status List (anyone).",
 )
 async def status_list(list_id: str, issuing: IssuerDep) -> JSONResponse:
-    if f"/v1/status-lists/{list_id}" not in issuing.status_list_url:
-        raise Problem(404, "Unknown status list", f"No status list {list_id}.")
-    return JSONResponse(await issuing.status_list(), media_type=CREDENTIAL_JSON)
+    """List `list_id` (1, 2, …) of the series, signed afresh and valid for 15 minutes: a
+    verifier may cache it by URL until its `validUntil`."""
+    found = await issuing.status_list(list_id)
+    if found is None:
+        raise Problem(
+            404,
+            "Unknown status list",
+            f"No status list {list_id!r}: the lists are numbered 1, 2, … and a new one begins "
+            "only when the last is full.",
+        )
+    return JSONResponse(
+        found, media_type=CREDENTIAL_JSON, headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
 @router.get(

@@ -18,6 +18,7 @@ from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
 from services.credential.vc.contexts import ensure_assets, runtime_loader
+from services.credential.vc.credentials import Address
 from services.credential.vc.schemas import runtime_schemas
 
 TOPICS = (learners.TOPIC, records.TOPIC)
@@ -48,6 +49,9 @@ def build(settings: Settings) -> FastAPI:
         settings.public_base_url,
         settings.issuer_name,
         settings.key_encryption_key.get_secret_value(),
+        official=settings.issuer_official,
+        address=Address(region=settings.issuer_region, street=settings.issuer_street_address),
+        parent_org=settings.issuer_parent_org,
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
     runtime.consume(TOPICS, projection.handle)

@@ -2,8 +2,11 @@
 
 A learner's credential is a 1EdTech CLR 2.0 ``ClrCredential`` embedding one Open Badges 3.0
 ``AchievementCredential`` per trail entry, each signed on its own (eddsa-rdfc-2022) by the
-department's ``did:web`` issuer. Every credential gets a bit in the Bitstring Status List;
-revoking a record sets the bits of the credentials built on it.
+department's ``did:web`` issuer. Every credential — the CLR and each achievement credential
+in it — gets its own bit in a series of Bitstring Status Lists (a new list when one is full).
+Revoking a record sets exactly the bits of the credentials that assert it: its achievement
+credential in each CLR that embeds it, and each such CLR; never the bits of the other records'
+achievement credentials, which stay valid on their own.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +31,7 @@ from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
 from services.credential.trail import PATHWAY_NAMES_VI
 from services.credential.vc.credentials import (
+    Address,
     IssuerProfile,
     Learner,
     LearningRecord,
@@ -44,12 +49,19 @@ from services.credential.vc.keys import (
     trust_list_from_did_document,
 )
 from services.credential.vc.proofs import sign
-from services.credential.vc.schemas import SchemaSet
-from services.credential.vc.statuslist import build_status_list_credential
+from services.credential.vc.schemas import SchemaSet, schema_problems
+from services.credential.vc.statuslist import (
+    LIST_SIZE,
+    StatusSlot,
+    build_status_list_credential,
+)
 from services.credential.vc.verify import VerificationReport, verify_credential
 
 SOURCE = "/credential"
-STATUS_LIST = "1"
+STATUS_LISTS_PATH = "/v1/status-lists/"
+# How long a signed status list may be kept (and trusted) by a verifier: a revocation reaches
+# a verifier that caches lists within this time; an old copy cannot be replayed for longer.
+STATUS_LIST_VALIDITY = timedelta(minutes=15)
 # How long an instance uses the key ring it read before reading it again (a rotation made by
 # another instance is used here within this time).
 KEY_RING_TTL = 30.0
@@ -73,6 +85,11 @@ GENERAL_LEVELS_VI = {
 
 class IssuingError(Exception):
     """The credential cannot be issued; the message says why."""
+
+
+class CredentialSchemaError(Exception):
+    """A credential built here does not validate against the OB 3.0 / CLR 2.0 schemas (a
+    defect of this service, never the caller's): it is not issued."""
 
 
 def issuer_did(public_base_url: str) -> str:
@@ -105,6 +122,10 @@ def learning_record(entry: Document) -> LearningRecord:
             id=f"urn:uuid:{entry['provider_id']}",
             name=entry.get("provider_name") or "Cơ sở đào tạo",
         ),
+        code=entry.get("code"),
+        grade=result.get("grade"),
+        grade_scale=result.get("grade_scale"),
+        result_status=result.get("status"),
     )
 
 
@@ -120,6 +141,9 @@ class Issuer:
         public_base_url: str,
         issuer_name: str,
         key_secret: str,
+        official: str | None = None,
+        address: Address | None = None,
+        parent_org: str | None = None,
     ) -> None:
         self.store = store
         self.log = log
@@ -127,9 +151,16 @@ class Issuer:
         self.schemas = schemas
         self.base_url = public_base_url.rstrip("/")
         self.did = issuer_did(public_base_url)
-        self.profile = IssuerProfile(id=self.did, name=issuer_name, url=self.base_url)
+        self.profile = IssuerProfile(
+            id=self.did,
+            name=issuer_name,
+            url=self.base_url,
+            official=official,
+            address=address,
+            parent_org=parent_org,
+        )
         self.key_secret = key_secret
-        self.status_list_url = f"{self.base_url}/v1/status-lists/{STATUS_LIST}"
+        self.status_lists_url = f"{self.base_url}{STATUS_LISTS_PATH}"
         self._ring: KeyRing | None = None
         self._sealed: str | None = None  # the sealed ring ``_ring`` was read from
         self._read_at = 0.0  # monotonic time of the last read
@@ -190,11 +221,10 @@ class Issuer:
             raise IssuingError("there is nothing on the trail to put in a credential yet")
         entries.sort(key=lambda e: (e["completed_on"], e["_id"]))
         ring = await self.key_ring()
-        indices = await self.store.allocate_status_indices(STATUS_LIST, len(entries) + 1)
+        slots = await self.store.allocate_status_slots(len(entries) + 1)
         plan = StatusPlan(
-            list_url=self.status_list_url,
-            clr_index=indices[0],
-            record_indices={e["_id"]: i for e, i in zip(entries, indices[1:], strict=True)},
+            clr=self._bit(slots[0]),
+            records={e["_id"]: self._bit(s) for e, s in zip(entries, slots[1:], strict=True)},
         )
         clr_id = f"urn:uuid:{new_event_id()}"
         now = datetime.now(UTC)
@@ -208,10 +238,14 @@ class Issuer:
             self.loader,
             clr_id,
             now,
-            f"Hồ sơ học tập suốt đời — {name}",
+            "Hồ sơ học tập suốt đời",
             None,
             plan,
         )
+        problems = await asyncio.to_thread(schema_problems, document, self.schemas)
+        if problems:
+            _log.error("credential fails its schemas", extra={"problems": problems[:10]})
+            raise CredentialSchemaError("; ".join(problems[:5]))
         event = CredentialIssued(
             credential_id=clr_id,
             learner_id=learner_id,
@@ -223,8 +257,10 @@ class Issuer:
             "_id": clr_id,
             "learner_id": learner_id,
             "record_ids": [e["_id"] for e in entries],
-            "clr_index": plan.clr_index,
-            "record_indices": dict(plan.record_indices),
+            "clr_status": _slot_doc(slots[0]),
+            "record_status": {
+                e["_id"]: _slot_doc(s) for e, s in zip(entries, slots[1:], strict=True)
+            },
             "issued_at": now,
             "revoked_at": None,
             "document": document,
@@ -244,14 +280,23 @@ class Issuer:
     def verification_url(self, credential_id: str) -> str:
         return f"{self.base_url}/v1/credentials/{credential_id}/verification"
 
+    def status_list_url(self, list_id: str) -> str:
+        """Where list ``list_id`` of the series is published (a signed credential)."""
+        return f"{self.status_lists_url}{list_id}"
+
+    def _bit(self, where: StatusSlot) -> tuple[str, int]:
+        return self.status_list_url(where.list_id), where.index
+
     # revoking
 
     async def revoke_with_record(self, record_id: str, reason: str) -> None:
-        """Revoke every credential that holds the record: its own bit and the CLR's."""
+        """Revoke the credentials that assert the record: in each CLR that embeds it, the
+        record's achievement credential and the CLR itself (it asserts every record it
+        holds). The other achievement credentials of that CLR keep their bits clear. A CLR
+        revoked earlier for another record still gets this record's bit set."""
         for doc in await self.store.credentials_with_record(record_id):
+            await self.store.revoke_slots(bits_asserting(doc, record_id))
             if doc.get("revoked_at") is None:
-                indices = [doc["clr_index"], *doc["record_indices"].values()]
-                await self.store.revoke_indices(STATUS_LIST, indices)
                 now = datetime.now(UTC)
                 event = CredentialRevoked(
                     credential_id=doc["_id"],
@@ -296,12 +341,18 @@ class Issuer:
 
     # the status list and verification
 
-    async def status_list(self) -> dict[str, Any]:
-        """The signed revocation list (a W3C Bitstring Status List credential)."""
+    async def status_list(self, list_id: str) -> dict[str, Any] | None:
+        """List ``list_id`` of the series, signed (a W3C Bitstring Status List credential,
+        valid for :data:`STATUS_LIST_VALIDITY`); None when the series has no such list."""
+        if list_id not in await self.store.status_list_ids():
+            return None
         ring = await self.key_ring()
-        revoked = await self.store.revoked_indices(STATUS_LIST)
+        revoked = [i for i in await self.store.revoked_indices(list_id) if i < LIST_SIZE]
         now = datetime.now(UTC)
-        unsigned = build_status_list_credential(self.status_list_url, self.did, revoked, now)
+        url = self.status_list_url(list_id)
+        unsigned = build_status_list_credential(
+            url, self.did, revoked, now, valid_until=now + STATUS_LIST_VALIDITY
+        )
         return await asyncio.to_thread(
             sign, unsigned, ring.current, ring.verification_method(), now, self.loader
         )
@@ -309,11 +360,19 @@ class Issuer:
     async def verify(
         self, document: dict[str, Any] | str, trusted_only: bool
     ) -> VerificationReport:
-        """Verify offline against the pinned issuer (this service's own DID document)."""
+        """Verify against this service's own DID document (the only issuer it pins) and its
+        own status lists; nothing is fetched from elsewhere (no request may make this
+        service call a URL a credential names), so another issuer's keys and lists are
+        ``unknown``."""
         trust = trust_list_from_did_document(await self.did_document())
         lists: dict[str, dict[str, Any]] = {}
-        if self.status_list_url in str(document):
-            lists[self.status_list_url] = await self.status_list()
+        named = {u for u in _status_list_urls(document) if u.startswith(self.status_lists_url)}
+        if named:
+            existing = {self.status_list_url(i) for i in await self.store.status_list_ids()}
+            for url in sorted(named & existing):
+                found = await self.status_list(url.removeprefix(self.status_lists_url))
+                if found is not None:
+                    lists[url] = found
         return await asyncio.to_thread(
             verify_credential,
             document,
@@ -324,6 +383,40 @@ class Issuer:
             status_source=lists.get,
             trusted_only=trusted_only,
         )
+
+
+def _slot_doc(where: StatusSlot) -> Document:
+    return {"list_id": where.list_id, "index": where.index}
+
+
+def bits_asserting(doc: Mapping[str, Any], record_id: str) -> list[StatusSlot]:
+    """The bits of the credentials in the issued CLR ``doc`` that assert ``record_id``: the
+    CLR's and the record's achievement credential's (documents from before the series kept
+    ``clr_index`` / ``record_indices`` in list ``"1"``)."""
+    if "clr_status" in doc:
+        clr = doc["clr_status"]
+        found = [StatusSlot(clr["list_id"], clr["index"])]
+        record = doc["record_status"].get(record_id)
+        if record is not None:
+            found.append(StatusSlot(record["list_id"], record["index"]))
+        return found
+    found = [StatusSlot("1", doc["clr_index"])]
+    if record_id in doc.get("record_indices", {}):
+        found.append(StatusSlot("1", doc["record_indices"][record_id]))
+    return found
+
+
+def _status_list_urls(document: Any) -> Iterable[str]:
+    """Every ``statusListCredential`` named anywhere in a credential (and those it embeds)."""
+    if isinstance(document, Mapping):
+        for key, value in document.items():
+            if key == "statusListCredential" and isinstance(value, str):
+                yield value
+            else:
+                yield from _status_list_urls(value)
+    elif isinstance(document, list):
+        for item in document:
+            yield from _status_list_urls(item)
 
 
 def _pending(event_type: str, data: BaseModel) -> Document:

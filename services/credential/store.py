@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +32,13 @@ from services.credential.recognition import (
     recognition_id_for,
     recognition_subjects,
 )
+from services.credential.vc.statuslist import LIST_SIZE, StatusSlot, slot
 
 Write = UpdateOne | UpdateMany
 VERSIONS_TTL = 30.0  # seconds
+SERIES = "series"
+"""The ``status_lists`` document whose counter suggests the next position of the series."""
+FIRST_LIST = "1"
 
 
 class CredentialStore:
@@ -212,35 +217,50 @@ class CredentialStore:
             return False
         return True
 
-    async def allocate_status_indices(self, list_id: str, count: int) -> list[int]:
-        """``count`` bit positions of a status list that no other caller — in this process or
-        another instance — ever gets.
+    async def allocate_status_slots(self, count: int) -> list[StatusSlot]:
+        """``count`` bits of the series of status lists (see
+        :func:`services.credential.vc.statuslist.slot`) that no other caller — in this process
+        or another instance — ever gets, in order; a new list begins when one is full.
 
-        A position is taken by inserting ``{_id: "<list>:<index>"}`` into ``status_indices``:
-        the unique ``_id`` makes the insert the atomic step on every server (FerretDB 1.x does
-        not serialise concurrent updates of one document, so a counter alone could hand a
-        position out twice). The list's counter only suggests where to try; a position another
-        caller took meanwhile is skipped and more are tried."""
+        A bit is taken by inserting ``{_id: "<list>:<index>"}`` into ``status_indices``: the
+        unique ``_id`` makes the insert the atomic step on every server (FerretDB 1.x does not
+        serialise concurrent updates of one document, so the counter alone could hand a bit
+        out twice). The series counter only suggests where to try; a bit another caller took
+        meanwhile is skipped and more are tried."""
+        await self._seed_series()
         taken: list[int] = []
         while len(taken) < count:
             wanted = count - len(taken)
-            try:
-                after = await self.status_lists.find_one_and_update(
-                    {"_id": list_id},
-                    {"$inc": {"next_index": wanted}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:  # two first upserts of the list at once: try again
-                continue
-            assert after is not None
-            end = int(after["next_index"])
-            tried = {_position(list_id, i): i for i in range(end - wanted, end)}
-            mine = await insert_new(
-                self.status_indices, [{"_id": key, "list_id": list_id} for key in tried]
+            after = await self.status_lists.find_one_and_update(
+                {"_id": SERIES},
+                {"$inc": {"next_position": wanted}},
+                return_document=ReturnDocument.AFTER,
             )
-            taken.extend(sorted(tried[key] for key in mine))
-        return taken
+            assert after is not None  # seeded above, never deleted
+            end = int(after["next_position"])
+            tried = {_position(*_key(p)): p for p in range(end - wanted, end)}
+            mine = await insert_new(
+                self.status_indices,
+                [{"_id": key, "list_id": key.partition(":")[0]} for key in tried],
+            )
+            taken.extend(tried[key] for key in mine)
+        return [slot(p) for p in sorted(taken)]
+
+    async def _seed_series(self) -> None:
+        """Create the series counter once, after the positions the single list of earlier
+        versions handed out (its counter was ``next_index`` on list ``"1"``)."""
+        if await self.status_lists.find_one({"_id": SERIES}, {"_id": 1}) is not None:
+            return
+        earlier = await self.status_lists.find_one({"_id": FIRST_LIST})
+        start = int(earlier.get("next_index", 0)) if earlier else 0
+        with suppress(DuplicateKeyError):  # another caller seeded it first
+            await self.status_lists.insert_one({"_id": SERIES, "next_position": start})
+
+    async def status_list_ids(self) -> list[str]:
+        """The lists of the series that exist: ``"1"`` always, one more per full list."""
+        doc = await self.status_lists.find_one({"_id": SERIES})
+        used = int(doc["next_position"]) if doc else 0
+        return [str(n) for n in range(1, max(1, -(-used // LIST_SIZE)) + 1)]
 
     async def revoked_indices(self, list_id: str) -> list[int]:
         """Every revoked position of a list (one document per revocation, plus the array
@@ -250,12 +270,15 @@ class CredentialStore:
         revoked = [r["index"] async for r in self.status_revocations.find({"list_id": list_id})]
         return sorted(set(earlier) | set(revoked))
 
-    async def revoke_indices(self, list_id: str, indices: list[int]) -> None:
-        """Revoke positions by inserting one document each: concurrent revocations from any
-        number of instances all stand (an update of one shared array could lose one)."""
+    async def revoke_slots(self, slots: Iterable[StatusSlot]) -> None:
+        """Set bits by inserting one document each: concurrent revocations from any number of
+        instances all stand (an update of one shared array could lose one)."""
         await insert_new(
             self.status_revocations,
-            [{"_id": _position(list_id, i), "list_id": list_id, "index": i} for i in indices],
+            [
+                {"_id": _position(s.list_id, s.index), "list_id": s.list_id, "index": s.index}
+                for s in slots
+            ],
         )
 
     async def add_credential(self, doc: Document) -> None:
@@ -294,3 +317,8 @@ class CredentialStore:
 
 def _position(list_id: str, index: int) -> str:
     return f"{list_id}:{index}"
+
+
+def _key(series_position: int) -> tuple[str, int]:
+    where = slot(series_position)
+    return where.list_id, where.index

@@ -81,7 +81,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 
-_env = Environment(
+environment = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
     autoescape=select_autoescape(["html"]),
 )
@@ -113,7 +113,7 @@ def render_trail(
         return f"{status} ({grade})" if grade else status
 
     qr = segno.make(verify_url, error="m").svg_inline(scale=4) if verify_url else ""
-    return _env.get_template("trail.html").render(
+    return environment.get_template("trail.html").render(
         trail=trail,
         lang=lang,
         other_lang="en" if lang == "vi" else "vi",

@@ -6,6 +6,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 
 from services.credential.vc.credentials import (
+    Address,
     IssuerProfile,
     Learner,
     LearningRecord,
@@ -37,6 +38,10 @@ RECORDS = (
         hours=60,
         level="Cơ bản",
         provider=CENTRE,
+        code="TH-CB-01",
+        grade="8,0",
+        grade_scale="0-10",
+        result_status="passed",
     ),
     LearningRecord(
         record_id="rec-2",
@@ -47,6 +52,8 @@ RECORDS = (
         hours=300,
         level="Sơ cấp",
         provider=CENTRE,
+        grade="Giỏi",
+        result_status="passed",
     ),
     LearningRecord(
         record_id="rec-3",
@@ -55,9 +62,12 @@ RECORDS = (
         achievement_type="ext:InServiceTraining",
         completion_date=date(2025, 1, 20),
         credits=1.5,
+        grade="B",
+        grade_scale="A-F",
+        result_status="completed",
     ),
 )
-STATUS = StatusPlan(
+STATUS = StatusPlan.in_one_list(
     STATUS_URL, clr_index=10, record_indices={"rec-1": 11, "rec-2": 12, "rec-3": 13}
 )
 
@@ -68,6 +78,9 @@ def issuer_for(ring: KeyRing) -> IssuerProfile:
         id=ring.controller,
         name="Sở Giáo dục và Đào tạo thành phố Đà Nẵng",
         url="https://learningtrail.example",
+        official="Nguyễn Văn An, Giám đốc",
+        address=Address(region="Thành phố Đà Nẵng", street="15 Quang Trung, Hải Châu"),
+        parent_org="Ủy ban nhân dân thành phố Đà Nẵng",
     )
 
 

@@ -5,6 +5,7 @@ key rotation."""
 from __future__ import annotations
 
 import copy
+import json
 import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -12,11 +13,16 @@ from typing import Any
 
 import pytest
 
-from services.credential.vc.credentials import issue_clr
+from services.credential.vc.credentials import identity_hash, issue_clr
 from services.credential.vc.jsonld import JsonLdStrictError, LocalDocumentLoader, expand_strict
 from services.credential.vc.keys import KeyRing, did_document, rotate_key_ring, trust_list_entry
 from services.credential.vc.proofs import ProofError, sign
-from services.credential.vc.schemas import SchemaSet, validate_document
+from services.credential.vc.schemas import (
+    SchemaSet,
+    runtime_schemas,
+    schema_problems,
+    validate_document,
+)
 from services.credential.vc.statuslist import build_status_list_credential
 from services.credential.vc.verify import VerificationReport, verify_credential
 from tests.conformance.conftest import OB30_FIXTURES, read_json
@@ -155,16 +161,19 @@ def test_issued_clr_verifies(
 def test_vietnamese_text_is_nfc_and_survives(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
-    name = clr["credentialSubject"]["identifier"][0]["identityHash"]
-    assert name == unicodedata.normalize("NFC", "Nguyễn Thị Hương")
+    identifier = clr["credentialSubject"]["identifier"][0]
+    # the name is hashed with the credential's salt, from its NFC form whatever was given
+    nfc_name = unicodedata.normalize("NFC", "Nguyễn Thị Hương")
+    assert identifier["identityHash"] == identity_hash(nfc_name, identifier["salt"])
+    assert identifier["identityHash"] == identity_hash(
+        unicodedata.normalize("NFD", nfc_name), identifier["salt"]
+    )
     embedded = clr["credentialSubject"]["verifiableCredential"][1]
     assert embedded["name"] == "Kỹ thuật chế biến món ăn"
     assert embedded["issuer"]["name"] == "Sở Giáo dục và Đào tạo thành phố Đà Nẵng"
-    # Decomposing a name after signing is a change the proof must notice.
+    # Decomposing a text after signing is a change the proof must notice.
     tampered = copy.deepcopy(clr)
-    tampered["credentialSubject"]["identifier"][0]["identityHash"] = unicodedata.normalize(
-        "NFD", name
-    )
+    tampered["issuer"]["name"] = unicodedata.normalize("NFD", clr["issuer"]["name"])
     report = _verify(tampered, ring, loader, schemas)
     assert report.results("proof", "$")[0].result == "failed"
 
@@ -185,7 +194,7 @@ def test_tampered_embedded_credential_fails_its_proof(
 def test_revoked_embedded_credential_fails_status(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
-    report = _verify(clr, ring, loader, schemas, revoked={STATUS.record_indices["rec-2"]})
+    report = _verify(clr, ring, loader, schemas, revoked={STATUS.records["rec-2"][1]})
     assert report.status == "invalid"
     assert report.results("status", EMBEDDED.format(1))[0].result == "failed"
     assert report.results("status", "$")[0].result == "passed"
@@ -193,7 +202,7 @@ def test_revoked_embedded_credential_fails_status(
     assert revoked_clr.results("status", "$")[0].result == "failed"
 
 
-def test_status_list_not_obtainable_is_unknown(
+def test_status_list_not_obtainable_cannot_be_confirmed(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
     report = verify_credential(
@@ -205,10 +214,11 @@ def test_status_list_not_obtainable_is_unknown(
         status_source=lambda url: None,
     )
     assert {c.result for c in report.results("status")} == {"unknown"}
-    assert report.status == "valid"
+    assert report.status == "indeterminate" and report.exit_code == 2
+    assert "cannot be obtained" in report.summary()
 
 
-def test_forged_status_list_is_not_trusted(
+def test_forged_status_list_fails(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
     forged = _status_list(ring, loader, {10})
@@ -223,7 +233,9 @@ def test_forged_status_list_is_not_trusted(
         now=NOW,
         status_source=lambda url: forged,
     )
-    assert report.results("status", "$")[0].result == "unknown"
+    status = report.results("status", "$")[0]
+    assert status.result == "failed" and "does not verify" in status.detail
+    assert report.status == "invalid" and report.exit_code == 1
 
 
 def test_expired_credential_fails(
@@ -241,7 +253,7 @@ def test_unknown_issuer_is_reported_and_fails_only_when_trusted_only(
 ) -> None:
     other = department_ring("other.example")
     lenient = _verify(clr, ring, loader, schemas, trust=trust_list_entry(other))
-    assert lenient.status == "valid"
+    assert lenient.status == "indeterminate" and lenient.exit_code == 2
     assert {c.result for c in lenient.results("issuer")} == {"unknown"}
     assert "not in the trust list" in lenient.results("issuer")[0].detail
     strict = _verify(clr, ring, loader, schemas, trust=trust_list_entry(other), trusted_only=True)
@@ -252,11 +264,12 @@ def test_unknown_issuer_is_reported_and_fails_only_when_trusted_only(
 def test_did_web_issuer_not_pinned_cannot_be_resolved_offline(
     clr: dict[str, Any], ring: KeyRing, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
-    # The verification method's fragment is the Multikey, so the key is taken from it (as
-    # the reference validator does) and the issuer is reported as not pinned.
+    # The verification method's fragment is the Multikey, but a did:web fragment proves
+    # nothing: offline, without the issuer pinned, the key is not known.
     report = _verify(clr, ring, loader, schemas, trust={})
-    assert report.results("proof", "$")[0].result == "passed"
+    assert report.results("proof", "$")[0].result == "unknown"
     assert report.results("issuer", "$")[0].result == "unknown"
+    assert report.status == "indeterminate" and report.exit_code == 2
 
 
 def test_undefined_term_is_an_error(
@@ -310,3 +323,100 @@ def test_key_rotation_keeps_old_credentials_verifiable(
         restored.public_keys()
     )
     assert document["assertionMethod"] == [m["id"] for m in document["verificationMethod"]]
+
+
+# --- what a receiving school reads by machine ----------------------------------------------
+
+
+def test_the_learner_is_a_salted_hash_never_the_name(clr: dict[str, Any]) -> None:
+    text = json.dumps(clr, ensure_ascii=False)
+    for form in ("NFC", "NFD"):
+        assert unicodedata.normalize(form, "Nguyễn Thị Hương") not in text
+    identifiers = [clr["credentialSubject"]["identifier"][0]] + [
+        vc["credentialSubject"]["identifier"][0]
+        for vc in clr["credentialSubject"]["verifiableCredential"]
+    ]
+    assert all(i["hashed"] is True and i["identityType"] == "name" for i in identifiers)
+    assert all(i["identityHash"].startswith("sha256$") for i in identifiers)
+    assert len({i["salt"] for i in identifiers}) == 1  # one CLR names its learner one way
+    assert len(identifiers[0]["salt"]) == 32
+
+
+def _read_back(credential: dict[str, Any]) -> dict[str, Any]:
+    """What a second system takes from an achievement credential: each result joined to
+    its description by id."""
+    subject = credential["credentialSubject"]
+    described = {d["id"]: d for d in subject["achievement"].get("resultDescription", [])}
+    return {
+        "code": subject["achievement"].get("humanCode"),
+        "language": subject["achievement"].get("inLanguage"),
+        "credits": (
+            subject["achievement"].get("creditsAvailable"),
+            subject.get("creditsEarned"),
+        ),
+        "results": {
+            described[r["resultDescription"]]["resultType"]: (
+                r["value"],
+                r.get("status"),
+                {
+                    k: described[r["resultDescription"]][k]
+                    for k in ("valueMin", "valueMax", "requiredValue", "allowedValue")
+                    if k in described[r["resultDescription"]]
+                },
+            )
+            for r in subject.get("result", [])
+        },
+    }
+
+
+def test_results_are_structured_for_credit_transfer(clr: dict[str, Any]) -> None:
+    first, second, third = (
+        _read_back(vc) for vc in clr["credentialSubject"]["verifiableCredential"]
+    )
+    assert first["code"] == "TH-CB-01" and first["language"] == "vi"
+    assert first["credits"] == (3.0, 3.0)
+    assert first["results"]["ScaledScore"] == (
+        "8.0",
+        "Completed",
+        {"valueMin": "0", "valueMax": "10", "requiredValue": "5"},
+    )
+    assert first["results"]["ext:LearningHours"][0] == "60"
+    assert second["results"]["PerformanceLevel"][0] == "Giỏi"
+    assert "Giỏi" in second["results"]["PerformanceLevel"][2]["allowedValue"]
+    assert second["credits"] == (None, None)
+    letters = third["results"]["LetterGrade"]
+    assert letters[0] == "B" and letters[2]["allowedValue"] == ["A", "B", "C", "D", "F"]
+    assert clr["awardedDate"] == clr["validFrom"]
+
+
+def test_issued_credentials_are_checked_against_the_shipped_schemas(clr: dict[str, Any]) -> None:
+    """The service validates each credential before issuing it, with the schemas it has at
+    run time: the OB 3.0 one from PyPI and the CLR 2.0 one shipped with the package."""
+    shipped = runtime_schemas()
+    assert shipped.clr_credential is not None and shipped.achievement_credential is not None
+    assert shipped.clr_credential.name == "clr_v2p0_clrcredential_schema_draft4.json"
+    assert schema_problems(clr, shipped) == []
+    broken = copy.deepcopy(clr)
+    del broken["credentialSubject"]["verifiableCredential"][2]["credentialSubject"]["achievement"][
+        "criteria"
+    ]
+    problems = schema_problems(broken, shipped)
+    # (the CLR lists the same achievement object, so it is missing there too)
+    assert any(p.startswith("$.credentialSubject.verifiableCredential[2]: ") for p in problems)
+    assert all("'criteria' is a required property" in p for p in problems)
+    nothing = schema_problems(clr, SchemaSet(achievement_credential=None, clr_credential=None))
+    assert len(nothing) == 4 and "no CLR 2.0 ClrCredential schema" in nothing[0]
+
+
+def test_the_issuer_profile_says_who_issues(clr: dict[str, Any]) -> None:
+    issuer = clr["issuer"]
+    assert issuer["official"] == "Nguyễn Văn An, Giám đốc"
+    assert issuer["address"] == {
+        "type": ["Address"],
+        "addressCountry": "Việt Nam",
+        "addressCountryCode": "VN",
+        "addressRegion": "Thành phố Đà Nẵng",
+        "streetAddress": "15 Quang Trung, Hải Châu",
+    }
+    assert issuer["parentOrg"]["name"] == "Ủy ban nhân dân thành phố Đà Nẵng"
+    assert issuer["parentOrg"]["type"] == ["Profile"]

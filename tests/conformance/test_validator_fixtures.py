@@ -1,6 +1,8 @@
 """The reference validator's fixtures (1EdTech digital-credentials-public-validator): every
-valid ``eddsa-rdfc-2022`` credential verifies, every ``simple-err-*`` one is rejected by the
-check its name points at, and the rest are reported as unsupported — never as valid."""
+valid ``eddsa-rdfc-2022`` credential verifies once its issuer's key is pinned (a key named in
+an ``https`` verification method proves nothing by itself), every ``simple-err-*`` one is
+rejected by the check its name points at, and the rest are reported as unsupported — never
+as valid."""
 
 from __future__ import annotations
 
@@ -90,6 +92,30 @@ ERRORS = {
 }
 
 
+def _pins(document: Any) -> dict[str, tuple[str, ...]]:
+    """The trust list of a verifier that pinned the fixture issuers' published test keys:
+    each issuer of the document (and of what it embeds) with the key its proof names."""
+    pins: dict[str, tuple[str, ...]] = {}
+    if not isinstance(document, dict):
+        return pins
+    issuer = document.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    proofs = document.get("proof")
+    for proof in proofs if isinstance(proofs, list) else [proofs]:
+        method = proof.get("verificationMethod") if isinstance(proof, dict) else None
+        if isinstance(issuer_id, str) and isinstance(method, str) and "#" in method:
+            pins[issuer_id] = (*pins.get(issuer_id, ()), method.rpartition("#")[2])
+        elif (
+            isinstance(issuer_id, str) and isinstance(method, str) and method.startswith("did:key:")
+        ):
+            pins[issuer_id] = (method.removeprefix("did:key:"),)
+    subject = document.get("credentialSubject")
+    if isinstance(subject, dict):
+        for embedded in subject.get("verifiableCredential", []):
+            pins.update(_pins(embedded))
+    return pins
+
+
 def _load(path: Path) -> Any:
     return path.read_text("utf-8").strip() if path.suffix == ".jwt" else read_json(path)
 
@@ -101,12 +127,14 @@ def _verify(
     trust_list: dict[str, tuple[str, ...]] | None = None,
     trusted_only: bool = False,
 ) -> VerificationReport:
+    """Verified by a verifier that pinned the fixture's issuers unless ``trust_list`` says
+    otherwise."""
     status_list = read_json(STATUS_LIST)
     return verify_credential(
         document,
         loader=loader,
         schemas=schemas,
-        trust_list=trust_list or {},
+        trust_list=_pins(document) if trust_list is None else trust_list,
         now=NOW,
         status_source=lambda url: status_list,
         trusted_only=trusted_only,
@@ -133,12 +161,32 @@ def test_valid_fixture_verifies(
     path: Path, loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
     report = _verify(_load(path), loader, schemas)
-    assert report.status == "valid", _summary(report)
     proofs = report.results("proof")
     assert proofs and all(c.result == "passed" for c in proofs), _summary(report)
     assert all(c.result == "passed" for c in report.results("jsonld"))
-    # Not pinned: reported, not failed.
-    assert {c.result for c in report.results("issuer")} == {"unknown"}
+    assert {c.result for c in report.results("issuer")} == {"passed"}
+    if path.name == "complete.json":  # its 1EdTechRevocationList cannot be checked
+        assert report.status == "indeterminate", _summary(report)
+        assert report.results("status")[0].result == "unknown"
+    else:
+        assert report.status == "valid", _summary(report)
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_valid_fixture_with_its_issuer_not_pinned_cannot_be_confirmed(
+    path: Path, loader: LocalDocumentLoader, schemas: SchemaSet
+) -> None:
+    """The key in an https (or did:web) method's fragment is never used: unpinned, the proof
+    cannot be checked (indeterminate, exit 2); a did:key method not the issuer's fails."""
+    report = _verify(_load(path), loader, schemas, trust_list={})
+    proof = report.results("proof")[0]
+    if path.name == "simple-did-key-method.json":
+        assert report.status == "invalid" and proof.result == "failed"
+        assert "not controlled by the issuer" in proof.detail
+    else:
+        assert report.status == "indeterminate", _summary(report)
+        assert proof.result == "unknown" and "proves nothing" in proof.detail
+    assert report.exit_code == {"invalid": 1, "indeterminate": 2}[report.status]
 
 
 def test_valid_fixtures_schema_checks_ran(loader: LocalDocumentLoader, schemas: SchemaSet) -> None:
@@ -164,6 +212,7 @@ def test_pinned_issuer_of_a_fixture_is_trusted(
     strict = _verify(document, loader, schemas, {}, trusted_only=True)
     assert strict.status == "invalid"
     assert strict.results("issuer")[0].result == "failed"
+    assert strict.results("proof")[0].result == "unknown"
     # An issuer pinned with other keys must not be accepted on the fragment's say-so.
     other = _verify(
         document,
@@ -189,16 +238,18 @@ def test_revoked_fixture_is_reported_revoked(
 def test_status_unknown_when_the_list_cannot_be_obtained(
     loader: LocalDocumentLoader, schemas: SchemaSet
 ) -> None:
+    document = _load(REVOKED[0])
     report = verify_credential(
-        _load(REVOKED[0]),
+        document,
         loader=loader,
         schemas=schemas,
-        trust_list={},
+        trust_list=_pins(document),
         now=NOW,
         status_source=lambda url: None,
     )
     assert report.results("status")[0].result == "unknown"
-    assert report.status == "valid"
+    assert report.results("proof")[0].result == "passed"
+    assert report.status == "indeterminate" and report.exit_code == 2
 
 
 @pytest.mark.parametrize("path", list(UNSUPPORTED), ids=lambda p: f"{p.parent.name}/{p.name}")

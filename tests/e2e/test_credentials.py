@@ -81,6 +81,20 @@ async def test_a_learner_gets_a_credential_anyone_can_verify(
     embedded = clr["credentialSubject"]["verifiableCredential"]
     assert len(embedded) == 3 and all("proof" in vc for vc in embedded)
     assert all(vc["credentialStatus"]["type"] == "BitstringStatusListEntry" for vc in embedded)
+    # what a receiving school reads by machine: the grade as a Result with its description,
+    # the learner only as a salted hash
+    achievement = embedded[0]["credentialSubject"]["achievement"]
+    (grade,) = [d for d in achievement["resultDescription"] if d["resultType"] == "ScaledScore"]
+    assert (grade["valueMin"], grade["valueMax"], grade["requiredValue"]) == ("0", "10", "5")
+    (result,) = [
+        r
+        for r in embedded[0]["credentialSubject"]["result"]
+        if r["resultDescription"] == grade["id"]
+    ]
+    assert (result["value"], result["status"]) == ("8.0", "Completed")
+    assert achievement["inLanguage"] == "vi" and "awardedDate" in clr
+    assert "Nguyễn Thị Hương" not in json.dumps(clr, ensure_ascii=False)
+    assert clr["credentialSubject"]["identifier"][0]["hashed"] is True
 
     report = await verify(http, stack, clr, trusted_only="true")
     assert report["status"] == "valid", report
@@ -103,39 +117,62 @@ async def test_a_learner_gets_a_credential_anyone_can_verify(
     bad_file.write_text(json.dumps(tampered, ensure_ascii=False), encoding="utf-8")
     pinned = tmp_path / "did.json"
     pinned.write_text((await http.get(cred(stack, "/.well-known/did.json"))).text)
+    # offline without the status list, the revocation status cannot be checked: exit 2
     ok = run_cli("verify", str(good_file), "--trusted-only", "--trust-list", str(pinned), "--json")
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ok.returncode == 2, ok.stdout + ok.stderr
     offline = json.loads(ok.stdout)
     assert {c["result"] for c in offline["checks"] if c["check"] == "status"} == {"unknown"}
-    assert run_cli("verify", str(bad_file), "--trust-list", str(pinned)).returncode == 1
+    lists = tmp_path / "list.json"
+    lists.write_text((await http.get(clr["credentialStatus"]["statusListCredential"])).text)
+    with_list = ("--trust-list", str(pinned), "--status-list", str(lists))
+    assert run_cli("verify", str(good_file), "--trusted-only", *with_list).returncode == 0
+    assert run_cli("verify", str(bad_file), *with_list).returncode == 1
     empty = tmp_path / "nobody.json"
     empty.write_text("{}")
-    assert run_cli("verify", str(good_file), "--trust-list", str(empty)).returncode == 0
-    assert (
-        run_cli("verify", str(good_file), "--trusted-only", "--trust-list", str(empty)).returncode
-        == 1
-    )
+    nobody = ("--trust-list", str(empty), "--status-list", str(lists))
+    assert run_cli("verify", str(good_file), *nobody).returncode == 2
+    assert run_cli("verify", str(good_file), "--trusted-only", *nobody).returncode == 1
 
 
-async def test_revoking_a_record_revokes_the_credential_built_on_it(
+async def test_revoking_one_of_three_records_leaves_the_other_two_credentials_valid(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
-    learner_id, centre, record_ids = await learner_with_records(http, stack, count=2)
+    learner_id, centre, record_ids = await learner_with_records(http, stack, count=3)
     issued = await http.post(
         cred(stack, f"/v1/learners/{learner_id}/credentials"), headers=stack.admin
     )
     clr = issued.json()
-    await http.post(
+    embedded = clr["credentialSubject"]["verifiableCredential"]
+    # the embedded credentials are in completion order; find the revoked record's by name
+    revoked_name = "Học phần 0"
+    revoked_at = next(i for i, vc in enumerate(embedded) if vc["name"] == revoked_name)
+    answer = await http.post(
         f"{stack.endpoints.learner}/v1/records/{record_ids[0]}/revocation",
         json={"reason": "Cấp nhầm"},
         headers={"X-API-Key": centre["api_key"]},
     )
+    assert answer.status_code < 300, answer.text
 
     async def status() -> dict[str, str]:
         return results(await verify(http, stack, clr), "status")
 
     revoked = await eventually(status, lambda r: "failed" in r.values())
-    assert revoked["$"] == "failed"
+    embedded_path = "$.credentialSubject.verifiableCredential[{}]"
+    # the CLR asserts the revoked record, and so does that record's own credential; the
+    # other two records' credentials keep their bits clear
+    assert revoked == {
+        "$": "failed",
+        **{embedded_path.format(i): "failed" if i == revoked_at else "passed" for i in range(3)},
+    }
+    for i, credential in enumerate(embedded):
+        alone = await verify(http, stack, credential, trusted_only="true")
+        expected = "invalid" if i == revoked_at else "valid"
+        assert alone["status"] == expected, alone["verdict"]
+        assert alone["verdict"]["exit_code"] == (1 if i == revoked_at else 0)
+    page = await http.get(
+        cred(stack, f"/v1/credentials/{clr['id']}/verification"), params={"format": "html"}
+    )
+    assert 'data-exit-code="1"' in page.text and "KHÔNG HỢP LỆ" in page.text
     events = [
         r for r in await read_topic(stack.kafka, "credentials.v1") if r.key == learner_id.encode()
     ]

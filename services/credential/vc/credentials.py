@@ -8,13 +8,19 @@ type → ``achievement.achievementType`` (the OB vocabulary or ``ext:…``), cre
 ``achievement.creditsAvailable`` and ``creditsEarned``, completion date → ``activityEndDate``
 and ``awardedDate``, hours and level → a ``ResultDescription`` on the achievement
 (``ext:LearningHours``, ``ext:QualificationLevel``) with the learner's ``Result``, the
-training centre → ``achievement.creator``. The learner's name travels as an
-``IdentityObject`` of type ``name`` (OB 3.0 has no ``name`` on ``AchievementSubject``).
+training centre → ``achievement.creator``, course code → ``achievement.humanCode``, the
+grade → a ``Result`` with its ``ResultDescription`` (the scale's type, bounds or allowed
+values, and pass mark: see :func:`grade_description`), the language → ``inLanguage`` ``vi``.
+The learner's name travels only as a salted SHA-256 ``IdentityObject`` (OB 3.0's advice: a
+receiving school that knows the name can check it; nobody reads it off the credential).
 All text is normalised to NFC before signing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
@@ -44,6 +50,12 @@ ACHIEVEMENT_CONTEXTS = (VC_V2, OB_V3P0_CONTEXT, OB_V3P0_EXTENSIONS)
 CLR_CONTEXTS = (VC_V2, CLR_V2P0_CONTEXT, OB_V3P0_CONTEXT, OB_V3P0_EXTENSIONS)
 HOURS_RESULT_TYPE = "ext:LearningHours"
 LEVEL_RESULT_TYPE = "ext:QualificationLevel"
+LANGUAGE = "vi"
+NUMERIC_SCALE = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*[-–]\s*(\d+(?:[.,]\d+)?)\s*$")
+LETTER_SCALE = re.compile(r"^\s*([A-Z])\s*[-–]\s*([A-Z])\s*$")
+# The Vietnamese performance levels (xếp loại), best first, as training centres write them.
+PERFORMANCE_LEVELS = ("Xuất sắc", "Giỏi", "Khá", "Trung bình khá", "Trung bình", "Yếu", "Kém")
+RESULT_STATUS = {"passed": "Completed", "completed": "Completed", "failed": "Failed"}
 
 
 class CredentialInputError(ValueError):
@@ -56,13 +68,29 @@ def nfc(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Address:
+    """A postal address as OB 3.0's ``Address``: the province as the region."""
+
+    country: str = "Việt Nam"
+    country_code: str = "VN"
+    region: str | None = None
+    locality: str | None = None
+    street: str | None = None
+
+
+@dataclass(frozen=True)
 class IssuerProfile:
-    """The issuer (the department) as an OB ``Profile``; ``id`` is its ``did:web`` DID."""
+    """The issuer (the department) as an OB ``Profile``; ``id`` is its ``did:web`` DID;
+    ``official`` the person authorised to issue; ``parent_org`` the body it answers to
+    (the provincial People's Committee)."""
 
     id: str
     name: str
     url: str | None = None
     email: str | None = None
+    official: str | None = None
+    address: Address | None = None
+    parent_org: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,17 +125,35 @@ class LearningRecord:
     field_of_study: str | None = None
     provider: Provider | None = None
     achievement_id: str | None = None
+    code: str | None = None
+    grade: str | None = None
+    grade_scale: str | None = None
+    result_status: str | None = None
+    """``passed``, ``completed`` or ``failed``, as the training centre reported it."""
+
+
+StatusBit = tuple[str, int]
+"""A revocation bit: the status list credential's URL and the bit's index in it."""
 
 
 @dataclass(frozen=True)
 class StatusPlan:
-    """Where each credential's revocation bit lives: one status list credential URL, the
-    CLR's index and each record's index (by ``record_id``). A credential without an index
-    gets no ``credentialStatus``."""
+    """Where each credential's revocation bit lives: the CLR's and each record's achievement
+    credential's (by ``record_id``), each in whichever list of the series holds it. A
+    credential without a bit gets no ``credentialStatus``."""
 
-    list_url: str
-    clr_index: int | None = None
-    record_indices: Mapping[str, int] = field(default_factory=dict)
+    clr: StatusBit | None = None
+    records: Mapping[str, StatusBit] = field(default_factory=dict)
+
+    @classmethod
+    def in_one_list(
+        cls, list_url: str, clr_index: int | None, record_indices: Mapping[str, int]
+    ) -> StatusPlan:
+        """A plan whose bits all live in one list."""
+        return cls(
+            clr=(list_url, clr_index) if clr_index is not None else None,
+            records={r: (list_url, i) for r, i in record_indices.items()},
+        )
 
 
 def _iri(value: str, what: str) -> str:
@@ -137,6 +183,28 @@ def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
         profile["url"] = issuer.url
     if issuer.email:
         profile["email"] = issuer.email
+    if issuer.official:
+        profile["official"] = nfc(issuer.official)
+    if issuer.address:
+        address: dict[str, Any] = {
+            "type": ["Address"],
+            "addressCountry": nfc(issuer.address.country),
+            "addressCountryCode": issuer.address.country_code,
+        }
+        for key, value in (
+            ("addressRegion", issuer.address.region),
+            ("addressLocality", issuer.address.locality),
+            ("streetAddress", issuer.address.street),
+        ):
+            if value:
+                address[key] = nfc(value)
+        profile["address"] = address
+    if issuer.parent_org:
+        profile["parentOrg"] = {
+            "id": _urn(issuer.id, f"parent/{nfc(issuer.parent_org)}"),
+            "type": ["Profile"],
+            "name": nfc(issuer.parent_org),
+        }
     return profile
 
 
@@ -160,6 +228,9 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
         if record.credits < 0:
             raise CredentialInputError(f"record {record.record_id}: credits are not negative")
         item["creditsAvailable"] = float(record.credits)
+    if record.code:
+        item["humanCode"] = nfc(record.code)
+    item["inLanguage"] = LANGUAGE
     if record.field_of_study:
         item["fieldOfStudy"] = nfc(record.field_of_study)
     if record.provider:
@@ -169,6 +240,9 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
             "name": nfc(record.provider.name),
         }
     descriptions = []
+    grade = grade_description(record, achievement_id)
+    if grade is not None:
+        descriptions.append(grade)
     if record.hours is not None:
         descriptions.append(
             {
@@ -192,8 +266,58 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
     return item
 
 
+def _number(text: str) -> str:
+    return text.replace(",", ".")
+
+
+def grade_description(record: LearningRecord, achievement_id: str) -> dict[str, Any] | None:
+    """The ``ResultDescription`` of a record's grade, read from its scale: ``0-10`` (any
+    ``low-high``) a ``ScaledScore`` with ``valueMin``/``valueMax`` and, as pass mark, half
+    the scale (5 of 0–10, the Vietnamese convention); ``A-F`` a ``LetterGrade`` with its
+    allowed letters; a Vietnamese performance level (``Giỏi``, ``Khá``…) a
+    ``PerformanceLevel`` with the levels allowed. None when there is no grade."""
+    if not record.grade:
+        return None
+    scale = nfc(record.grade_scale or "")
+    described: dict[str, Any] = {
+        "id": _urn(achievement_id, "results/grade"),
+        "type": ["ResultDescription"],
+        "name": f"Kết quả ({scale})" if scale else "Kết quả",
+    }
+    numeric = NUMERIC_SCALE.match(scale)
+    letters = LETTER_SCALE.match(scale)
+    if numeric:
+        low, high = (float(_number(v)) for v in numeric.groups())
+        described |= {
+            "resultType": "ScaledScore",
+            "valueMin": f"{low:g}",
+            "valueMax": f"{high:g}",
+            "requiredValue": f"{low + (high - low) / 2:g}",
+        }
+    elif letters and letters.group(1) <= letters.group(2):
+        first, last = (ord(c) for c in letters.groups())
+        allowed = [chr(c) for c in range(first, last + 1) if chr(c) != "E" or last == ord("E")]
+        described |= {"resultType": "LetterGrade", "allowedValue": allowed}
+    elif nfc(record.grade) in PERFORMANCE_LEVELS:
+        described |= {"resultType": "PerformanceLevel", "allowedValue": list(PERFORMANCE_LEVELS)}
+    else:
+        described["resultType"] = "Result"
+    return described
+
+
 def _results(record: LearningRecord, achievement_id: str) -> list[dict[str, Any]]:
     results = []
+    if record.grade:
+        grade: dict[str, Any] = {
+            "type": ["Result"],
+            "resultDescription": _urn(achievement_id, "results/grade"),
+            "value": _number(nfc(record.grade))
+            if NUMERIC_SCALE.match(nfc(record.grade_scale or ""))
+            else nfc(record.grade),
+        }
+        if record.result_status in RESULT_STATUS:
+            grade["status"] = RESULT_STATUS[record.result_status]
+        results.append(grade)
     if record.hours is not None:
         if record.hours < 0:
             raise CredentialInputError(f"record {record.record_id}: hours are not negative")
@@ -215,14 +339,27 @@ def _results(record: LearningRecord, achievement_id: str) -> list[dict[str, Any]
     return results
 
 
-def learner_identifier(learner: Learner) -> dict[str, Any]:
-    """The learner's name as an OB ``IdentityObject`` (plain text, not hashed)."""
+def identity_hash(value: str, salt: str) -> str:
+    """OB 3.0's ``IdentityHash``: ``sha256$`` and the hex SHA-256 of the value (NFC) followed
+    by the salt."""
+    return "sha256$" + hashlib.sha256((nfc(value) + salt).encode("utf-8")).hexdigest()
+
+
+def learner_identifier(learner: Learner, salt: str) -> dict[str, Any]:
+    """The learner's name as an OB ``IdentityObject``, salted and hashed: whoever knows the
+    name can check it (:func:`identity_hash` with the ``salt`` given), nobody can read it."""
     return {
         "type": "IdentityObject",
         "identityType": "name",
-        "hashed": False,
-        "identityHash": nfc(learner.name),
+        "hashed": True,
+        "identityHash": identity_hash(learner.name, salt),
+        "salt": salt,
     }
+
+
+def new_salt() -> str:
+    """A fresh salt for one credential's identifiers (16 random bytes, hex)."""
+    return secrets.token_hex(16)
 
 
 def build_achievement_credential(
@@ -233,13 +370,14 @@ def build_achievement_credential(
     valid_from: datetime,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned OB 3.0 ``AchievementCredential`` for one record of a learner."""
     item = achievement(record, issuer)
     subject: dict[str, Any] = {
         "id": _iri(learner.id, "learner id"),
         "type": ["AchievementSubject"],
-        "identifier": [learner_identifier(learner)],
+        "identifier": [learner_identifier(learner, salt or new_salt())],
         "achievement": item,
         "activityEndDate": _moment(record.completion_date),
     }
@@ -278,9 +416,10 @@ def build_clr_credential(
     name: str,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
     """The unsigned CLR 2.0 ``ClrCredential`` embedding the (signed) achievement
-    credentials and listing their achievements."""
+    credentials and listing their achievements; ``awardedDate`` is when it is issued."""
     if not achievement_credentials:
         raise CredentialInputError("a CLR holds at least one achievement credential")
     achievements = []
@@ -297,10 +436,11 @@ def build_clr_credential(
         "name": nfc(name),
         "issuer": issuer_profile(issuer),
         "validFrom": iso_datetime(valid_from),
+        "awardedDate": iso_datetime(valid_from),
         "credentialSubject": {
             "id": _iri(learner.id, "learner id"),
             "type": ["ClrSubject"],
-            "identifier": [learner_identifier(learner)],
+            "identifier": [learner_identifier(learner, salt or new_salt())],
             "verifiableCredential": [dict(c) for c in achievement_credentials],
             "achievement": achievements,
         },
@@ -330,12 +470,13 @@ def issue_achievement_credential(
     issued_at: datetime,
     valid_until: datetime | None = None,
     status: Mapping[str, Any] | None = None,
+    salt: str | None = None,
 ) -> dict[str, Any]:
     """One signed OB 3.0 ``AchievementCredential`` (signed with the ring's current key)."""
     if issuer.id != key_ring.controller:
         raise CredentialInputError("the issuer id must be the key ring's DID")
     unsigned = build_achievement_credential(
-        learner, record, issuer, credential_id, issued_at, valid_until, status
+        learner, record, issuer, credential_id, issued_at, valid_until, status, salt
     )
     return sign(unsigned, key_ring.current, key_ring.verification_method(), issued_at, loader)
 
@@ -359,10 +500,11 @@ def issue_clr(
         raise CredentialInputError("a CLR needs at least one learning record")
     if len({r.record_id for r in records}) != len(records):
         raise CredentialInputError("each record appears once in a CLR")
+    salt = new_salt()  # one per CLR: its credentials name the same learner the same way
     embedded = []
     for record in records:
-        index = status.record_indices.get(record.record_id) if status else None
-        entry = status_entry(status.list_url, index) if status and index is not None else None
+        bit = status.records.get(record.record_id) if status else None
+        entry = status_entry(*bit) if bit is not None else None
         embedded.append(
             issue_achievement_credential(
                 learner,
@@ -374,21 +516,19 @@ def issue_clr(
                 issued_at,
                 valid_until,
                 entry,
+                salt,
             )
         )
-    clr_entry = (
-        status_entry(status.list_url, status.clr_index)
-        if status and status.clr_index is not None
-        else None
-    )
+    clr_entry = status_entry(*status.clr) if status and status.clr is not None else None
     unsigned = build_clr_credential(
         learner,
         embedded,
         issuer,
         clr_id,
         issued_at,
-        name or f"Learning record of {nfc(learner.name)}",
+        name or "Hồ sơ học tập suốt đời",
         valid_until,
         clr_entry,
+        salt,
     )
     return sign(unsigned, key_ring.current, key_ring.verification_method(), issued_at, loader)

@@ -87,10 +87,36 @@ def load_schemas(*directories: Path) -> SchemaSet:
     )
 
 
+SHIPPED = Path(__file__).resolve().parent / "schemata"
+"""Schemas no registry package ships (the CLR 2.0 ClrCredential's), with their licence."""
+
+
 def runtime_schemas(cache_dir: Path | None = None, *more: Path) -> SchemaSet:
     """The schemas fetched into ``<cache>/jsonschema/`` (see
-    :mod:`services.credential.vc.contexts`), then any other directories given."""
-    return load_schemas((cache_dir or default_cache_dir()) / "jsonschema", *more)
+    :mod:`services.credential.vc.contexts`), then any other directories given, then those
+    shipped with the package (:data:`SHIPPED`)."""
+    return load_schemas((cache_dir or default_cache_dir()) / "jsonschema", *more, SHIPPED)
+
+
+def schema_problems(document: Mapping[str, Any], schemas: SchemaSet) -> list[str]:
+    """What keeps an issued CLR (and every achievement credential it embeds) from validating
+    against the schemas: ``"<path>: <violation>"``, empty when it validates. A schema that
+    is missing is a problem too: nothing is issued unchecked."""
+    problems: list[str] = []
+
+    def check(item: Mapping[str, Any], named: NamedSchema | None, path: str, what: str) -> None:
+        if named is None:
+            problems.append(f"{path}: no {what} schema is available to check it")
+            return
+        problems.extend(f"{path}: {e}" for e in validate_document(item, named).errors)
+
+    check(document, schemas.clr_credential, "$", "CLR 2.0 ClrCredential")
+    subject = document.get("credentialSubject")
+    embedded = subject.get("verifiableCredential", []) if isinstance(subject, Mapping) else []
+    for i, item in enumerate(embedded):
+        path = f"$.credentialSubject.verifiableCredential[{i}]"
+        check(item, schemas.achievement_credential, path, "OB 3.0 AchievementCredential")
+    return problems
 
 
 def _subschemas(node: Any) -> Iterator[dict[str, Any]]:

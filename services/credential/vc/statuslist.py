@@ -4,6 +4,10 @@ reading a credential's bit from it.
 Bit ``i`` is bit ``7 - i % 8`` of byte ``i // 8`` (the first index is the leftmost bit), the
 bitstring is GZIP-compressed and encoded as multibase base64url without padding. A list has
 at least 131,072 bits (16 KiB) so that one revocation does not single out a credential.
+
+An issuer keeps a *series* of lists of :data:`LIST_SIZE` bits each: position ``p`` of the
+series is bit ``p % LIST_SIZE`` of list ``p // LIST_SIZE + 1`` (:func:`slot`), so the lists
+never run out — a new one begins where the last is full.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +26,32 @@ VC_V2_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 MIN_BITS = 131_072
 REVOCATION = "revocation"
 ENTRY_TYPE = "BitstringStatusListEntry"
+LIST_TYPE = "BitstringStatusListCredential"
+LIST_SIZE = MIN_BITS
+"""The bits of each list of a series: the smallest list the spec allows."""
+
+
+@dataclass(frozen=True)
+class StatusSlot:
+    """One credential's bit: which list of the series (``"1"``, ``"2"``, …) and which bit."""
+
+    list_id: str
+    index: int
+
+
+def slot(position: int, size: int = LIST_SIZE) -> StatusSlot:
+    """The list and bit of position ``position`` (0, 1, …) of a series of lists."""
+    if position < 0:
+        raise StatusListError("a position in the series is not negative")
+    return StatusSlot(str(position // size + 1), position % size)
+
+
+def position(where: StatusSlot, size: int = LIST_SIZE) -> int:
+    """The position in the series of a list's bit (the inverse of :func:`slot`)."""
+    number = int(where.list_id)
+    if number < 1 or not 0 <= where.index < size:
+        raise StatusListError(f"no bit {where.index} in list {where.list_id!r}")
+    return (number - 1) * size + where.index
 
 
 class StatusListError(ValueError):
@@ -75,14 +106,16 @@ def build_status_list_credential(
     revoked_indices: Iterable[int],
     valid_from: datetime,
     size: int = MIN_BITS,
+    valid_until: datetime | None = None,
 ) -> dict[str, Any]:
     """The unsigned ``BitstringStatusListCredential`` for a revocation list: sign it with
     :func:`services.credential.vc.proofs.sign` before publishing it at
-    ``list_credential_url``."""
-    return {
+    ``list_credential_url``. With ``valid_until`` a verifier may keep (cache) it until then,
+    and an old copy cannot be replayed for longer."""
+    credential: dict[str, Any] = {
         "@context": [VC_V2_CONTEXT],
         "id": list_credential_url,
-        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "type": ["VerifiableCredential", LIST_TYPE],
         "issuer": issuer,
         "validFrom": iso_datetime(valid_from),
         "credentialSubject": {
@@ -92,6 +125,9 @@ def build_status_list_credential(
             "encodedList": encode_bitstring(revoked_indices, size),
         },
     }
+    if valid_until is not None:
+        credential["validUntil"] = iso_datetime(valid_until)
+    return credential
 
 
 def entry_index(entry: Mapping[str, Any]) -> int:
@@ -117,12 +153,25 @@ def list_subject(list_credential: Mapping[str, Any]) -> Mapping[str, Any]:
     return subject
 
 
-def is_revoked(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) -> bool:
-    """Whether the entry's bit is set in the list credential (both must be for revocation)."""
+def is_set(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) -> bool:
+    """Whether the entry's bit is set in the list credential; the entry's ``statusPurpose``
+    must be the list's (a revocation entry is not read from a suspension list)."""
     if entry.get("type") != ENTRY_TYPE:
         raise StatusListError(f"status type {entry.get('type')!r} is not {ENTRY_TYPE}")
     subject = list_subject(list_credential)
-    for purpose in (entry.get("statusPurpose"), subject.get("statusPurpose")):
-        if purpose != REVOCATION:
-            raise StatusListError(f"statusPurpose {purpose!r} is not {REVOCATION}")
+    if subject.get("type") not in ("BitstringStatusList", ["BitstringStatusList"]):
+        raise StatusListError(f"the list's subject is a {subject.get('type')!r}")
+    listed = subject.get("statusPurpose")
+    purposes = listed if isinstance(listed, list) else [listed]
+    if entry.get("statusPurpose") not in purposes:
+        raise StatusListError(
+            f"statusPurpose {entry.get('statusPurpose')!r} is not the list's ({listed!r})"
+        )
     return read_bit(str(subject["encodedList"]), entry_index(entry))
+
+
+def is_revoked(entry: Mapping[str, Any], list_credential: Mapping[str, Any]) -> bool:
+    """Whether the entry's bit is set in the list credential (both must be for revocation)."""
+    if entry.get("statusPurpose") != REVOCATION:
+        raise StatusListError(f"statusPurpose {entry.get('statusPurpose')!r} is not {REVOCATION}")
+    return is_set(entry, list_credential)
