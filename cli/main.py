@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -56,6 +57,42 @@ def dev_down() -> None:
 def dev_status() -> None:
     """What runs where, and whether it is healthy."""
     _print_status()
+
+
+@dev.command("mail")
+def dev_mail(
+    to: Annotated[str | None, typer.Option(help="Only the messages to this address.")] = None,
+    last: Annotated[int, typer.Option(help="How many of the newest messages.")] = 10,
+    headers: Annotated[
+        bool, typer.Option(help="Show every header, not only the main ones.")
+    ] = False,
+) -> None:
+    """The emails the local stack sent, newest last, as the learner would read them (kept by the
+    mail catcher in .cache/dev/mail/, one .eml file each)."""
+    from cli.mailsink import plain_text, read_mail
+    from contracts import words
+
+    folder = localstack.mail_folder()
+    found = [(t, m) for t, m in read_mail(folder) if to is None or m["To"] == to]
+    if not found:
+        console.print(f"no mail yet in {folder}" + (f" to {to}" if to else ""))
+        return
+    for arrived, message in found[-last:]:
+        console.rule(str(message["Subject"]))
+        when = datetime.fromtimestamp(arrived, UTC)
+        console.print(f"Arrived: {words.moment(when, 'vi')} (giờ Việt Nam)", markup=False)
+        shown = (
+            message.items()
+            if headers
+            else [
+                (k, message[k]) for k in ("From", "To", "Subject", "List-Unsubscribe") if message[k]
+            ]
+        )
+        for key, value in shown:
+            console.print(f"{key}: {value}", markup=False, soft_wrap=True)
+        console.print()
+        console.print(plain_text(message), markup=False, soft_wrap=True)
+    console.print(f"{len(found)} message(s) in {folder}")
 
 
 def _print_status() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts import words
 from services.common.access import (
     app_settings,
     bearer,
@@ -18,12 +20,13 @@ from services.common.access import (
     must_be_learner_or_admin,
     require_admin,
 )
+from services.common.pages import for_people, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
 from services.credential.issuing import Issuer, IssuingError
 from services.credential.store import CredentialStore
-from services.credential.summary_page import render_trail
+from services.credential.summary_page import PAGES, render_trail
 from services.credential.trail import Trail, build_trail
 
 router = APIRouter(tags=["trail"])
@@ -44,7 +47,9 @@ Store = Annotated[CredentialStore, Depends(store)]
 IssuerDep = Annotated[Issuer, Depends(issuer)]
 
 
-async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
+async def trail_of(trails: CredentialStore, learner_id: str, empty_ok: bool = False) -> Trail:
+    """The learner's trail; with ``empty_ok`` an empty one (rather than 404) for a learner
+    nothing has been recorded for yet — what the page shows before the first record."""
     learner = await trails.learner(learner_id)
     if learner is not None and learner.get("merged_into"):
         raise Problem(
@@ -52,9 +57,10 @@ async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
             "Learner merged",
             "This learner record was merged into another by the department; the trail now "
             "lives under the surviving learner.",
+            page="merged",
         )
     entries = (await trails.entries_of([learner_id]))[learner_id]
-    if learner is None and not entries:
+    if learner is None and not entries and not empty_ok:
         raise Problem(
             404,
             "Unknown learner",
@@ -95,9 +101,13 @@ def reader(
         200: {"content": {"text/html": {}}, "description": "JSON, or HTML with ?format=html."},
         401: {"description": "No or invalid token."},
         403: {"description": "A learner token for someone else."},
-        404: {"description": "Nothing is known about this learner yet."},
+        404: {
+            "description": "Nothing is known about this learner yet (JSON only: the page "
+            "shows an empty trail)."
+        },
     },
 )
+@for_people
 async def get_trail(
     learner_id: str,
     request: Request,
@@ -105,24 +115,24 @@ async def get_trail(
     trails: Store,
     issuing: IssuerDep,
     format: Annotated[Literal["json", "html"] | None, Query()] = None,
-    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+    lang: Annotated[Literal["vi", "en"] | None, Query()] = None,
     access_token: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> Any:
     """Every piece of learning recorded for the learner, grouped by pathway, with totals and
     the recognitions it earned. `?format=html` (or `Accept: text/html`) gives the printable
     page, in Vietnamese or with `lang=en` in English, with a QR code to verify the learner's
-    latest credential."""
-    trail = await trail_of(trails, learner_id)
-    wants_html = format == "html" or (
-        format is None and "text/html" in request.headers.get("accept", "")
-    )
-    if not wants_html:
+    latest credential. Errors come as a page too when the page was asked for."""
+    page = format == "html" or (format is None and wants_page(request))
+    trail = await trail_of(trails, learner_id, empty_ok=page)
+    if not page:
         return trail
     latest = await trails.latest_credential(learner_id)
     verify_url = issuing.verification_url(latest["_id"]) if latest else None
-    token_param = f"&access_token={access_token}" if access_token else ""
-    page = render_trail(trail, lang, verify_url, datetime.now(UTC), token_param)
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    shown = page_language(request, lang)
+    switch = {"format": "html", "lang": "en" if shown == "vi" else "vi"}
+    if access_token:
+        switch["access_token"] = access_token
+    return render_trail(trail, shown, verify_url, datetime.now(UTC), f"?{urlencode(switch)}")
 
 
 class CredentialRequest(BaseModel):
@@ -181,14 +191,70 @@ async def get_credential(credential_id: str, trails: Store) -> JSONResponse:
 @router.get(
     "/v1/credentials/{credential_id}/verification",
     tags=["verification"],
-    summary="Verify an issued credential by its id (anyone).",
+    summary="Verify an issued credential by its id (anyone): JSON, or a page for a browser "
+    "(the link behind the trail page's QR code).",
+    responses={200: {"content": {"text/html": {}}}, 404: {"description": "Unknown id."}},
 )
-async def verify_by_id(credential_id: str, trails: Store, issuing: IssuerDep) -> dict[str, Any]:
+@for_people
+async def verify_by_id(
+    credential_id: str,
+    request: Request,
+    trails: Store,
+    issuing: IssuerDep,
+    lang: Annotated[Literal["vi", "en"] | None, Query()] = None,
+) -> Any:
     doc = await trails.credential(credential_id)
     if doc is None:
-        raise Problem(404, "Unknown credential", f"No credential {credential_id}.")
+        raise Problem(
+            404, "Unknown credential", f"No credential {credential_id}.", page="credential"
+        )
     report = await issuing.verify(doc["document"], trusted_only=True)
-    return {"credential_id": credential_id, **report.to_dict()}
+    if not wants_page(request):
+        return {"credential_id": credential_id, **report.to_dict()}
+    return verification_page(request, credential_id, doc["document"], report.to_dict(), lang)
+
+
+_WORST = ("failed", "unknown", "passed", "skipped")
+
+
+def verification_page(
+    request: Request,
+    credential_id: str,
+    document: dict[str, Any],
+    report: dict[str, Any],
+    lang: str | None,
+) -> Response:
+    """What a person who scanned the QR code reads: valid or not, whose, when, and each check
+    (the worst result of that check over the credential and those it embeds)."""
+    shown = page_language(request, lang)
+    checks: dict[str, str] = {}
+    for check in report["checks"]:
+        seen = checks.get(check["check"], "skipped")
+        checks[check["check"]] = min(seen, check["result"], key=_WORST.index)
+    subject = document.get("credentialSubject") or {}
+    embedded = subject.get("verifiableCredential") or []
+    issued = document.get("validFrom") or document.get("issuanceDate")
+    switch = {"lang": "en" if shown == "vi" else "vi"}
+    return PAGES.response(
+        "verification.html",
+        shown,
+        switch_url=f"?{urlencode(switch)}",
+        status=report["status"],
+        credential_id=credential_id,
+        learner=subject.get("name") or (subject.get("identity") or [{}])[0].get("name"),
+        issued=_issued_day(issued),
+        records=len(embedded) if isinstance(embedded, list) else 0,
+        checks=list(checks.items()),
+    )
+
+
+def _issued_day(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return words.moment(datetime.fromisoformat(value.replace("Z", "+00:00")), "vi")[:10]
+    except ValueError:
+        return None
 
 
 @router.post(
