@@ -235,9 +235,11 @@ def create_app(
     """A FastAPI app with the chassis' conventions; services add their routers to it.
     With ``metrics``, requests are timed and ``/metrics`` serves the process's registry; with
     ``idempotent`` (where answers are kept, which requests), those honour Idempotency-Key."""
-    # /docs (Swagger UI) and /redoc with their scripts and styles served from this service
-    # (shipped by the fastapi-offline package): they work on a network without the internet
+    # /docs (Swagger UI) with its scripts and styles served from this service (shipped by the
+    # fastapi-offline package): it works on a network without the internet. No /redoc: ReDoc's
+    # bundle always loads its maker's logo from the internet.
     app = FastAPIOffline(
+        redoc_url=None,
         title=title,
         description=description,
         version="1.0.0",

@@ -2,16 +2,16 @@
 how a request is told apart as a person's browser.
 
 Every route a person reaches from a link (an email, an SMS, a QR code, a printed page) is
-marked with :func:`for_people`; a browser (``Accept: text/html`` without JSON) on such a route
-gets a page in the person's language — its success and every error — and a program keeps
-getting JSON and problem+json. Words come from the one catalogue (:mod:`contracts.words`).
+marked with ``openapi_extra=FOR_PEOPLE``; a browser (``Accept: text/html`` without JSON) on
+such a route gets a page in the person's language — its success and every error — and a
+program keeps getting JSON and problem+json.
+Words come from the one catalogue (:mod:`contracts.words`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -26,18 +26,16 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSETS_URL = "/assets"
 STYLESHEET_URL = f"{ASSETS_URL}/site/site.css"
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def for_people(endpoint: F) -> F:
-    """Mark a route as one a person reaches from a link: its errors become pages for a
-    browser."""
-    endpoint.__for_people__ = True  # type: ignore[attr-defined]
-    return endpoint
+# The mark of a route a person reaches from a link, in its OpenAPI operation
+# (``openapi_extra=FOR_PEOPLE``): its errors become pages for a browser, and the browser tests
+# find every such route in the services' OpenAPI documents.
+FOR_PEOPLE_KEY = "x-for-people"
+FOR_PEOPLE: dict[str, Any] = {FOR_PEOPLE_KEY: True}
 
 
 def is_for_people(request: Request) -> bool:
-    return bool(getattr(request.scope.get("endpoint"), "__for_people__", False))
+    extra = getattr(request.scope.get("route"), "openapi_extra", None) or {}
+    return bool(extra.get(FOR_PEOPLE_KEY))
 
 
 def prefers_html(request: Request) -> bool:

@@ -89,7 +89,7 @@ def problem_page(request: Request, problem: Problem) -> Response:
 
 def answer(request: Request, problem: Problem) -> Response:
     """problem+json for a program; a page for a person's browser on a route they reach from a
-    link (:func:`services.common.pages.for_people`)."""
+    link (marked ``openapi_extra=FOR_PEOPLE``, services/common/pages.py)."""
     if wants_page(request):
         return problem_page(request, problem)
     return problem_response(problem, request.url.path)

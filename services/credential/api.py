@@ -20,7 +20,7 @@ from services.common.access import (
     must_be_learner_or_admin,
     require_admin,
 )
-from services.common.pages import for_people, page_language, wants_page
+from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
@@ -106,8 +106,8 @@ def reader(
             "shows an empty trail)."
         },
     },
+    openapi_extra=FOR_PEOPLE,
 )
-@for_people
 async def get_trail(
     learner_id: str,
     request: Request,
@@ -194,8 +194,8 @@ async def get_credential(credential_id: str, trails: Store) -> JSONResponse:
     summary="Verify an issued credential by its id (anyone): JSON, or a page for a browser "
     "(the link behind the trail page's QR code).",
     responses={200: {"content": {"text/html": {}}}, 404: {"description": "Unknown id."}},
+    openapi_extra=FOR_PEOPLE,
 )
-@for_people
 async def verify_by_id(
     credential_id: str,
     request: Request,

@@ -19,7 +19,7 @@ from contracts.notifications import About, Channel
 from contracts.vocabulary import ClockTime, Language
 from services.common.access import app_settings, learner_or_admin, require_admin
 from services.common.mongo import Document
-from services.common.pages import Pages, for_people, page_language
+from services.common.pages import FOR_PEOPLE, Pages, page_language
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
@@ -387,8 +387,8 @@ _TOKEN = Annotated[str, Query(min_length=10, max_length=1000)]
     summary="The page behind an unsubscribe link: asks to confirm, changes nothing (mail "
     "scanners open links).",
     responses={400: {"description": "The link is not genuine."}},
+    openapi_extra=FOR_PEOPLE,
 )
-@for_people
 async def unsubscribe_page(
     request: Request,
     token: _TOKEN,
@@ -408,8 +408,8 @@ async def unsubscribe_page(
     summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post, or the confirmation "
     "page's button): no login, a signed token; twice changes nothing.",
     responses={400: {"description": "The link is not genuine."}},
+    openapi_extra=FOR_PEOPLE,
 )
-@for_people
 async def unsubscribe(
     request: Request,
     token: _TOKEN,
