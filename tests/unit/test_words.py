@@ -35,7 +35,9 @@ def test_every_enumerated_value_has_a_label_that_is_not_its_code(lang: str, what
         key = f"{what}.{code}"
         shown = words.word(lang, key)  # type: ignore[arg-type]
         assert shown != key, f"no {lang} label for {key}"
-        assert (shown != code and code not in shown.split()) or code.isdigit(), (lang, key, shown)
+        assert "_" not in shown, (lang, key, shown)
+        # an English label may be the code when the code is a plain English word ("email")
+        assert lang == "en" or shown != code, (lang, key, shown)
 
 
 def test_both_catalogues_hold_the_same_words() -> None:
