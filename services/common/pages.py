@@ -39,9 +39,8 @@ def is_for_people(request: Request) -> bool:
 
 
 def prefers_html(request: Request) -> bool:
-    """A browser: ``?format=html``, or ``text/html`` accepted and JSON not asked for."""
-    if request.query_params.get("format") == "html":
-        return True
+    """A browser: ``text/html`` accepted and JSON not asked for. (A program that asks for a
+    page with ``?format=html`` but accepts anything still gets its errors as problem+json.)"""
     accept = request.headers.get("accept", "").lower()
     return "text/html" in accept and "json" not in accept
 
