@@ -55,12 +55,19 @@ class Sink:
         return "250 Message accepted"
 
 
-def read_mail(folder: Path) -> list[tuple[float, EmailMessage]]:
-    """Every message the sink kept, oldest first, with its arrival time (Unix seconds)."""
+def read_mail(
+    folder: Path, seen: dict[str, EmailMessage] | None = None
+) -> list[tuple[float, EmailMessage]]:
+    """Every message the sink kept, oldest first, with its arrival time (Unix seconds);
+    ``seen`` keeps the messages already parsed, by file name, for a reader that asks again."""
+    cache = {} if seen is None else seen
     found = []
     for path in sorted(folder.glob("*.eml")):
-        parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
+        parsed = cache.get(path.name)
+        if parsed is None:
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            parsed = cache[path.name] = message
         found.append((int(path.name.split("-", 1)[0]) / 1e9, parsed))
     return found
 

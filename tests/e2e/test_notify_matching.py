@@ -47,10 +47,11 @@ class Mailbox:
     unknown mailbox."""
 
     folder: Path
+    parsed: dict[str, EmailMessage] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[tuple[float, EmailMessage]]:
-        return read_mail(self.folder)
+        return read_mail(self.folder, self.parsed)
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for _, m in self.messages if m["To"] == address]
