@@ -137,25 +137,133 @@ providers = typer.Typer(help="Training centres (department only).")
 app.add_typer(providers, name="providers")
 
 
+def _pathways(given: list[str]) -> list[str]:
+    """Pathways by code or by the Vietnamese aliases the CSV template accepts (``nghe``)."""
+    from cli.csv_records import PATHWAY_ALIASES
+    from contracts.vocabulary import Pathway
+
+    found = [PATHWAY_ALIASES.get(p.strip().lower(), p.strip().lower()) for p in given]
+    unknown = [g for g, p in zip(given, found, strict=True) if p not in set(Pathway)]
+    if unknown:
+        accepted = ", ".join(f"{alias}/{code}" for alias, code in PATHWAY_ALIASES.items())
+        raise _fail(f"unknown pathway(s) {unknown}; use one of: {accepted}")
+    return found
+
+
+def _admin(method: str, path: str, body: object = None, creating: bool = False) -> object:
+    """A department call to the learner service: retried safely, no traceback, the problem's
+    detail on failure."""
+    from cli.calls import CallFailed, call, problem_text
+
+    try:
+        response = call(
+            method,
+            f"{Endpoints.from_env().learner}{path}",
+            headers={"Authorization": f"Bearer {secret('LT_ADMIN_TOKEN')}"},
+            json=body,
+            creating=creating,
+        )
+    except CallFailed as exc:
+        raise _fail(str(exc)) from exc
+    if response.status_code >= 400:
+        raise _fail(problem_text(response))
+    return response.json() if response.content else None
+
+
+def _show_key(found: dict[str, object], as_json: bool) -> None:
+    """A new key: the secret whole on a line of its own, to be copied."""
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    provider = found.get("provider")
+    if isinstance(provider, dict):
+        console.print(f"training centre: {provider.get('name')}", markup=False)
+        console.print("provider id:", markup=False)
+        print(provider.get("id"))
+    console.print(f"key id: {found['key_id']}  scopes: {', '.join(found['scopes'])}", markup=False)  # type: ignore[arg-type]
+    console.print("API key (shown once — store it now):", markup=False)
+    print(found["api_key"])
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the answer as JSON, for scripts.")]
+
+
 @providers.command("create")
 def providers_create(
     name: Annotated[str, typer.Option(help="Name, in Vietnamese.")],
     kind: Annotated[str, typer.Option(help="school, university, vocational_continuing_centre, …")],
     unit_code: Annotated[str, typer.Option(help="Administrative unit code.")],
-    pathway: Annotated[list[str], typer.Option(help="A pathway it may record; repeat.")],
+    pathway: Annotated[
+        list[str], typer.Option(help="A pathway it may record (code or alias, e.g. nghe); repeat.")
+    ],
+    as_json: JsonFlag = False,
 ) -> None:
-    """Register a training centre and print its API key (shown once)."""
-    body = {"name": name, "kind": kind, "unit_code": unit_code, "pathways": pathway}
-    response = httpx.post(
-        f"{Endpoints.from_env().learner}/v1/admin/providers",
-        json=body,
-        headers={"Authorization": f"Bearer {secret('LT_ADMIN_TOKEN')}"},
-        timeout=10,
-    )
-    if response.status_code != 201:
-        raise _fail(f"{response.status_code}: {response.json().get('detail', response.text)}")
-    created = response.json()
-    console.print_json(json.dumps(created, ensure_ascii=False))
+    """Register a training centre and print its API key (shown once). A time-out is retried
+    with the same Idempotency-Key, so the centre is created once and its key still shown."""
+    body = {"name": name, "kind": kind, "unit_code": unit_code, "pathways": _pathways(pathway)}
+    created = _admin("POST", "/v1/admin/providers", body, creating=True)
+    assert isinstance(created, dict)
+    _show_key(created, as_json)
+
+
+@providers.command("list")
+def providers_list(as_json: JsonFlag = False) -> None:
+    """The training centres."""
+    found = _admin("GET", "/v1/admin/providers")
+    assert isinstance(found, list)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    for centre in found:
+        console.print(f"{centre['name']} — {', '.join(centre['pathways'])}", markup=False)
+        print(centre["id"])
+
+
+keys = typer.Typer(help="A training centre's API keys (department only).")
+providers.add_typer(keys, name="keys")
+
+
+@keys.command("issue")
+def keys_issue(
+    provider_id: Annotated[str, typer.Argument(help="The training centre's id.")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="records:write, programmes:write; repeat.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue another API key (e.g. when one was lost); the old ones stay until revoked."""
+    body = {"scopes": scope or ["records:write", "programmes:write"]}
+    issued = _admin("POST", f"/v1/admin/providers/{provider_id}/keys", body, creating=True)
+    assert isinstance(issued, dict)
+    _show_key(issued, as_json)
+
+
+@keys.command("list")
+def keys_list(
+    provider_id: Annotated[str, typer.Argument(help="The training centre's id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A training centre's keys, without their secrets."""
+    found = _admin("GET", f"/v1/admin/providers/{provider_id}/keys")
+    assert isinstance(found, list)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    for key in found:
+        state = f"revoked {key['revoked_at']}" if key.get("revoked_at") else "live"
+        console.print(
+            f"{key['key_id']}  {key['prefix']}…  {', '.join(key['scopes'])}  {state}", markup=False
+        )
+
+
+@keys.command("revoke")
+def keys_revoke(
+    provider_id: Annotated[str, typer.Argument(help="The training centre's id.")],
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+) -> None:
+    """Revoke a key: it stops working at once."""
+    _admin("DELETE", f"/v1/admin/providers/{provider_id}/keys/{key_id}")
+    console.print(f"revoked {key_id}", markup=False)
 
 
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas and the AsyncAPI document.")
