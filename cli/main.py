@@ -298,7 +298,9 @@ def import_records(
         bool, typer.Option("--template", help="Write the CSV template (with help) and stop.")
     ] = False,
 ) -> None:
-    """Import a training centre's records from CSV; safe to re-run after an interruption."""
+    """Import a training centre's records from CSV (comma, semicolon or tab; UTF-8 or UTF-16);
+    safe to re-run after an interruption. Exit 0: every row went in; 2: some did not (they are
+    in FILE.errors.csv with the reason); 1: the import could not run or finish."""
     import csv
 
     from cli.csv_records import template_rows
@@ -317,8 +319,17 @@ def import_records(
     try:
         summary, errors = import_csv(file, provider, api_key, Endpoints.from_env().learner, console)
     except ImportFailed as exc:
-        raise _fail(f"{exc}. Rows sent so far are kept; re-running the import is safe.") from exc
+        sent = exc.summary.sent if exc.summary else 0
+        kept = (
+            f" {sent} row(s) were sent and are kept; re-running the import is safe."
+            if sent
+            else " No row was sent; re-running the import is safe."
+        )
+        rows = f" The rows not imported, with why: {exc.error_file}" if exc.error_file else ""
+        raise _fail(f"{exc}.{kept}{rows}") from exc
     print_summary(console, summary, errors)
+    if summary.rejected:
+        raise typer.Exit(2)  # some rows did not go in: they are in the error file
 
 
 dlq_app = typer.Typer(help="Dead-letter topics: inspect, and replay once fixed.")
