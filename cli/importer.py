@@ -9,13 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import time
+import zipfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from openpyxl import load_workbook
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -78,9 +81,38 @@ class CsvTable:
     rows: list[tuple[int, dict[str, str]]]
 
 
+def _xlsx_as_csv(path: Path) -> str:
+    """The first sheet of an Excel workbook as CSV text (dates as dd/mm/yyyy, numbers as
+    written), so it is read like any other file."""
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise ImportFailed(f"{path.name} cannot be read as an Excel workbook ({exc})") from exc
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # in memory only, read back at once: nothing is written out
+    sheet = book.worksheets[0]
+    for values in sheet.iter_rows(values_only=True):
+        cells = []
+        for value in values:
+            if isinstance(value, datetime):
+                value = value.date()
+            if isinstance(value, date):
+                cells.append(value.strftime("%d/%m/%Y"))
+            elif isinstance(value, float) and value.is_integer():
+                cells.append(str(int(value)))
+            else:
+                cells.append("" if value is None else str(value))
+        writer.writerow(cells)
+    book.close()
+    return buffer.getvalue()
+
+
 def read_table(path: Path) -> CsvTable:
     """The rows of a CSV file as Excel writes it: UTF-8 with or without a BOM, or UTF-16 with
-    a BOM ("Unicode text"); comma, semicolon (Vietnamese regional settings) or tab."""
+    a BOM ("Unicode text"); comma, semicolon (Vietnamese regional settings) or tab — or of an
+    Excel workbook (``.xlsx``, its first sheet)."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _rows(_xlsx_as_csv(path), ",")
     raw = path.read_bytes()
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = raw.decode("utf-16")
@@ -93,7 +125,10 @@ def read_table(path: Path) -> CsvTable:
                 "as 'CSV UTF-8' or 'Unicode Text'"
             ) from exc
     header = text.split("\n", 1)[0]
-    delimiter = max(DELIMITERS, key=header.count)
+    return _rows(text, max(DELIMITERS, key=header.count))
+
+
+def _rows(text: str, delimiter: str) -> CsvTable:
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = [c.strip() for c in reader.fieldnames or ()]
     unknown = set(columns) - set(COLUMN_NAMES) - {ROW_COLUMN, REASON_COLUMN, ""}
@@ -140,7 +175,13 @@ def import_csv(
 ) -> tuple[Summary, Path | None]:
     """Import ``path``; returns the summary and the error file written (if any row failed)."""
     with httpx.Client(timeout=120) as http:
-        me = http.get(f"{learner_url}/v1/provider", headers={"X-API-Key": api_key})
+        try:
+            me = http.get(f"{learner_url}/v1/provider", headers={"X-API-Key": api_key})
+        except httpx.TransportError as exc:
+            raise ImportFailed(
+                f"the learner service at {learner_url} cannot be reached ({type(exc).__name__}); "
+                "is it running (trail dev status), and is LT_LEARNER_URL right?"
+            ) from exc
         if me.status_code != 200:
             raise ImportFailed(
                 f"the API key was refused ({me.status_code}): {me.json().get('detail')}"

@@ -119,3 +119,27 @@ async def test_a_clerks_semicolon_file_with_the_example_left_in(
     )
     # the example, and the wrong date the original file still holds; the rest is in
     assert [r["dong"] for r in listed] == ["4", "6"]
+
+
+async def test_an_excel_workbook_is_imported_directly(
+    stack: Stack, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    centre = await new_provider(http, stack)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(COLUMN_NAMES))
+    cells = row(f"X-{uuid.uuid4().hex[:6]}", national_id())
+    typed: list[object] = list(cells)
+    typed[COLUMN_NAMES.index("birth_date")] = date(1985, 9, 2)  # a real date cell
+    typed[COLUMN_NAMES.index("hours")] = 40  # a number cell
+    sheet.append(typed)
+    source = tmp_path / "hoso.xlsx"
+    book.save(source)
+    done = trail_import(source, centre)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "accepted" in done.stdout
