@@ -252,9 +252,10 @@ def _issued_day(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     try:
-        return words.moment(datetime.fromisoformat(value.replace("Z", "+00:00")), "vi")[:10]
+        issued = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return words.day(issued.astimezone(words.PEOPLE_TIME_ZONE).date())
 
 
 @router.post(

@@ -81,3 +81,12 @@ def test_a_language_is_read_from_any_spelling() -> None:
     assert words.language("vi-VN") == "vi"
     assert words.language("fr") == "vi"
     assert words.language(None) == "vi"
+
+
+def test_every_verification_check_has_a_label() -> None:
+    source = (ROOT / "services" / "credential" / "vc" / "verify.py").read_text(encoding="utf-8")
+    names = set(re.findall(r'add\("([a-z_]+)"', source))
+    assert len(names) >= 10
+    results = ["passed", "failed", "unknown", "skipped"]
+    for lang in words.LANGUAGES:
+        assert words.missing(lang, [f"check.{n}" for n in sorted(names) + results]) == []
