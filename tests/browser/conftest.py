@@ -90,6 +90,9 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
             has_touch=size == "phone",
         )
         contexts.append(context)
+        # a loaded 2-core machine, a stack that has just started: generous, still bounded
+        context.set_default_timeout(90_000)
+        context.set_default_navigation_timeout(90_000)
         await context.route("**/*", outside.guard)
         return await context.new_page()
 

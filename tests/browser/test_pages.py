@@ -203,7 +203,8 @@ async def test_unsubscribing_in_a_phone_browser(
     await shoot(page, "unsubscribe-confirm-vi-phone")
     text = await visible_text(page)
     assert "Hủy đăng ký?" in text and "thư điện tử" in text and codes_shown(text, "vi") == []
-    await page.click("button")
+    async with page.expect_navigation():
+        await page.click("button")
     await page.wait_for_selector("text=Đã hủy đăng ký")
     await shoot(page, "unsubscribe-done-vi-phone")
 
