@@ -86,11 +86,25 @@ class RowError(ValueError):
     """A cell that cannot be read; says which column and why."""
 
 
+# The template's example row: a comment (its first cell starts with '#'), and refused anyway
+# when a clerk removes the '#' but keeps the example's reference or national ID.
+EXAMPLE_REF = "# VÍ DỤ (xóa dòng này) NP-2025-0001"
+EXAMPLE_NATIONAL_ID = "079190001234"
+
+
+def is_template_example(row: dict[str, str]) -> bool:
+    """The template's example row, even with its '#' removed."""
+    ref = (row.get("provider_record_ref") or "").strip()
+    return (row.get("national_id") or "").strip() == EXAMPLE_NATIONAL_ID or (
+        ref.lstrip("# ").startswith("VÍ DỤ")
+    )
+
+
 def template_rows() -> list[list[str]]:
-    """The template: a header row, a help row and one example row."""
+    """The template: a header row, a help row and one example row (both comments)."""
     example = {
-        "provider_record_ref": "NP-2025-0001",
-        "national_id": "079190001234",
+        "provider_record_ref": EXAMPLE_REF,
+        "national_id": EXAMPLE_NATIONAL_ID,
         "full_name": "Nguyễn Thị Hương",
         "birth_date": "14/05/1990",
         "commune_code": "22735",

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from cli.config import Endpoints, secret
+from contracts import words
 from services.common.tokens import issue_token
 
 COMMUNE_PHUOC_DAN = "22735"
@@ -256,40 +257,56 @@ def _show(
     learner_id: str,
     token: str,
 ) -> None:
-    console.rule(f"Hành trình học tập — {trail['full_name']}")
-    table = Table("Lĩnh vực", "Hoàn thành", "Nội dung", "Bậc", "Tín chỉ", "Giờ", "Kết quả")
+    """The trail and inbox in Vietnamese, with the words of the one catalogue; the links and
+    the token each whole on a line of their own (never wrapped by a table), to be copied."""
+    lang: words.Lang = "vi"
+    console.rule(f"Hồ sơ học tập — {trail['full_name']}")
+    table = Table("Lĩnh vực", "Hoàn thành", "Nội dung", "Trình độ", "Tín chỉ", "Giờ", "Kết quả")
     for group in trail["pathways"]:
         for entry in group["entries"]:
             result = entry["result"]
+            level = words.level_label(
+                lang, entry.get("vqf_level"), entry.get("general_education_level")
+            )
             table.add_row(
-                group["name_vi"],
-                entry["completed_on"],
+                words.label(lang, "pathway", group["pathway"]),
+                words.day(entry["completed_on"]),
                 entry["title"],
-                str(entry.get("vqf_level") or entry.get("general_education_level") or "—"),
+                level or "—",
                 _num(entry.get("credits")),
                 _num(entry.get("hours")),
-                " ".join(str(v) for v in (result["status"], result.get("grade")) if v),
+                words.result_text(
+                    lang, result["status"], result.get("grade"), result.get("grade_scale")
+                ),
             )
     console.print(table)
+    highest = words.level_label(lang, trail["highest_vqf_level"]) or "—"
     console.print(
         f"Tổng: {trail['entry_count']} mục, {_num(trail['total_credits'])} tín chỉ, "
-        f"{_num(trail['total_hours'])} giờ; bậc cao nhất (KTĐQG): "
-        f"{trail['highest_vqf_level'] or '—'}"
+        f"{_num(trail['total_hours'])} giờ; trình độ cao nhất: {highest}"
     )
     console.rule("Hộp thư")
     for note in inbox["notifications"]:
-        console.print(f"• [bold]{note['title']}[/]\n  {note['body']}")
+        console.print(f"• [bold]{note['title']}[/]\n  {note['body']}", soft_wrap=True)
     console.rule("Where to look next")
-    console.print(
-        f"trail:   {endpoints.credential}/v1/learners/{learner_id}/trail\n"
-        f"inbox:   {endpoints.notify}/v1/learners/{learner_id}/notifications\n"
-        f"API docs: {endpoints.learner}/docs  {endpoints.credential}/docs  "
-        f"{endpoints.notify}/docs\n"
-        f"learner token (1 h): {token}"
-    )
+    page = f"{endpoints.credential}/v1/learners/{learner_id}/trail?format=html&access_token={token}"
+    for name, value in (
+        ("trail (JSON)", f"{endpoints.credential}/v1/learners/{learner_id}/trail"),
+        ("trail page (open in a browser)", page),
+        ("inbox", f"{endpoints.notify}/v1/learners/{learner_id}/notifications"),
+        ("API docs", f"{endpoints.learner}/docs"),
+        ("", f"{endpoints.credential}/docs"),
+        ("", f"{endpoints.notify}/docs"),
+        ("learner token (1 h)", token),
+        ("mail the stack sent", "uv run trail dev mail"),
+    ):
+        if name:
+            console.print(f"{name}:", markup=False)
+        # whole on its own line: no wrapping, no highlighting, so it copies as it is
+        console.print(value, markup=False, highlight=False, soft_wrap=True, crop=False)
 
 
 def _num(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:g}"
+    return words.number("vi", value)

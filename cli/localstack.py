@@ -293,6 +293,17 @@ def traces_file() -> Path:
     return RUN / "traces.jsonl"
 
 
+def mail_folder() -> Path:
+    """Where the local mail catcher keeps every email the stack sends."""
+    return RUN / "mail"
+
+
+def smtp_port(ports: Ports) -> int:
+    """The local SMTP port notify sends to and the mail catcher listens on (LT_DEV_SMTP_PORT;
+    by default beside the notify port, so that a second stack has its own)."""
+    return int(os.environ.get("LT_DEV_SMTP_PORT", str(ports.notify + 4442)))
+
+
 def mongodb_uri(ports: Ports) -> str:
     return os.environ.get("MONGODB_URI") or f"mongodb://127.0.0.1:{ports.mongodb}/"
 
@@ -412,6 +423,27 @@ def components(ports: Ports) -> list[Component]:
             functools.partial(tracesink_ready, ports.tracesink),
         )
     )
+    # No mail leaves a development machine: the catcher keeps what notify sends (trail dev mail).
+    found.append(
+        Component(
+            "mailsink",
+            f"smtp://127.0.0.1:{smtp_port(ports)}",
+            smtp_port(ports),
+            functools.partial(
+                list,
+                [
+                    sys.executable,
+                    "-m",
+                    "cli.mailsink",
+                    "--port",
+                    str(smtp_port(ports)),
+                    "--out",
+                    str(mail_folder()),
+                ],
+            ),
+            functools.partial(port_open, smtp_port(ports)),
+        )
+    )
     base_env = {
         **dev_secrets(),
         "LT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
@@ -450,11 +482,11 @@ def webhook_receiver_port(ports: Ports) -> int:
 
 
 def notify_env(ports: Ports, token_secret: str) -> dict[str, str]:
-    """Notify's delivery settings on a development machine: an SMTP relay and an SMS gateway
-    on local ports (LT_DEV_SMTP_PORT, LT_DEV_SMS_PORT; by default beside the notify port, so
-    that a second stack has its own), webhooks to the local test receiver only, and quick
+    """Notify's delivery settings on a development machine: the mail catcher's SMTP port and an
+    SMS gateway on local ports (LT_DEV_SMTP_PORT, LT_DEV_SMS_PORT; by default beside the notify
+    port, so that a second stack has its own), webhooks to the local test receiver only, and quick
     retries."""
-    smtp = os.environ.get("LT_DEV_SMTP_PORT", str(ports.notify + 4442))
+    smtp = str(smtp_port(ports))
     sms = os.environ.get("LT_DEV_SMS_PORT", str(ports.notify + 4443))
     return {
         "LT_NOTIFY_PUBLIC_URL": f"http://127.0.0.1:{ports.notify}",

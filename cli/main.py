@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +59,42 @@ def dev_status() -> None:
     _print_status()
 
 
+@dev.command("mail")
+def dev_mail(
+    to: Annotated[str | None, typer.Option(help="Only the messages to this address.")] = None,
+    last: Annotated[int, typer.Option(help="How many of the newest messages.")] = 10,
+    headers: Annotated[
+        bool, typer.Option(help="Show every header, not only the main ones.")
+    ] = False,
+) -> None:
+    """The emails the local stack sent, newest last, as the learner would read them (kept by the
+    mail catcher in .cache/dev/mail/, one .eml file each)."""
+    from cli.mailsink import plain_text, read_mail
+    from contracts import words
+
+    folder = localstack.mail_folder()
+    found = [(t, m) for t, m in read_mail(folder) if to is None or m["To"] == to]
+    if not found:
+        console.print(f"no mail yet in {folder}" + (f" to {to}" if to else ""))
+        return
+    for arrived, message in found[-last:]:
+        console.rule(str(message["Subject"]))
+        when = datetime.fromtimestamp(arrived, UTC)
+        console.print(f"Arrived: {words.moment(when, 'vi')} (giờ Việt Nam)", markup=False)
+        shown = (
+            message.items()
+            if headers
+            else [
+                (k, message[k]) for k in ("From", "To", "Subject", "List-Unsubscribe") if message[k]
+            ]
+        )
+        for key, value in shown:
+            console.print(f"{key}: {value}", markup=False, soft_wrap=True)
+        console.print()
+        console.print(plain_text(message), markup=False, soft_wrap=True)
+    console.print(f"{len(found)} message(s) in {folder}")
+
+
 def _print_status() -> None:
     table = Table("component", "pid", "address", "health")
     for name, pid, address, healthy in localstack.status():
@@ -100,25 +137,133 @@ providers = typer.Typer(help="Training centres (department only).")
 app.add_typer(providers, name="providers")
 
 
+def _pathways(given: list[str]) -> list[str]:
+    """Pathways by code or by the Vietnamese aliases the CSV template accepts (``nghe``)."""
+    from cli.csv_records import PATHWAY_ALIASES
+    from contracts.vocabulary import Pathway
+
+    found = [PATHWAY_ALIASES.get(p.strip().lower(), p.strip().lower()) for p in given]
+    unknown = [g for g, p in zip(given, found, strict=True) if p not in set(Pathway)]
+    if unknown:
+        accepted = ", ".join(f"{alias}/{code}" for alias, code in PATHWAY_ALIASES.items())
+        raise _fail(f"unknown pathway(s) {unknown}; use one of: {accepted}")
+    return found
+
+
+def _admin(method: str, path: str, body: object = None, creating: bool = False) -> object:
+    """A department call to the learner service: retried safely, no traceback, the problem's
+    detail on failure."""
+    from cli.calls import CallFailed, call, problem_text
+
+    try:
+        response = call(
+            method,
+            f"{Endpoints.from_env().learner}{path}",
+            headers={"Authorization": f"Bearer {secret('LT_ADMIN_TOKEN')}"},
+            json=body,
+            creating=creating,
+        )
+    except CallFailed as exc:
+        raise _fail(str(exc)) from exc
+    if response.status_code >= 400:
+        raise _fail(problem_text(response))
+    return response.json() if response.content else None
+
+
+def _show_key(found: dict[str, object], as_json: bool) -> None:
+    """A new key: the secret whole on a line of its own, to be copied."""
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    provider = found.get("provider")
+    if isinstance(provider, dict):
+        console.print(f"training centre: {provider.get('name')}", markup=False)
+        console.print("provider id:", markup=False)
+        print(provider.get("id"))
+    console.print(f"key id: {found['key_id']}  scopes: {', '.join(found['scopes'])}", markup=False)  # type: ignore[arg-type]
+    console.print("API key (shown once — store it now):", markup=False)
+    print(found["api_key"])
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the answer as JSON, for scripts.")]
+
+
 @providers.command("create")
 def providers_create(
     name: Annotated[str, typer.Option(help="Name, in Vietnamese.")],
     kind: Annotated[str, typer.Option(help="school, university, vocational_continuing_centre, …")],
     unit_code: Annotated[str, typer.Option(help="Administrative unit code.")],
-    pathway: Annotated[list[str], typer.Option(help="A pathway it may record; repeat.")],
+    pathway: Annotated[
+        list[str], typer.Option(help="A pathway it may record (code or alias, e.g. nghe); repeat.")
+    ],
+    as_json: JsonFlag = False,
 ) -> None:
-    """Register a training centre and print its API key (shown once)."""
-    body = {"name": name, "kind": kind, "unit_code": unit_code, "pathways": pathway}
-    response = httpx.post(
-        f"{Endpoints.from_env().learner}/v1/admin/providers",
-        json=body,
-        headers={"Authorization": f"Bearer {secret('LT_ADMIN_TOKEN')}"},
-        timeout=10,
-    )
-    if response.status_code != 201:
-        raise _fail(f"{response.status_code}: {response.json().get('detail', response.text)}")
-    created = response.json()
-    console.print_json(json.dumps(created, ensure_ascii=False))
+    """Register a training centre and print its API key (shown once). A time-out is retried
+    with the same Idempotency-Key, so the centre is created once and its key still shown."""
+    body = {"name": name, "kind": kind, "unit_code": unit_code, "pathways": _pathways(pathway)}
+    created = _admin("POST", "/v1/admin/providers", body, creating=True)
+    assert isinstance(created, dict)
+    _show_key(created, as_json)
+
+
+@providers.command("list")
+def providers_list(as_json: JsonFlag = False) -> None:
+    """The training centres."""
+    found = _admin("GET", "/v1/admin/providers")
+    assert isinstance(found, list)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    for centre in found:
+        console.print(f"{centre['name']} — {', '.join(centre['pathways'])}", markup=False)
+        print(centre["id"])
+
+
+keys = typer.Typer(help="A training centre's API keys (department only).")
+providers.add_typer(keys, name="keys")
+
+
+@keys.command("issue")
+def keys_issue(
+    provider_id: Annotated[str, typer.Argument(help="The training centre's id.")],
+    scope: Annotated[
+        list[str] | None, typer.Option(help="records:write, programmes:write; repeat.")
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue another API key (e.g. when one was lost); the old ones stay until revoked."""
+    body = {"scopes": scope or ["records:write", "programmes:write"]}
+    issued = _admin("POST", f"/v1/admin/providers/{provider_id}/keys", body, creating=True)
+    assert isinstance(issued, dict)
+    _show_key(issued, as_json)
+
+
+@keys.command("list")
+def keys_list(
+    provider_id: Annotated[str, typer.Argument(help="The training centre's id.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """A training centre's keys, without their secrets."""
+    found = _admin("GET", f"/v1/admin/providers/{provider_id}/keys")
+    assert isinstance(found, list)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    for key in found:
+        state = f"revoked {key['revoked_at']}" if key.get("revoked_at") else "live"
+        console.print(
+            f"{key['key_id']}  {key['prefix']}…  {', '.join(key['scopes'])}  {state}", markup=False
+        )
+
+
+@keys.command("revoke")
+def keys_revoke(
+    provider_id: Annotated[str, typer.Argument(help="The training centre's id.")],
+    key_id: Annotated[str, typer.Argument(help="The key's id (see `keys list`).")],
+) -> None:
+    """Revoke a key: it stops working at once."""
+    _admin("DELETE", f"/v1/admin/providers/{provider_id}/keys/{key_id}")
+    console.print(f"revoked {key_id}", markup=False)
 
 
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas and the AsyncAPI document.")
@@ -153,7 +298,9 @@ def import_records(
         bool, typer.Option("--template", help="Write the CSV template (with help) and stop.")
     ] = False,
 ) -> None:
-    """Import a training centre's records from CSV; safe to re-run after an interruption."""
+    """Import a training centre's records from CSV (comma, semicolon or tab; UTF-8 or UTF-16);
+    safe to re-run after an interruption. Exit 0: every row went in; 2: some did not (they are
+    in FILE.errors.csv with the reason); 1: the import could not run or finish."""
     import csv
 
     from cli.csv_records import template_rows
@@ -172,8 +319,17 @@ def import_records(
     try:
         summary, errors = import_csv(file, provider, api_key, Endpoints.from_env().learner, console)
     except ImportFailed as exc:
-        raise _fail(f"{exc}. Rows sent so far are kept; re-running the import is safe.") from exc
+        sent = exc.summary.sent if exc.summary else 0
+        kept = (
+            f" {sent} row(s) were sent and are kept; re-running the import is safe."
+            if sent
+            else " No row was sent; re-running the import is safe."
+        )
+        rows = f" The rows not imported, with why: {exc.error_file}" if exc.error_file else ""
+        raise _fail(f"{exc}.{kept}{rows}") from exc
     print_summary(console, summary, errors)
+    if summary.rejected:
+        raise typer.Exit(2)  # some rows did not go in: they are in the error file
 
 
 dlq_app = typer.Typer(help="Dead-letter topics: inspect, and replay once fixed.")

@@ -10,6 +10,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import Span
@@ -19,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.common.idempotency import IdempotencyMiddleware
 from services.common.logs import redact_query
 from services.common.metrics import HttpMetricsMiddleware, Metrics, may_read_metrics
+from services.common.pages import ASSETS_URL, STATIC
 from services.common.problems import Problem, install_problem_handlers, problem_response
 from services.common.settings import Settings
 
@@ -259,13 +262,20 @@ def create_app(
     """A FastAPI app with the chassis' conventions; services add their routers to it.
     With ``metrics``, requests are timed and ``/metrics`` serves the process's registry; with
     ``idempotent`` (where answers are kept, which requests), those honour Idempotency-Key."""
-    app = FastAPI(
+    # /docs (Swagger UI) with its scripts and styles served from this service (shipped by the
+    # fastapi-offline package): it works on a network without the internet. No /redoc: ReDoc's
+    # bundle always loads its maker's logo from the internet.
+    app = FastAPIOffline(
+        redoc_url=None,
         title=title,
         description=description,
         version="1.0.0",
         lifespan=lifespan,
         openapi_tags=openapi_tags,
+        static_url=f"{ASSETS_URL}/docs",
     )
+    # the shared stylesheet of the pages for people
+    app.mount(f"{ASSETS_URL}/site", StaticFiles(directory=STATIC), name="site-assets")
     app.state.settings = settings
     install_problem_handlers(app)
     # innermost of the middleware, so a refused body still gets X-Trace-Id and is timed

@@ -7,11 +7,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pymongo.errors import ConnectionFailure, OperationFailure
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contracts import words
 from services.common.mongo import is_busy
+from services.common.pages import SHARED, page_language, wants_page
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger("learningtrail.http")
@@ -29,6 +31,7 @@ class Problem(Exception):
         type_: str = "about:blank",
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        page: str | None = None,
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
@@ -38,6 +41,9 @@ class Problem(Exception):
         self.type = type_
         self.errors = errors
         self.headers = headers or {}
+        # what a person is told in a browser: ``page.error.<page>.title/text`` in the words
+        # catalogue (by status when None)
+        self.page = page
         self.extensions = extensions
 
     def body(self, instance: str) -> dict[str, Any]:
@@ -63,6 +69,32 @@ def problem_response(problem: Problem, instance: str) -> JSONResponse:
     )
 
 
+def problem_page(request: Request, problem: Problem) -> Response:
+    """The error as a page in the person's language: what happened and what to do, never the
+    program's English detail."""
+    lang = page_language(request)
+    found = problem.page or str(problem.status)
+    if not words.known(lang, f"page.error.{found}.title"):
+        found = "other"
+    return SHARED.response(
+        "problem.html",
+        lang,
+        status_code=problem.status,
+        headers=problem.headers,
+        heading=words.word(lang, f"page.error.{found}.title"),
+        text=words.word(lang, f"page.error.{found}.text"),
+        status=problem.status,
+    )
+
+
+def answer(request: Request, problem: Problem) -> Response:
+    """problem+json for a program; a page for a person's browser on a route they reach from a
+    link (marked ``openapi_extra=FOR_PEOPLE``, services/common/pages.py)."""
+    if wants_page(request):
+        return problem_page(request, problem)
+    return problem_response(problem, request.url.path)
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
@@ -81,11 +113,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Render every error — ours, validation, routing, unexpected — as problem+json."""
 
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc, request.url.path)
+    async def _problem(request: Request, exc: Problem) -> Response:
+        return answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = _field_errors(exc)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         problem = Problem(
@@ -95,10 +127,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             type_="https://learningtrail.vn/problems/validation",
             errors=errors,
         )
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         detail = exc.detail if isinstance(exc.detail, str) else "HTTP error"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No resource at {request.url.path}; see /docs for the endpoints."
@@ -106,10 +138,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = f"{request.method} is not allowed on {request.url.path}; see /docs."
         problem = Problem(exc.status_code, _title(exc.status_code), detail)
         problem.headers = dict(exc.headers or {})
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
     @app.exception_handler(ConnectionFailure)
-    async def _database_down(request: Request, exc: ConnectionFailure) -> JSONResponse:
+    async def _database_down(request: Request, exc: ConnectionFailure) -> Response:
         _log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)})
         problem = Problem(
             503,
@@ -118,10 +150,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             "complete. Retry the same request after Retry-After seconds: it is safe to repeat.",
             headers={"Retry-After": "5"},
         )
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
     @app.exception_handler(OperationFailure)
-    async def _database_busy(request: Request, exc: OperationFailure) -> JSONResponse:
+    async def _database_busy(request: Request, exc: OperationFailure) -> Response:
         if not is_busy(exc):
             return await _unexpected(request, exc)
         _log.warning("database busy", extra={"path": request.url.path, "error": repr(exc)})
@@ -132,10 +164,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             "Retry the same request after Retry-After seconds: it is safe to repeat.",
             headers={"Retry-After": "2"},
         )
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         _log.exception("unhandled error", extra={"path": request.url.path})
         problem = Problem(
             500,
@@ -143,7 +175,7 @@ def install_problem_handlers(app: FastAPI) -> None:
             "The service failed to handle the request; it was logged with its trace id. "
             "Retry later or report the trace id.",
         )
-        return problem_response(problem, request.url.path)
+        return answer(request, problem)
 
 
 def _title(status: int) -> str:

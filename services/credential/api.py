@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts import words
 from services.common.access import (
     app_settings,
     bearer,
@@ -19,14 +21,15 @@ from services.common.access import (
     must_be_learner_or_admin,
     require_admin,
 )
+from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
 from services.credential.issuing import CredentialSchemaError, Issuer, IssuingError
 from services.credential.store import CredentialStore
-from services.credential.summary_page import render_trail
+from services.credential.summary_page import PAGES, render_trail
 from services.credential.trail import Trail, build_trail
-from services.credential.verification_page import render_verification
+from services.credential.vc.verify import VerificationReport
 
 router = APIRouter(tags=["trail"])
 CREDENTIAL_JSON = "application/vc+ld+json"
@@ -46,7 +49,9 @@ Store = Annotated[CredentialStore, Depends(store)]
 IssuerDep = Annotated[Issuer, Depends(issuer)]
 
 
-async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
+async def trail_of(trails: CredentialStore, learner_id: str, empty_ok: bool = False) -> Trail:
+    """The learner's trail; with ``empty_ok`` an empty one (rather than 404) for a learner
+    nothing has been recorded for yet — what the page shows before the first record."""
     # three independent reads at once: a trail read waits for the slowest, not for the sum
     learner, entries_of, recognitions_of = await asyncio.gather(
         trails.learner(learner_id),
@@ -59,9 +64,10 @@ async def trail_of(trails: CredentialStore, learner_id: str) -> Trail:
             "Learner merged",
             "This learner record was merged into another by the department; the trail now "
             "lives under the surviving learner.",
+            page="merged",
         )
     entries = entries_of[learner_id]
-    if learner is None and not entries:
+    if learner is None and not entries and not empty_ok:
         raise Problem(
             404,
             "Unknown learner",
@@ -102,8 +108,12 @@ async def reader(
         200: {"content": {"text/html": {}}, "description": "JSON, or HTML with ?format=html."},
         401: {"description": "No or invalid token."},
         403: {"description": "A learner token for someone else."},
-        404: {"description": "Nothing is known about this learner yet."},
+        404: {
+            "description": "Nothing is known about this learner yet (JSON only: the page "
+            "shows an empty trail)."
+        },
     },
+    openapi_extra=FOR_PEOPLE,
 )
 async def get_trail(
     learner_id: str,
@@ -112,24 +122,24 @@ async def get_trail(
     trails: Store,
     issuing: IssuerDep,
     format: Annotated[Literal["json", "html"] | None, Query()] = None,
-    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+    lang: Annotated[Literal["vi", "en"] | None, Query()] = None,
     access_token: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> Any:
     """Every piece of learning recorded for the learner, grouped by pathway, with totals and
     the recognitions it earned. `?format=html` (or `Accept: text/html`) gives the printable
     page, in Vietnamese or with `lang=en` in English, with a QR code to verify the learner's
-    latest credential."""
-    trail = await trail_of(trails, learner_id)
-    wants_html = format == "html" or (
-        format is None and "text/html" in request.headers.get("accept", "")
-    )
-    if not wants_html:
+    latest credential. Errors come as a page too when the page was asked for."""
+    page = format == "html" or (format is None and wants_page(request))
+    trail = await trail_of(trails, learner_id, empty_ok=page)
+    if not page:
         return trail
     latest = await trails.latest_credential(learner_id)
     verify_url = issuing.verification_url(latest["_id"]) if latest else None
-    token_param = f"&access_token={access_token}" if access_token else ""
-    page = render_trail(trail, lang, verify_url, datetime.now(UTC), token_param)
-    return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+    shown = page_language(request, lang)
+    switch = {"format": "html", "lang": "en" if shown == "vi" else "vi"}
+    if access_token:
+        switch["access_token"] = access_token
+    return render_trail(trail, shown, verify_url, datetime.now(UTC), f"?{urlencode(switch)}")
 
 
 class CredentialRequest(BaseModel):
@@ -196,10 +206,10 @@ async def get_credential(credential_id: str, trails: Store) -> JSONResponse:
 @router.get(
     "/v1/credentials/{credential_id}/verification",
     tags=["verification"],
-    summary="Verify an issued credential by its id (anyone): JSON, or a page.",
-    responses={
-        200: {"content": {"text/html": {}}, "description": "JSON, or HTML with ?format=html."}
-    },
+    summary="Verify an issued credential by its id (anyone): JSON, or a page for a browser "
+    "(the link behind the trail page's QR code).",
+    responses={200: {"content": {"text/html": {}}}, 404: {"description": "Unknown id."}},
+    openapi_extra=FOR_PEOPLE,
 )
 async def verify_by_id(
     credential_id: str,
@@ -207,22 +217,72 @@ async def verify_by_id(
     trails: Store,
     issuing: IssuerDep,
     format: Annotated[Literal["json", "html"] | None, Query()] = None,
-    lang: Annotated[Literal["vi", "en"], Query()] = "vi",
+    lang: Annotated[Literal["vi", "en"] | None, Query()] = None,
 ) -> Any:
     """The same report and `verdict` as `POST /v1/verify` (the issuer must be this service);
-    `?format=html` (or `Accept: text/html`, as when the QR code is scanned) gives the page
-    saying the verdict in words."""
+    a browser (`Accept: text/html`, as when the QR code is scanned) or `?format=html` gets the
+    page saying the verdict in words."""
     doc = await trails.credential(credential_id)
     if doc is None:
-        raise Problem(404, "Unknown credential", f"No credential {credential_id}.")
+        raise Problem(
+            404, "Unknown credential", f"No credential {credential_id}.", page="credential"
+        )
     report = await issuing.verify(doc["document"], trusted_only=True)
-    wants_html = format == "html" or (
-        format is None and "text/html" in request.headers.get("accept", "")
+    if format == "json" or (format is None and not wants_page(request)):
+        return {"credential_id": credential_id, **report.to_dict()}
+    return verification_page(request, credential_id, doc["document"], report, lang)
+
+
+_WORST = ("failed", "unknown", "passed", "skipped")
+
+
+def verification_page(
+    request: Request,
+    credential_id: str,
+    document: dict[str, Any],
+    report: VerificationReport,
+    lang: str | None,
+) -> Response:
+    """What a person who scanned the QR code reads: the verdict (the same three as
+    ``trail verify``'s exit codes), whose, when, each check (the worst result of that check
+    over the credential and those it embeds), and what failed or could not be checked."""
+    shown = page_language(request, lang)
+    found = report.to_dict()
+    checks: dict[str, str] = {}
+    for check in found["checks"]:
+        seen = checks.get(check["check"], "skipped")
+        checks[check["check"]] = min(seen, check["result"], key=_WORST.index)
+    subject = document.get("credentialSubject") or {}
+    embedded = subject.get("verifiableCredential") or []
+    issued = document.get("validFrom") or document.get("issuanceDate")
+    switch = {"lang": "en" if shown == "vi" else "vi"}
+    return PAGES.response(
+        "verification.html",
+        shown,
+        switch_url=f"?{urlencode(switch)}",
+        status=report.status,
+        exit_code=report.exit_code,
+        credential_id=credential_id,
+        learner=subject.get("name") or (subject.get("identity") or [{}])[0].get("name"),
+        issued=_issued_day(issued),
+        records=len(embedded) if isinstance(embedded, list) else 0,
+        checks=list(checks.items()),
+        problems=[
+            (c["path"], c["check"], c["result"], c.get("detail", ""))
+            for c in found["checks"]
+            if c["result"] in ("failed", "unknown")
+        ],
     )
-    if wants_html:
-        page = render_verification(credential_id, report, lang)
-        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
-    return {"credential_id": credential_id, **report.to_dict()}
+
+
+def _issued_day(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        issued = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return words.day(issued.astimezone(words.PEOPLE_TIME_ZONE).date())
 
 
 @router.post(

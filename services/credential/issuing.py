@@ -21,15 +21,13 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
-from contracts import credentials
+from contracts import credentials, words
 from contracts.credentials import CredentialIssued, CredentialRevoked
 from contracts.envelope import new_event_id
-from contracts.vocabulary import Pathway
 from services.common.broker import EventLog, publish_pending
 from services.common.mongo import Document
 from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
-from services.credential.trail import PATHWAY_NAMES_VI
 from services.credential.vc.credentials import (
     Address,
     IssuerProfile,
@@ -76,11 +74,6 @@ ACHIEVEMENT_TYPES = {
     "exam": "Assessment",
     "recognised_unit": "Competency",
 }
-GENERAL_LEVELS_VI = {
-    "primary": "Tiểu học",
-    "lower_secondary": "Trung học cơ sở",
-    "upper_secondary": "Trung học phổ thông",
-}
 
 
 class IssuingError(Exception):
@@ -99,15 +92,14 @@ def issuer_did(public_base_url: str) -> str:
 
 def learning_record(entry: Document) -> LearningRecord:
     """A trail entry as the values an Open Badges achievement is built from."""
-    if entry.get("vqf_level"):
-        level: str | None = f"Bậc {entry['vqf_level']} Khung trình độ quốc gia Việt Nam"
-    else:
-        level = GENERAL_LEVELS_VI.get(entry.get("general_education_level") or "")
+    # the display fields a person reads, in the words of the one catalogue
+    level = words.level_label("vi", entry.get("vqf_level"), entry.get("general_education_level"))
     result = entry.get("result", {})
-    outcome = " ".join(str(v) for v in (result.get("grade"), result.get("grade_scale")) if v)
-    description = f"{PATHWAY_NAMES_VI[Pathway(entry['pathway'])]}: {entry['title']}" + (
-        f" (kết quả: {outcome})" if outcome else ""
+    outcome = words.result_text(
+        "vi", str(result.get("status", "")), result.get("grade"), result.get("grade_scale")
     )
+    pathway = words.label("vi", "pathway", entry["pathway"])
+    description = f"{pathway}: {entry['title']} (kết quả: {outcome})"
     return LearningRecord(
         record_id=entry["_id"],
         title=entry["title"],

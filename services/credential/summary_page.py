@@ -1,131 +1,97 @@
-"""The trail as a printable page, in Vietnamese or English, readable on a phone — no I/O
-beyond reading the template shipped beside this module."""
+"""The trail as a printable page, in Vietnamese or English, readable on a phone and on A4, in the
+project's shared layout (services/common/pages.py) with the words of the one catalogue
+(contracts/words.py) — no I/O beyond reading the templates and rules shipped with the code."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import segno
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import HTMLResponse
 
-from services.credential.trail import PathwayGroup, Trail
+from contracts import words
+from contracts.words import Lang
+from services.common.pages import Pages
+from services.credential.recognition import load_rules
+from services.credential.trail import Trail, TrailEntry
 
-Lang = Literal["vi", "en"]
-
-PATHWAY_NAMES_EN = {
-    "regular": "Regular (formal) education",
-    "continuing": "Continuing education",
-    "vocational": "Vocational education",
-    "in_service": "In-service training",
-    "literacy": "Literacy and universal education",
-    "online": "Online and distance learning",
-    "community": "Community learning",
-    "recognition": "Recognition of learning",
-}
-RESULTS = {
-    "vi": {"passed": "Đạt", "completed": "Hoàn thành", "failed": "Không đạt"},
-    "en": {"passed": "Passed", "completed": "Completed", "failed": "Not passed"},
-}
-TEXT: dict[str, dict[str, str]] = {
-    "vi": {
-        "title": "Hồ sơ học tập suốt đời",
-        "issuer": "Sở Giáo dục và Đào tạo — Learning Trail",
-        "learner_id": "Mã người học",
-        "switch": "English version",
-        "entries": "nội dung học tập",
-        "credits": "Tín chỉ",
-        "hours": "Giờ học",
-        "highest": "Bậc cao nhất (KTĐQG)",
-        "recognitions": "Liên thông, công nhận kết quả học tập",
-        "rule": "Căn cứ quy tắc",
-        "completed": "Hoàn thành",
-        "provider": "Cơ sở đào tạo",
-        "level": "Trình độ",
-        "vqf": "Bậc",
-        "result": "Kết quả",
-        "certificate": "Số hiệu văn bằng/chứng chỉ",
-        "empty": "Chưa có nội dung học tập nào.",
-        "verify": "Kiểm tra tính xác thực",
-        "verify_help": "Quét mã QR hoặc mở đường dẫn để kiểm tra chứng nhận điện tử "
-        "(chữ ký số, thời hạn, tình trạng thu hồi).",
-        "no_credential": "Chưa cấp chứng nhận điện tử. Người học có thể yêu cầu cấp "
-        "(POST /v1/learners/{id}/credentials) để có đường dẫn và mã QR kiểm tra.",
-        "generated": "Lập lúc",
-    },
-    "en": {
-        "title": "Lifelong learning record",
-        "issuer": "Department of Education and Training — Learning Trail",
-        "learner_id": "Learner id",
-        "switch": "Bản tiếng Việt",
-        "entries": "learning entries",
-        "credits": "Credits",
-        "hours": "Hours",
-        "highest": "Highest VQF level",
-        "recognitions": "Articulation and recognition of learning",
-        "rule": "Rule",
-        "completed": "Completed",
-        "provider": "Training centre",
-        "level": "Level",
-        "vqf": "VQF level",
-        "result": "Result",
-        "certificate": "Certificate number",
-        "empty": "Nothing has been recorded yet.",
-        "verify": "Verify this record",
-        "verify_help": "Scan the QR code or open the link to check the digital credential "
-        "(signatures, validity, revocation).",
-        "no_credential": "No digital credential issued yet. The learner can request one "
-        "(POST /v1/learners/{id}/credentials) to get a verification link and QR code.",
-        "generated": "Generated",
-    },
-}
-
-environment = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
+PAGES = Pages(Path(__file__).resolve().parent / "templates")
 
 
-def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
+@cache
+def rule_titles() -> dict[str, dict[Lang, str]]:
+    """Each recognition rule's title, by rule id, in both languages."""
+    return {rule.id: {"vi": rule.title_vi, "en": rule.title_en} for rule in load_rules()}
+
+
+def qr_svg(url: str) -> str:
+    """The QR code of ``url`` as inline SVG that scales as a whole: a ``viewBox`` and no fixed
+    size (the stylesheet sizes it), the four-module quiet zone kept, error correction M."""
+    return str(segno.make(url, error="m").svg_inline(scale=1, omitsize=True, title=url))
+
+
+def _entry_facts(entry: TrailEntry, lang: Lang) -> list[tuple[str, str]]:
+    def t(key: str) -> str:
+        return words.word(lang, f"page.trail.{key}")
+
+    facts = [(t("completed"), words.day(entry.completed_on))]
+    facts.append((t("kind"), words.label(lang, "kind", entry.kind)))
+    if entry.provider_name:
+        facts.append((t("provider"), entry.provider_name))
+    level = words.level_label(lang, entry.vqf_level, entry.general_education_level)
+    if level:
+        facts.append((t("level"), level))
+    if entry.credits is not None:
+        facts.append((t("credits"), words.number(lang, entry.credits)))
+    if entry.hours is not None:
+        facts.append((t("hours"), words.number(lang, entry.hours)))
+    result: dict[str, Any] = entry.result
+    facts.append(
+        (
+            t("result"),
+            words.result_text(
+                lang, str(result.get("status", "")), result.get("grade"), result.get("grade_scale")
+            ),
+        )
+    )
+    if entry.certificate_number:
+        facts.append((t("certificate"), entry.certificate_number))
+    return facts
 
 
 def render_trail(
-    trail: Trail,
-    lang: Lang,
-    verify_url: str | None,
-    generated: datetime,
-    token_param: str = "",
-) -> str:
+    trail: Trail, lang: Lang, verify_url: str | None, generated: datetime, switch_url: str
+) -> HTMLResponse:
     """The trail page; ``verify_url`` (the latest credential's verification link) is shown
-    with its QR code."""
-
-    def pathway_name(group: PathwayGroup) -> str:
-        return group.name_vi if lang == "vi" else PATHWAY_NAMES_EN[group.pathway.value]
-
-    def day(value: date) -> str:
-        return value.strftime("%d/%m/%Y") if lang == "vi" else value.isoformat()
-
-    def result(value: dict[str, Any]) -> str:
-        status = RESULTS[lang].get(value.get("status", ""), value.get("status", ""))
-        grade = " ".join(str(v) for v in (value.get("grade"), value.get("grade_scale")) if v)
-        return f"{status} ({grade})" if grade else status
-
-    qr = segno.make(verify_url, error="m").svg_inline(scale=4) if verify_url else ""
-    return environment.get_template("trail.html").render(
+    with its QR code; ``switch_url`` opens the page in the other language."""
+    entries = [e for g in trail.pathways for e in g.entries]
+    titles = rule_titles()
+    return PAGES.response(
+        "trail.html",
+        lang,
         trail=trail,
-        lang=lang,
-        other_lang="en" if lang == "vi" else "vi",
-        token_param=token_param,
-        t=TEXT[lang],
-        num=_num,
-        day=day,
-        result=result,
-        pathway_name=pathway_name,
+        switch_url=switch_url,
+        groups=[
+            (
+                words.label(lang, "pathway", g.pathway),
+                [(e, _entry_facts(e, lang)) for e in g.entries],
+            )
+            for g in trail.pathways
+        ],
+        show_credits=any(e.credits is not None for e in entries),
+        show_hours=any(e.hours is not None for e in entries),
+        highest=words.level_label(lang, trail.highest_vqf_level),
+        recognitions=[
+            (
+                r.outcome_en if lang == "en" and r.outcome_en else r.outcome_vi,
+                titles.get(r.rule_id, {}).get(lang, r.rule_id),
+            )
+            for r in trail.recognitions
+        ],
         verify_url=verify_url,
-        qr=qr,
-        generated=generated.strftime(
-            "%d/%m/%Y %H:%M UTC" if lang == "vi" else "%Y-%m-%d %H:%M UTC"
-        ),
+        qr=qr_svg(verify_url) if verify_url else "",
+        generated=words.moment(generated, lang),
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contracts import words
 from contracts.records import LearningRecordRecorded
 from contracts.text import STORED
 from contracts.vocabulary import Pathway
@@ -15,16 +16,8 @@ from contracts.vocabulary import Pathway
 # The order pathways appear in on a trail: formal first, then the rest of lifelong learning.
 PATHWAY_ORDER: tuple[Pathway, ...] = tuple(Pathway)
 
-PATHWAY_NAMES_VI: dict[Pathway, str] = {
-    Pathway.REGULAR: "Giáo dục chính quy",
-    Pathway.CONTINUING: "Giáo dục thường xuyên",
-    Pathway.VOCATIONAL: "Giáo dục nghề nghiệp",
-    Pathway.IN_SERVICE: "Bồi dưỡng cán bộ, công chức, viên chức",
-    Pathway.LITERACY: "Xóa mù chữ, phổ cập giáo dục",
-    Pathway.ONLINE: "Học trực tuyến, từ xa",
-    Pathway.COMMUNITY: "Học tập cộng đồng",
-    Pathway.RECOGNITION: "Công nhận kết quả học tập",
-}
+# The pathway's Vietnamese name, from the one catalogue of words (contracts/words.py).
+PATHWAY_NAMES_VI: dict[Pathway, str] = {p: words.label("vi", "pathway", p) for p in Pathway}
 
 
 def entry_from_record(event: LearningRecordRecorded, event_id: str) -> dict[str, Any]:

@@ -3,9 +3,9 @@ the department's view of deliveries."""
 
 from __future__ import annotations
 
-import html
 import secrets
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -13,11 +13,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
+from contracts import words
 from contracts.envelope import utc_now
 from contracts.notifications import About, Channel
 from contracts.vocabulary import ClockTime, Language
 from services.common.access import app_settings, learner_or_admin, require_admin
 from services.common.mongo import Document
+from services.common.pages import FOR_PEOPLE, Pages, page_language
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
@@ -235,8 +237,9 @@ def _view(doc: Document, mm: Matchmaker) -> PreferencesView:
     "/learners/{learner_id}/preferences",
     response_model=PreferencesView,
     tags=["preferences"],
-    summary="How and about what a learner is told (the learner, or the department).",
-    responses={**_LEARNER, 404: {"description": "Learner not known to the notify service."}},
+    summary="How and about what a learner is told (the learner, or the department); the "
+    "defaults for a learner no training centre has posted yet, as the inbox is empty for them.",
+    responses=_LEARNER,
 )
 async def get_preferences(
     learner_id: str,
@@ -244,14 +247,7 @@ async def get_preferences(
     notes: Annotated[NotifyStore, Depends(store)],
     mm: Annotated[Matchmaker, Depends(matchmaker)],
 ) -> PreferencesView:
-    doc = await notes.subscription(learner_id)
-    if doc is None:
-        raise Problem(
-            404,
-            "Not found",
-            f"Learner {learner_id!r} is not known here yet; a learner appears once a training "
-            "centre has recorded their learning.",
-        )
+    doc = await notes.subscription(learner_id) or {"_id": learner_id}
     return _view(doc, mm)
 
 
@@ -329,32 +325,7 @@ async def put_preferences(
 # unsubscribe
 
 
-_UNSUBSCRIBED = {
-    Language.VI: (
-        "Đã hủy đăng ký",
-        "Bạn sẽ không nhận thông báo qua kênh {channel} nữa. Bạn có thể bật lại trong phần "
-        "cài đặt thông báo.",
-    ),
-    Language.EN: (
-        "Unsubscribed",
-        "You will no longer receive messages by {channel}. You can turn it back on in your "
-        "notification settings.",
-    ),
-}
-
-
-_CONFIRM = {
-    Language.VI: (
-        "Hủy đăng ký?",
-        "Bạn sẽ không nhận thông báo qua kênh {channel} nữa.",
-        "Hủy đăng ký",
-    ),
-    Language.EN: (
-        "Unsubscribe?",
-        "You will no longer receive messages by {channel}.",
-        "Unsubscribe",
-    ),
-}
+PAGES = Pages(Path(__file__).resolve().parent / "templates")
 
 
 def _read_link(token: str, secret: str) -> tuple[str, str]:
@@ -362,10 +333,18 @@ def _read_link(token: str, secret: str) -> tuple[str, str]:
         learner_id, channel = read_unsubscribe_token(secret, token)
     except SignatureError as exc:
         raise Problem(
-            400, "Invalid unsubscribe link", f"{exc}; use the link as it was sent."
+            400,
+            "Invalid unsubscribe link",
+            f"{exc}; use the link as it was sent.",
+            page="unsubscribe_link",
         ) from exc
     if channel not in CHANNELS:
-        raise Problem(400, "Invalid unsubscribe link", "The link names no known channel.")
+        raise Problem(
+            400,
+            "Invalid unsubscribe link",
+            "The link names no known channel.",
+            page="unsubscribe_link",
+        )
     return learner_id, channel
 
 
@@ -377,11 +356,24 @@ async def _language(learner_id: str, notes: NotifyStore, mm: Matchmaker) -> Lang
         return Language.VI  # the page still shows; the learner's data is not ours to fix here
 
 
-def _page(language: Language, title: str, body: str) -> str:
-    return (
-        f'<!doctype html><html lang="{language.value}"><meta charset="utf-8">'
-        f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title>'
-        f"<h1>{html.escape(title)}</h1>{body}</html>"
+async def _unsubscribe_page(
+    request: Request,
+    learner_id: str,
+    channel: str,
+    notes: NotifyStore,
+    mm: Matchmaker,
+    **context: Any,
+) -> HTMLResponse:
+    lang = page_language(request, await _language(learner_id, notes, mm))
+    step = "done" if context.get("done") else "confirm"
+    return PAGES.response(
+        "unsubscribe.html",
+        lang,
+        heading=words.word(lang, f"page.unsubscribe.{step}.title"),
+        text=words.word(
+            lang, f"page.unsubscribe.{step}.text", channel=words.label(lang, "channel", channel)
+        ),
+        **context,
     )
 
 
@@ -395,24 +387,18 @@ _TOKEN = Annotated[str, Query(min_length=10, max_length=1000)]
     summary="The page behind an unsubscribe link: asks to confirm, changes nothing (mail "
     "scanners open links).",
     responses={400: {"description": "The link is not genuine."}},
+    openapi_extra=FOR_PEOPLE,
 )
 async def unsubscribe_page(
+    request: Request,
     token: _TOKEN,
     settings: Annotated[Settings, Depends(app_settings)],
     notes: Annotated[NotifyStore, Depends(store)],
     mm: Annotated[Matchmaker, Depends(matchmaker)],
 ) -> HTMLResponse:
     learner_id, channel = _read_link(token, settings.token_secret.get_secret_value())
-    language = await _language(learner_id, notes, mm)
-    title, text, button = _CONFIRM[language]
-    action = html.escape(f"unsubscribe?{urlencode({'token': token})}", quote=True)
-    form = (
-        f"<p>{html.escape(text.format(channel=channel))}</p>"
-        f'<form method="post" action="{action}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        f'<button type="submit">{html.escape(button)}</button></form>'
-    )
-    return HTMLResponse(_page(language, title, form), headers={"Cache-Control": "no-store"})
+    action = f"unsubscribe?{urlencode({'token': token})}"
+    return await _unsubscribe_page(request, learner_id, channel, notes, mm, action=action)
 
 
 @router.post(
@@ -422,8 +408,10 @@ async def unsubscribe_page(
     summary="One-click unsubscribe (RFC 8058 List-Unsubscribe-Post, or the confirmation "
     "page's button): no login, a signed token; twice changes nothing.",
     responses={400: {"description": "The link is not genuine."}},
+    openapi_extra=FOR_PEOPLE,
 )
 async def unsubscribe(
+    request: Request,
     token: _TOKEN,
     settings: Annotated[Settings, Depends(app_settings)],
     notes: Annotated[NotifyStore, Depends(store)],
@@ -432,11 +420,7 @@ async def unsubscribe(
     learner_id, channel = _read_link(token, settings.token_secret.get_secret_value())
     await notes.unsubscribe(learner_id, channel)
     await mm.learners_changed([learner_id], utc_now())
-    language = await _language(learner_id, notes, mm)
-    title, text = _UNSUBSCRIBED[language]
-    return HTMLResponse(
-        _page(language, title, f"<p>{html.escape(text.format(channel=channel))}</p>")
-    )
+    return await _unsubscribe_page(request, learner_id, channel, notes, mm, done=True)
 
 
 # the department's view

@@ -12,38 +12,16 @@ from dataclasses import dataclass
 from datetime import date
 from string import Template
 
+from contracts import words
 from contracts.credentials import CredentialIssued, RecognitionGranted
 from contracts.programmes import Programme
-from contracts.vocabulary import Language, Pathway
-
-PATHWAY_NAMES: dict[Language, dict[Pathway, str]] = {
-    Language.VI: {
-        Pathway.REGULAR: "Giáo dục chính quy",
-        Pathway.CONTINUING: "Giáo dục thường xuyên",
-        Pathway.VOCATIONAL: "Giáo dục nghề nghiệp",
-        Pathway.IN_SERVICE: "Bồi dưỡng",
-        Pathway.LITERACY: "Xóa mù chữ",
-        Pathway.ONLINE: "Học trực tuyến",
-        Pathway.COMMUNITY: "Học tập cộng đồng",
-        Pathway.RECOGNITION: "Công nhận kết quả học tập",
-    },
-    Language.EN: {
-        Pathway.REGULAR: "Formal education",
-        Pathway.CONTINUING: "Continuing education",
-        Pathway.VOCATIONAL: "Vocational training",
-        Pathway.IN_SERVICE: "In-service training",
-        Pathway.LITERACY: "Literacy",
-        Pathway.ONLINE: "Online learning",
-        Pathway.COMMUNITY: "Community learning",
-        Pathway.RECOGNITION: "Recognition of learning",
-    },
-}
+from contracts.vocabulary import Language
 
 TEMPLATES: dict[Language, dict[str, Template]] = {
     Language.VI: {
         "programme.title": Template("Chương trình học mới gần bạn: $title"),
         "programme.kind": Template("Lĩnh vực: $pathway"),
-        "programme.level": Template("Bậc trình độ (KTĐQG): $level"),
+        "programme.level": Template("Trình độ: $level"),
         "programme.dates": Template("Khai giảng ngày $starts"),
         "programme.until": Template("Kết thúc ngày $ends"),
         "programme.ages": Template("Độ tuổi: $ages"),
@@ -66,7 +44,7 @@ TEMPLATES: dict[Language, dict[str, Template]] = {
     Language.EN: {
         "programme.title": Template("New programme near you: $title"),
         "programme.kind": Template("Pathway: $pathway"),
-        "programme.level": Template("VQF level: $level"),
+        "programme.level": Template("Level: $level"),
         "programme.dates": Template("Starts $starts"),
         "programme.until": Template("Ends $ends"),
         "programme.ages": Template("Ages: $ages"),
@@ -102,7 +80,11 @@ def _t(language: Language, name: str, **values: object) -> str:
 
 
 def _day(day: date, language: Language) -> str:
-    return day.strftime("%d/%m/%Y") if language == Language.VI else day.isoformat()
+    return words.day(day)
+
+
+def _lang(language: Language) -> words.Lang:
+    return words.language(language)
 
 
 def _money(amount: int, language: Language) -> str:
@@ -122,9 +104,11 @@ def _ages(low: int | None, high: int | None, language: Language) -> str:
 def programme_message(programme: Programme, language: Language) -> Message:
     """A programme's essentials and how to enrol, in ``language``."""
     lines = [programme.title + (f" — {programme.description}" if programme.description else "")]
-    lines.append(_t(language, "programme.kind", pathway=PATHWAY_NAMES[language][programme.pathway]))
+    pathway = words.label(_lang(language), "pathway", programme.pathway)
+    lines.append(_t(language, "programme.kind", pathway=pathway))
     if programme.vqf_level is not None:
-        lines.append(_t(language, "programme.level", level=programme.vqf_level))
+        level = words.level_label(_lang(language), programme.vqf_level)
+        lines.append(_t(language, "programme.level", level=level))
     if programme.starts_on is not None:
         lines.append(_t(language, "programme.dates", starts=_day(programme.starts_on, language)))
     if programme.ends_on is not None:
@@ -159,7 +143,8 @@ def recognition_message(granted: RecognitionGranted, language: Language) -> Mess
     if granted.toward:
         lines.append(_t(language, "recognition.toward", toward=granted.toward))
     if granted.credits is not None:
-        lines.append(_t(language, "recognition.credits", credits=f"{granted.credits:g}"))
+        credits = words.number(_lang(language), granted.credits)
+        lines.append(_t(language, "recognition.credits", credits=credits))
     return Message(_t(language, "recognition.title"), "\n".join(lines))
 
 

@@ -172,7 +172,7 @@ async def test_revoking_one_of_three_records_leaves_the_other_two_credentials_va
     page = await http.get(
         cred(stack, f"/v1/credentials/{clr['id']}/verification"), params={"format": "html"}
     )
-    assert 'data-exit-code="1"' in page.text and "KHÔNG HỢP LỆ" in page.text
+    assert 'data-exit-code="1"' in page.text and "Chứng nhận không hợp lệ" in page.text
     events = [
         r for r in await read_topic(stack.kafka, "credentials.v1") if r.key == learner_id.encode()
     ]

@@ -525,11 +525,15 @@ async def test_csv_import_reports_rejects_and_is_safe_to_rerun(
     )
     assert (summary.counts["accepted"], summary.counts["invalid"]) == (3, 2)
     assert errors is not None
-    reported = list(csv.reader(errors.open(encoding="utf-8-sig")))
-    assert [r[0] for r in reported[1:]] == ["5", "6"]
-    assert "birth_date" in reported[1][3]
-    assert reported[2][1] == "'=CSV-4"  # a formula is defused in the error file
-    assert reported[2][3].startswith("provider_record_ref: starts with '='")  # and refused
+    # the error file: the original rows, with their line and the reason added
+    reported = list(csv.DictReader(errors.open(encoding="utf-8-sig")))
+    assert [r["dong"] for r in reported] == ["5", "6"]
+    assert reported[0]["full_name"] == "Nguyễn Thị Hương"
+    assert (
+        reported[0]["ly_do"].startswith("Không hợp lệ: ") and "birth_date" in reported[0]["ly_do"]
+    )
+    assert reported[1]["provider_record_ref"] == "'=CSV-4"  # a formula is defused there
+    assert "provider_record_ref: starts with '='" in reported[1]["ly_do"]  # and refused
 
     again, _ = await asyncio.to_thread(
         import_csv, path, pid, centre["api_key"], stack.endpoints.learner, console

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email
-import email.policy
 import json
 import random
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from pydantic import BaseModel
 
 from cli import localstack
+from cli.mailsink import read_mail
 from contracts import credentials, programmes
 from contracts.credentials import CredentialIssued, RecognitionGranted
 from contracts.envelope import Envelope as Event
@@ -40,32 +37,21 @@ from tests.conftest import Stack, eventually, national_id, new_provider, read_to
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
-# a real SMTP server
+# a real SMTP server: the local stack's mail catcher (cli/mailsink.py)
 
 
 @dataclass
 class Mailbox:
-    """What the SMTP server on the stack's relay port received; addresses starting with
-    'reject' are refused with 550, as a real server refuses an unknown mailbox."""
+    """What the stack's mail catcher received on notify's SMTP port (one .eml file each);
+    addresses starting with 'reject' are refused there with 550, as a real server refuses an
+    unknown mailbox."""
 
-    messages: list[tuple[float, EmailMessage]] = field(default_factory=list)
+    folder: Path
+    parsed: dict[str, EmailMessage] = field(default_factory=dict)
 
-    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address.startswith("reject"):
-            return "550 5.1.1 No such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(  # noqa: N802
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        raw = envelope.original_content or b""
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((time.time(), parsed))
-        return "250 Message accepted"
+    @property
+    def messages(self) -> list[tuple[float, EmailMessage]]:
+        return read_mail(self.folder, self.parsed)
 
     def to(self, address: str) -> list[EmailMessage]:
         return [m for _, m in self.messages if m["To"] == address]
@@ -75,23 +61,16 @@ class Mailbox:
 
 
 # Other notify test modules import these fixtures, which makes each a fixture of its own
-# there; the servers are shared (one port each), counted, and stopped after the last user.
+# there; the receiver is shared (one port), counted, and stopped after the last user.
 _SHARED: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="session", name="mailbox")
-def mailbox_fixture(stack: Stack) -> Iterator[Mailbox]:
-    if "mailbox" not in _SHARED:
-        port = int(localstack.component("notify").env["LT_NOTIFY_SMTP_PORT"])
-        box = Mailbox()
-        controller = Controller(box, hostname="127.0.0.1", port=port)
-        controller.start()
-        _SHARED["mailbox"] = [box, controller, 0]
-    _SHARED["mailbox"][2] += 1
-    yield _SHARED["mailbox"][0]
-    _SHARED["mailbox"][2] -= 1
-    if _SHARED["mailbox"][2] == 0:
-        _SHARED.pop("mailbox")[1].stop()
+def mailbox_fixture(stack: Stack) -> Mailbox:
+    assert localstack.port_open(localstack.smtp_port(localstack.Ports.from_env())), (
+        "the stack's mail catcher does not answer"
+    )
+    return Mailbox(localstack.mail_folder())
 
 
 def body_of(message: EmailMessage) -> str:

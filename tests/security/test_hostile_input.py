@@ -392,7 +392,9 @@ def test_formula_cells_are_refused_on_import_and_the_error_file_is_safe(
     for cells in written:
         for cell in cells:
             assert not cell.lstrip(" ").startswith(FORMULA_STARTS), f"unsafe cell {cell!r}"
-    reasons = {cells[1].lstrip("'"): cells[3] for cells in written[1:]}
+    header = written[0]
+    ref_at, why = header.index("provider_record_ref"), header.index("ly_do")
+    reasons = {cells[ref_at].lstrip("'"): cells[why].split(": ", 1)[1] for cells in written[1:]}
     for ref, column in [
         (f"{tag}-name", "full_name"),
         (f"{tag}-title", "title"),
@@ -401,6 +403,8 @@ def test_formula_cells_are_refused_on_import_and_the_error_file_is_safe(
         assert reasons[ref].startswith(f"{column}: starts with"), reasons[ref]
         assert "formula" in reasons[ref]
     assert reasons[f"+{tag}-ref"].startswith("provider_record_ref: starts with '+'")
-    assert [f"'+{tag}-ref"] == [cells[1] for cells in written if cells[1].endswith("-ref")]
+    assert [f"'+{tag}-ref"] == [
+        cells[ref_at] for cells in written if cells[ref_at].endswith("-ref")
+    ]
     assert "hours" in reasons[f"{tag}-hours"]
     assert "Cyrillic" in reasons[f"{tag}-lookalike"]

@@ -46,7 +46,7 @@ def test_a_programme_in_vietnamese_has_its_essentials_and_how_to_enrol() -> None
     assert message.title == "Chương trình học mới gần bạn: Kỹ thuật tưới nhỏ giọt"
     for line in (
         "Lĩnh vực: Giáo dục nghề nghiệp",
-        "Bậc trình độ (KTĐQG): 2",
+        "Trình độ: Bậc 2 — Sơ cấp II",
         "Khai giảng ngày 01/02/2027",
         "Độ tuổi: 18–55",
         "Học phí: 1.500.000 đ",
@@ -60,7 +60,7 @@ def test_the_same_programme_in_english() -> None:
     message = programme_message(programme(fee_vnd=0, max_age=None), Language.EN)
     assert message.title == "New programme near you: Kỹ thuật tưới nhỏ giọt"
     lines = message.body.splitlines()
-    assert "Starts 2027-02-01" in lines and "Fee: free" in lines and "Ages: 18 and over" in lines
+    assert "Starts 01/02/2027" in lines and "Fee: free" in lines and "Ages: 18 and over" in lines
     assert lines[-1] == "How to enrol: Đăng ký tại Trung tâm, ĐT 0259 3864 123"
 
 
