@@ -10,6 +10,7 @@ from services.common.http import create_app
 from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.learner.accounts import Accounts
 from services.learner.api import ROUTERS
 from services.learner.api.deps import Services, install_handlers
 from services.learner.profiles import Profiles
@@ -17,6 +18,7 @@ from services.learner.programmes import Programmes
 from services.learner.providers import Providers
 from services.learner.ratelimit import RateLimiter
 from services.learner.relay import OutboxRelay
+from services.learner.sessions import Sessions
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
 
@@ -24,10 +26,12 @@ DESCRIPTION = """Where learning enters Learning Trail.
 
 * **Training centres** (API key in `X-API-Key`) submit completions — one, a batch of up to
   1,000, or a CSV file with `trail import` — correct and revoke them, and announce programmes.
-* **Learners** register themselves and keep their profile (a learner token:
-  `Authorization: Bearer …`).
+* **Learners** open an account (a session: access and refresh tokens; the access token as
+  `Authorization: Bearer …`), bind it to their national ID with a centre's claim code, and
+  keep their profile.
+* **Training centres** also issue claim codes to people whose card they checked.
 * **The department** (admin token) registers training centres, issues and revokes keys,
-  decides held records and merges learners.
+  decides held records, merges learners, and sees and undoes bindings.
 
 Every error is `application/problem+json` (RFC 9457) and says what to fix.
 """
@@ -60,6 +64,7 @@ def build(settings: Settings) -> FastAPI:
             lambda: runtime.db["idempotency"],
             routes(
                 ("POST", "/v1/learners"),
+                ("POST", "/v1/claim-codes"),
                 ("POST", "/v1/programmes"),
                 ("POST", "/v1/admin/providers"),
                 ("POST", "/v1/admin/providers/{provider_id}/keys"),
@@ -67,12 +72,22 @@ def build(settings: Settings) -> FastAPI:
             ),
         ),
     )
+    sessions = Sessions(
+        store,
+        settings.token_secret.get_secret_value(),
+        settings.access_token_seconds,
+        settings.session_days,
+    )
     app.state.services = Services(
         records=Records(store, runtime.log, identity_key),
         programmes=Programmes(store, runtime.log),
         providers=Providers(store),
         profiles=Profiles(store, runtime.log, identity_key),
+        accounts=Accounts(store, runtime.log, identity_key, sessions, settings.claim_code_hours),
+        sessions=sessions,
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        claim_account_limiter=RateLimiter(settings.claim_attempts_per_minute),
+        claim_address_limiter=RateLimiter(settings.claim_attempts_per_address_per_minute),
     )
     install_handlers(app)
     for router in ROUTERS:
