@@ -96,7 +96,6 @@ def render_trail(
     lang: Lang,
     verify_url: str | None,
     generated: datetime,
-    token_param: str = "",
 ) -> str:
     """The trail page; ``verify_url`` (the latest credential's verification link) is shown
     with its QR code."""
@@ -117,7 +116,6 @@ def render_trail(
         trail=trail,
         lang=lang,
         other_lang="en" if lang == "vi" else "vi",
-        token_param=token_param,
         t=TEXT[lang],
         num=_num,
         day=day,

@@ -105,7 +105,7 @@ class Claimed(BaseModel):
 class Refresh(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(max_length=200)
+    refresh_token: str = Field(max_length=512)
 
 
 @router.post(
