@@ -300,6 +300,11 @@ async def test_signing_out_everywhere_ends_every_session(
         url(stack, "learner", "/v1/account"), headers=bearer(rotated["access_token"])
     )
     assert me.status_code == 401
+    own = opened["learner"]["learner_id"]
+    profile = await http.get(
+        url(stack, "learner", f"/v1/learners/{own}"), headers=bearer(rotated["access_token"])
+    )
+    assert profile.status_code == 401 and "signed out" in profile.json()["detail"]
     # one session signed out alone
     other = (await open_account(http, stack, "out2@example.vn"))["session"]
     out = await http.post(

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.security import APIKeyHeader
 
-from services.common.access import caller
+from services.common.access import caller, must_be_learner_or_admin
 from services.common.mongo import Document
 from services.common.problems import Problem, problem_response
 from services.common.tokens import Claims
@@ -226,3 +226,22 @@ def not_found(what: str, ident: str) -> Problem:
 
 def conflict(detail: str) -> Problem:
     return Problem(409, "Conflict", detail)
+
+
+async def profile_reader(
+    learner_id: str, who: Annotated[Claims, Depends(caller)], svc: ServicesDep
+) -> Claims:
+    """The learner named in the path, or the department; an access token of a session that
+    was signed out is refused here at once (the other services wait for it to expire)."""
+    must_be_learner_or_admin(learner_id, who)
+    if who.session is not None:
+        try:
+            await svc.sessions.live_session(who.session)
+        except SessionRefused as exc:
+            raise Problem(
+                401,
+                "Unauthorised",
+                f"The access token's session cannot be used: {exc}.",
+                headers={"WWW-Authenticate": "Bearer"},
+            ) from exc
+    return who

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.text import STORED
-from services.common.access import learner_or_admin
 from services.common.mongo import Document
 from services.common.problems import Problem
 from services.common.tokens import Claims
@@ -19,6 +18,7 @@ from services.learner.api.deps import (
     client_address,
     conflict,
     expected_revision,
+    profile_reader,
     throttle,
 )
 from services.learner.profiles import (
@@ -109,7 +109,7 @@ async def register(
 )
 async def get_profile(
     learner_id: str,
-    _: Annotated[Claims, Depends(learner_or_admin)],
+    _: Annotated[Claims, Depends(profile_reader)],
     svc: ServicesDep,
     response: Response,
 ) -> LearnerView:
@@ -134,7 +134,7 @@ async def get_profile(
 async def change_profile(
     learner_id: str,
     change: ProfileChange,
-    who: Annotated[Claims, Depends(learner_or_admin)],
+    who: Annotated[Claims, Depends(profile_reader)],
     svc: ServicesDep,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
