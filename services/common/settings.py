@@ -102,6 +102,20 @@ class Settings(BaseSettings):
         description="Claim-code redemptions a minute per client address (many people may "
         "share one, behind a school's or a centre's network).",
     )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Learner service: the OpenID provider that asserts national IDs (the "
+        "national e-ID); unset, sign-in with it is off.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="Our client id there.")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="Our secret there.")
+    oidc_redirect_uri: str | None = Field(
+        default=None, description="Where the provider sends the person back (our callback)."
+    )
+    oidc_scopes: str = Field(default="openid profile national_id")
+    oidc_national_id_claim: str = Field(
+        default="national_id", description="The ID token claim that holds the national ID."
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,

@@ -220,6 +220,45 @@ class Accounts:
             raise ClaimRefused(409, "Claim code used", "This claim code was used already.")
         return await self._bind(account, code["learner_id"], "claim_code", code["provider_id"])
 
+    # OpenID Connect
+
+    async def sign_in_oidc(
+        self, identity: LearnerIdentity, issuer: str, account: Document | None
+    ) -> tuple[Document, Document]:
+        """The provider proved ``identity``: the account (the one that asked to add this
+        proof, else the one bound by this provider before, else a new one) bound to its
+        learner, and the binding. An account bound by a claim code is not taken over by a
+        sign-in it did not ask for: that code may have gone to the wrong person."""
+        id_hash = national_id_hash(self.identity_key, identity.national_id)
+        learner = await self.store.learner_by_hash(id_hash)
+        if learner is None:
+            learner, _ = await self.store.add_learner(new_learner_doc(id_hash, identity))
+        await append_pending(self.log, self.store, "learners", learner)
+        learner_id = learner_key(id_hash)
+        if account is None:
+            earlier = [
+                b
+                for b in await self.store.find_bindings(learner_id, None, 100)
+                if b["method"] == "oidc" and b["proven_by"] == issuer and b["undone_at"] is None
+            ]
+            for binding in earlier:
+                found = await self.store.account(binding["account_id"])
+                if found is not None and found.get("binding_id") == binding["_id"]:
+                    return found, binding
+            account, _ = await self.open(
+                identity.full_name, identity.birth_date, Contact(email=None)
+            )
+        bound = account.get("bound_learner_id")
+        if bound is not None and bound != learner_id:
+            raise ClaimRefused(
+                409,
+                "Bound to someone else",
+                "This account acts for another learner already; ask the department if that "
+                "is wrong.",
+            )
+        binding = await self._bind(account, learner_id, "oidc", issuer)
+        return await self.store.account(account["_id"]) or account, binding
+
     async def _bind(
         self, account: Document, learner_id: str, method: BindingMethod, proven_by: str
     ) -> Document:

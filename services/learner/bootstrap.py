@@ -13,6 +13,7 @@ from services.common.settings import Settings
 from services.learner.accounts import Accounts
 from services.learner.api import ROUTERS
 from services.learner.api.deps import Services, install_handlers
+from services.learner.oidc import OidcProvider
 from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers
@@ -88,6 +89,21 @@ def build(settings: Settings) -> FastAPI:
         limiter=RateLimiter(settings.rate_limit_per_minute),
         claim_account_limiter=RateLimiter(settings.claim_attempts_per_minute),
         claim_address_limiter=RateLimiter(settings.claim_attempts_per_address_per_minute),
+    )
+    app.state.oidc = (
+        OidcProvider(
+            settings.oidc_issuer,
+            settings.oidc_client_id,
+            settings.oidc_client_secret.get_secret_value(),
+            settings.oidc_redirect_uri,
+            settings.oidc_scopes,
+            settings.oidc_national_id_claim,
+        )
+        if settings.oidc_issuer
+        and settings.oidc_client_id
+        and settings.oidc_client_secret
+        and settings.oidc_redirect_uri
+        else None
     )
     install_handlers(app)
     for router in ROUTERS:

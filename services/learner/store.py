@@ -90,6 +90,8 @@ class LearnerStore:
         self.sessions = db["sessions"]
         self.refresh_tokens = db["refresh_tokens"]
         self.refresh_uses = db["refresh_uses"]
+        self.oidc_flows = db["oidc_flows"]
+        self.oidc_flow_uses = db["oidc_flow_uses"]
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -404,6 +406,16 @@ class LearnerStore:
             {**query, "revoked_at": None}, {"$set": {"revoked_at": at, "revoked_reason": reason}}
         )
         return result.modified_count
+
+    async def add_oidc_flow(self, flow: Document) -> None:
+        await self.oidc_flows.insert_one(flow)
+
+    async def oidc_flow(self, state: str) -> Document | None:
+        return await self.oidc_flows.find_one({"_id": state})
+
+    async def use_oidc_flow(self, state: str, at: datetime) -> bool:
+        """Spend a sign-in's state (a unique insert); False if it was spent already."""
+        return bool(await insert_new(self.oidc_flow_uses, [{"_id": state, "at": at}]))
 
     async def counts(self) -> dict[str, Any]:
         return {
