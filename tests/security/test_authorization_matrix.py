@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ import pytest
 from services.common.tokens import issue_token
 from services.notify.signing import unsubscribe_token
 from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
+from tests.e2e.test_oidc_sign_in import sign_in
 from tests.e2e.test_record_path import submit, trail_of
 
 Service = Literal["learner", "credential", "notify"]
@@ -51,6 +53,7 @@ class Call:
     path: str
     json: Any = None
     params: dict[str, str] | None = None
+    headers: dict[str, str] | None = None  # e.g. the cookie of the browser that started
 
 
 @dataclass
@@ -90,6 +93,9 @@ class World:
     claim_code: str = ""
     binding_id: str = ""
     refresh_tokens: list[str] = field(default_factory=list)  # each good once
+    # answers of the e-ID provider, each with the cookie of the browser that asked: good once
+    oidc_answers: list[tuple[dict[str, str], str]] = field(default_factory=list)
+    oidc_spent: tuple[dict[str, str], str] = ({}, "")
     spent_refresh_token: str = ""
 
     def bearer(self, learner_id: str) -> dict[str, str]:
@@ -205,6 +211,22 @@ def _unsubscribe_guesses(w: World) -> list[tuple[str, Call, int]]:
     ]
 
 
+def _oidc_answer(w: World) -> Call:
+    params, cookie = w.oidc_answers.pop() if w.oidc_answers else ({"state": "none"}, "")
+    return Call("/v1/sign-in/oidc/callback", params=params, headers={"Cookie": cookie})
+
+
+def _oidc_guesses(w: World) -> list[tuple[str, Call, int]]:
+    params, cookie = w.oidc_spent
+    path = "/v1/sign-in/oidc/callback"
+    return [
+        ("no state", Call(path), 422),
+        ("an unknown state", Call(path, params={"state": "made-up", "code": "x"}), 400),
+        ("another browser's answer", Call(path, params=params), 400),
+        ("a replayed answer", Call(path, params=params, headers={"Cookie": cookie}), 400),
+    ]
+
+
 def _operations() -> dict[tuple[Service, str], Rule]:
     health = {"GET /healthz": Rule("public", 200, lambda w: Call("/healthz"))}
     health["GET /readyz"] = Rule("public", 200, lambda w: Call("/readyz"))
@@ -297,6 +319,11 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             204,
             lambda w: Call("/v1/sessions:sign-out-everywhere"),
             session=lambda w: w.everywhere_token,
+        ),
+        "GET /v1/sign-in/oidc": Rule("public", 302, lambda w: Call("/v1/sign-in/oidc")),
+        "POST /v1/account/oidc": Rule("session", 200, lambda w: Call("/v1/account/oidc")),
+        "GET /v1/sign-in/oidc/callback": Rule(
+            "capability", 200, _oidc_answer, guesses=_oidc_guesses
         ),
         "GET /v1/admin/bindings": Rule("admin", 200, lambda w: Call("/v1/admin/bindings")),
         "POST /v1/admin/bindings/{binding_id}/undo": Rule(
@@ -561,6 +588,21 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         )
         w.binding_id = bound["binding"]["binding_id"]
 
+        async def oidc_answer() -> tuple[dict[str, str], str]:
+            async with httpx.AsyncClient(follow_redirects=False, timeout=30) as b:
+                url = await sign_in(stack, b, national_id())
+                cookie = f"lt_oidc_flow={b.cookies.get('lt_oidc_flow', path='/v1/sign-in/oidc')}"
+            return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}, cookie
+
+        w.oidc_answers = [await oidc_answer() for _ in range(5)]
+        w.oidc_spent = await oidc_answer()
+        spent = await http.get(
+            f"{learner_url}/v1/sign-in/oidc/callback",
+            params=w.oidc_spent[0],
+            headers={"Cookie": w.oidc_spent[1]},
+        )
+        assert spent.status_code == 200, spent.text
+
         await eventually(
             lambda: trail_of(http, stack, w.learner), lambda t: t.get("entry_count") == 3
         )
@@ -706,7 +748,7 @@ async def _send(
         _base(w.stack, service) + call.path,
         json=call.json,
         params=call.params,
-        headers=headers,
+        headers={**headers, **(call.headers or {})},
     )
 
 
