@@ -44,6 +44,9 @@ DEPLOY = ROOT / "deploy" / "local"
 # trace for every cursor. The binary's name carries the patches' digest, so a changed patch is
 # built anew.
 FERRETDB_PATCHES = sorted((DEPLOY / "ferretdb").glob("*.patch"))
+OIDC_SOURCE = DEPLOY / "oidc"  # package.json and its lock, provider.mjs, citizens.json
+OIDC_HOME = CACHE / "oidc"  # where npm installs oidc-provider, from the npm registry
+OIDC_CLIENT_ID = "learning-trail-learner"
 KAFKA_LIBS = CACHE / "kafka" / "libs"
 FERRETDB_PATCHES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in FERRETDB_PATCHES))
 FERRETDB_BIN = (
@@ -68,6 +71,7 @@ class Ports:
     credential: int = 8082
     notify: int = 8083
     tracesink: int = 4318
+    oidc: int = 8090
 
     @classmethod
     def from_env(cls) -> Ports:
@@ -79,6 +83,8 @@ class Ports:
         if "LT_DEV_TRACESINK_PORT" not in os.environ:
             # beside the learner port, so that a second stack (ports moved) has its own sink
             values["tracesink"] = max(1024, cls.tracesink + values["learner"] - cls.learner)
+        if "LT_DEV_OIDC_PORT" not in os.environ:
+            values["oidc"] = max(1024, cls.oidc + values["learner"] - cls.learner)
         return cls(**values)
 
 
@@ -119,6 +125,9 @@ def check_prerequisites(need_ferretdb: bool) -> None:
     _require("java", "to run Kafka", "apt-get install -y openjdk-17-jre-headless")
     if not (KAFKA_LIBS / f"kafka_2.13-{KAFKA_VERSION}.jar").exists():
         _require("mvn", "to fetch Kafka's jars from Maven Central", "apt-get install -y maven")
+    _require("node", "to run the local OpenID provider", "apt-get install -y nodejs npm")
+    if not (OIDC_HOME / "node_modules" / "oidc-provider").exists():
+        _require("npm", "to install the local OpenID provider", "apt-get install -y npm")
     if need_ferretdb and not FERRETDB_BIN.exists():
         _require(
             "go", "to build FerretDB from the Go module proxy", "see https://go.dev/doc/install"
@@ -151,6 +160,42 @@ def fetch_kafka() -> None:
         ],
         "Downloading Kafka's jars with Maven (is Maven Central reachable?)",
     )
+
+
+def install_oidc_provider() -> None:
+    """panva's oidc-provider from the npm registry, at the version the committed lock file
+    pins, into .cache/oidc (again only when the lock file changed), beside our configuration."""
+    OIDC_HOME.mkdir(parents=True, exist_ok=True)
+    lock = (OIDC_SOURCE / "package-lock.json").read_text()
+    installed = OIDC_HOME / "package-lock.json"
+    if not (OIDC_HOME / "node_modules" / "oidc-provider").exists() or (
+        not installed.exists() or installed.read_text() != lock
+    ):
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(OIDC_SOURCE / name, OIDC_HOME / name)
+        _run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            "Installing the local OpenID provider (npm ci)",
+            cwd=OIDC_HOME,
+        )
+    for name in ("provider.mjs", "citizens.json"):
+        shutil.copy(OIDC_SOURCE / name, OIDC_HOME / name)
+
+
+def oidc_ready(port: int) -> bool:
+    try:
+        url = f"http://127.0.0.1:{port}/.well-known/openid-configuration"
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def oidc_issuer(ports: Ports) -> str:
+    return f"http://127.0.0.1:{ports.oidc}"
+
+
+def oidc_redirect_uri(ports: Ports) -> str:
+    return f"http://127.0.0.1:{ports.learner}/v1/sign-in/oidc/callback"
 
 
 def quarantine_unfinished_databases(data: Path) -> list[Path]:
@@ -244,6 +289,7 @@ DEV_SECRETS: dict[str, Callable[[], str]] = {
     "LT_TOKEN_SECRET": lambda: secrets.token_urlsafe(32),
     "LT_ADMIN_TOKEN": lambda: f"adm_{secrets.token_urlsafe(24)}",
     "LT_KEY_ENCRYPTION_KEY": lambda: secrets.token_urlsafe(32),
+    "LT_OIDC_CLIENT_SECRET": lambda: secrets.token_urlsafe(32),
 }
 
 
@@ -444,8 +490,29 @@ def components(ports: Ports) -> list[Component]:
             functools.partial(port_open, smtp_port(ports)),
         )
     )
+    # the national e-ID's stand-in: a real OpenID provider with test citizens, started before
+    # the learner service, its relying party
+    secrets_now = dev_secrets()
+    found.append(
+        Component(
+            "oidc",
+            oidc_issuer(ports),
+            ports.oidc,
+            functools.partial(list, ["node", str(OIDC_HOME / "provider.mjs")]),
+            functools.partial(oidc_ready, ports.oidc),
+            env={
+                "LT_OIDC_PORT": str(ports.oidc),
+                "LT_OIDC_ISSUER": oidc_issuer(ports),
+                "LT_OIDC_KEYS_FILE": str(RUN / "oidc-keys.json"),
+                "LT_OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+                "LT_OIDC_CLIENT_SECRET": secrets_now["LT_OIDC_CLIENT_SECRET"],
+                "LT_OIDC_REDIRECT_URI": oidc_redirect_uri(ports),
+            },
+            prepare=install_oidc_provider,
+        )
+    )
     base_env = {
-        **dev_secrets(),
+        **secrets_now,
         "LT_KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports.kafka}",
         "LT_MONGODB_URI": mongodb_uri(ports),
         "LT_CONSUMER_RETRY_MAX_SECONDS": "5",
@@ -455,6 +522,12 @@ def components(ports: Ports) -> list[Component]:
     for service in SERVICES:
         port = getattr(ports, service)
         extra = notify_env(ports, base_env["LT_TOKEN_SECRET"]) if service == "notify" else {}
+        if service == "learner":
+            extra = {
+                "LT_OIDC_ISSUER": oidc_issuer(ports),
+                "LT_OIDC_CLIENT_ID": OIDC_CLIENT_ID,
+                "LT_OIDC_REDIRECT_URI": oidc_redirect_uri(ports),
+            }
         found.append(
             Component(
                 service,

@@ -126,9 +126,11 @@ def topics() -> None:
 @app.command()
 def token(
     learner_id: str,
-    hours: Annotated[int, typer.Option(help="How long the token stays valid.")] = 24,
+    hours: Annotated[int, typer.Option(help="How long the token stays valid.")] = 1,
 ) -> None:
-    """Issue a learner token (signed with LT_TOKEN_SECRET) to read that learner's data."""
+    """Issue a learner token (signed with LT_TOKEN_SECRET) to read that learner's data: an
+    operator's tool, not a sign-in (it belongs to no session, so it cannot be signed out and
+    acts on no account); learners get theirs from their session."""
     expires = int(time.time()) + hours * 3600
     print(issue_token(secret("LT_TOKEN_SECRET"), learner_id, "learner", expires))
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from contracts import credentials, learners, notifications, programmes, records
+from contracts import accounts, credentials, learners, notifications, programmes, records
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(programmes.TOPIC, key="programme_id", compacted=True),
     TopicSpec(credentials.TOPIC, key="learner_id"),
     TopicSpec(notifications.TOPIC, key="learner_id"),
+    TopicSpec(accounts.TOPIC, key="account_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -58,6 +59,8 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(
         notifications.NOTIFICATION_FAILED, notifications.TOPIC, notifications.NotificationFailed
     ),
+    EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
+    EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
 )
 
 

@@ -37,6 +37,7 @@ class Claims:
     subject: str
     role: Role
     expires_at: int
+    session: str | None = None  # the sign-in session an access token belongs to, if any
 
 
 def new_api_key() -> str:
@@ -46,7 +47,7 @@ def new_api_key() -> str:
 
 def api_key_hash(key: str) -> str:
     """The stored form of an API key."""
-    return hashlib.sha256(key.encode()).hexdigest()
+    return secret_hash(key)
 
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -88,10 +89,25 @@ def unseal(key: bytes, token: str) -> bytes:
     return unb64url(payload)
 
 
-def issue_token(secret: str, subject: str, role: Role, expires_at: int) -> str:
-    """Sign claims for ``subject`` valid until ``expires_at``."""
-    claims = json.dumps({"sub": subject, "role": role, "exp": expires_at}).encode()
-    return seal(secret.encode(), claims)
+def issue_token(
+    secret: str, subject: str, role: Role, expires_at: int, session: str | None = None
+) -> str:
+    """Sign claims for ``subject`` valid until ``expires_at``; an access token of a sign-in
+    session names it (``sid``), so the learner service can refuse it once signed out."""
+    raw: dict[str, object] = {"sub": subject, "role": role, "exp": expires_at}
+    if session is not None:
+        raw["sid"] = session
+    return seal(secret.encode(), json.dumps(raw).encode())
+
+
+def new_secret_token(prefix: str) -> str:
+    """A fresh random bearer secret (256 bits) to hand over once and store only hashed."""
+    return prefix + secrets.token_urlsafe(32)
+
+
+def secret_hash(token: str) -> str:
+    """The stored form of a random bearer secret (refresh token, claim code): SHA-256."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def verify_token(secret: str, token: str, now: int) -> Claims:
@@ -99,7 +115,13 @@ def verify_token(secret: str, token: str, now: int) -> Claims:
     payload = unseal(secret.encode(), token)
     try:
         raw = json.loads(payload)
-        claims = Claims(subject=str(raw["sub"]), role=raw["role"], expires_at=int(raw["exp"]))
+        sid = raw.get("sid")
+        claims = Claims(
+            subject=str(raw["sub"]),
+            role=raw["role"],
+            expires_at=int(raw["exp"]),
+            session=None if sid is None else str(sid),
+        )
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError("token payload is malformed") from exc
     if claims.role not in ("learner", "admin"):

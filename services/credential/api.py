@@ -81,23 +81,28 @@ async def trail_of(trails: CredentialStore, learner_id: str, empty_ok: bool = Fa
 
 async def reader(
     learner_id: str,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(app_settings)],
-    access_token: Annotated[
-        str | None,
-        Query(description="For the printable page opened in a browser: the token in the URL."),
-    ] = None,
 ) -> Claims:
-    """The learner or the department, by header or (for the page) by ``access_token``."""
-    token = credentials.credentials if credentials else access_token
-    if not token:
+    """The learner or the department, by the ``Authorization`` header only: a token in a URL
+    ends up in browser history, proxies' logs and ``Referer`` headers, so one there is refused
+    rather than ignored (the client learns at once)."""
+    if "access_token" in request.query_params:
+        raise Problem(
+            400,
+            "Token in the URL",
+            "Tokens are never taken from a URL (it would be kept in histories and logs): send "
+            "'Authorization: Bearer <token>' instead.",
+        )
+    if credentials is None:
         raise Problem(
             401,
             "Unauthorised",
-            "Send 'Authorization: Bearer <token>' or, for the printable page, ?access_token=…",
+            "Send 'Authorization: Bearer <token>' (a learner's access token or the admin token).",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return must_be_learner_or_admin(learner_id, claims_for(token, settings))
+    return must_be_learner_or_admin(learner_id, claims_for(credentials.credentials, settings))
 
 
 @router.get(
@@ -123,7 +128,6 @@ async def get_trail(
     issuing: IssuerDep,
     format: Annotated[Literal["json", "html"] | None, Query()] = None,
     lang: Annotated[Literal["vi", "en"] | None, Query()] = None,
-    access_token: Annotated[str | None, Query(include_in_schema=False)] = None,
 ) -> Any:
     """Every piece of learning recorded for the learner, grouped by pathway, with totals and
     the recognitions it earned. `?format=html` (or `Accept: text/html`) gives the printable
@@ -137,8 +141,6 @@ async def get_trail(
     verify_url = issuing.verification_url(latest["_id"]) if latest else None
     shown = page_language(request, lang)
     switch = {"format": "html", "lang": "en" if shown == "vi" else "vi"}
-    if access_token:
-        switch["access_token"] = access_token
     return render_trail(trail, shown, verify_url, datetime.now(UTC), f"?{urlencode(switch)}")
 
 

@@ -10,13 +10,16 @@ from services.common.http import create_app
 from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.learner.accounts import Accounts
 from services.learner.api import ROUTERS
 from services.learner.api.deps import Services, install_handlers
+from services.learner.oidc import OidcProvider
 from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers
 from services.learner.ratelimit import RateLimiter
 from services.learner.relay import OutboxRelay
+from services.learner.sessions import Sessions
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
 
@@ -24,10 +27,12 @@ DESCRIPTION = """Where learning enters Learning Trail.
 
 * **Training centres** (API key in `X-API-Key`) submit completions — one, a batch of up to
   1,000, or a CSV file with `trail import` — correct and revoke them, and announce programmes.
-* **Learners** register themselves and keep their profile (a learner token:
-  `Authorization: Bearer …`).
+* **Learners** open an account (a session: access and refresh tokens; the access token as
+  `Authorization: Bearer …`), bind it to their national ID with a centre's claim code, and
+  keep their profile.
+* **Training centres** also issue claim codes to people whose card they checked.
 * **The department** (admin token) registers training centres, issues and revokes keys,
-  decides held records and merges learners.
+  decides held records, merges learners, and sees and undoes bindings.
 
 Every error is `application/problem+json` (RFC 9457) and says what to fix.
 """
@@ -60,12 +65,19 @@ def build(settings: Settings) -> FastAPI:
             lambda: runtime.db["idempotency"],
             routes(
                 ("POST", "/v1/learners"),
+                ("POST", "/v1/claim-codes"),
                 ("POST", "/v1/programmes"),
                 ("POST", "/v1/admin/providers"),
                 ("POST", "/v1/admin/providers/{provider_id}/keys"),
                 ("POST", "/v1/keys:rotate"),
             ),
         ),
+    )
+    sessions = Sessions(
+        store,
+        settings.token_secret.get_secret_value(),
+        settings.access_token_seconds,
+        settings.session_days,
     )
     app.state.services = Services(
         records=Records(
@@ -74,7 +86,26 @@ def build(settings: Settings) -> FastAPI:
         programmes=Programmes(store, runtime.log),
         providers=Providers(store),
         profiles=Profiles(store, runtime.log, identity_key),
+        accounts=Accounts(store, runtime.log, identity_key, sessions, settings.claim_code_hours),
+        sessions=sessions,
         limiter=RateLimiter(settings.rate_limit_per_minute),
+        claim_account_limiter=RateLimiter(settings.claim_attempts_per_minute),
+        claim_address_limiter=RateLimiter(settings.claim_attempts_per_address_per_minute),
+    )
+    app.state.oidc = (
+        OidcProvider(
+            settings.oidc_issuer,
+            settings.oidc_client_id,
+            settings.oidc_client_secret.get_secret_value(),
+            settings.oidc_redirect_uri,
+            settings.oidc_scopes,
+            settings.oidc_national_id_claim,
+        )
+        if settings.oidc_issuer
+        and settings.oidc_client_id
+        and settings.oidc_client_secret
+        and settings.oidc_redirect_uri
+        else None
     )
     install_handlers(app)
     for router in ROUTERS:

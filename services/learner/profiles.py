@@ -6,18 +6,18 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from contracts import learners
-from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
+from contracts.learners import LearnerMerged, LearnerUpdated
 from contracts.text import STORED
 from contracts.vocabulary import BirthDate, Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import AppendFailed, append_pending, pending_event
-from services.learner.identity import NationalId, PersonName, checked_name, national_id_hash
+from services.learner.appending import append_pending, pending_event
+from services.learner.identity import PersonName, checked_name
 from services.learner.intake import Phone
-from services.learner.store import LearnerStore, check_revision, learner_key
+from services.learner.store import LearnerStore, check_revision
 from services.learner.submissions import learner_profile
 
 _log = logging.getLogger("learningtrail.learner.profiles")
@@ -37,13 +37,23 @@ class Contact(BaseModel):
 
 
 class SelfRegistration(Contact):
-    """A learner registering themselves."""
+    """Someone opening an account. No national ID: typing one proves nothing (it is printed
+    on every card and widely copied), so it is bound only by a proof — a centre's claim code
+    or a sign-in with the national e-ID."""
 
-    national_id: NationalId = Field(
-        description="12-digit personal ID number (CCCD); hashed on arrival."
-    )
     full_name: PersonName = Field(examples=["Lê Hoàng Yến"])
     birth_date: BirthDate
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_national_id(cls, data: object) -> object:
+        if isinstance(data, dict) and "national_id" in data:
+            raise ValueError(
+                "national_id is not taken here: opening an account binds no national ID. "
+                "Redeem the claim code your training centre gives you (POST "
+                "/v1/account/claims) to reach your records."
+            )
+        return data
 
 
 class ProfileChange(BaseModel):
@@ -73,10 +83,6 @@ class Merge(BaseModel):
     reason: ShortText = Field(examples=["Hai hồ sơ của cùng một người (nhập sai số CCCD)"])
 
 
-class AlreadyRegistered(Exception):
-    """The national ID is known already."""
-
-
 class LearnerNotFound(Exception):
     pass
 
@@ -90,39 +96,6 @@ class Profiles:
         self.store = store
         self.log = log
         self.identity_key = identity_key
-
-    async def register(self, registration: SelfRegistration) -> Document:
-        id_hash = national_id_hash(self.identity_key, registration.national_id)
-        if await self.store.learner_by_hash(id_hash) is not None:
-            raise AlreadyRegistered()
-        now = datetime.now(UTC)
-        doc: Document = {
-            "_id": learner_key(id_hash),
-            "id_hash": id_hash,
-            **registration.model_dump(mode="json", exclude={"national_id"}),
-            "registered_at": now,
-            "merged_into": None,
-        }
-        doc["pending"] = pending_event(
-            learners.LEARNER_REGISTERED,
-            doc["_id"],
-            LearnerRegistered.model_validate(
-                {**learner_profile(doc), "registered_at": now}, context=STORED
-            ),
-        )
-        learner, created = await self.store.add_learner(doc)
-        if not created:
-            raise AlreadyRegistered()
-        try:
-            await append_pending(self.log, self.store, "learners", learner)
-        except AppendFailed as exc:
-            # Registered (stored with its event in the outbox): the relay announces it. A
-            # 503 here would be untrue, and its retry would meet "already registered".
-            _log.warning(
-                "learner registered; the relay will append its event",
-                extra={"learner_id": learner["_id"], "error": str(exc)},
-            )
-        return learner
 
     async def get(self, learner_id: str) -> Document:
         doc = await self.store.learner(learner_id)

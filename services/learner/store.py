@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError
 from services.common.keyed import by_ids, chunks, insert_new
 from services.common.mongo import Document
 
-OutboxKind = Literal["learners", "records", "programmes"]
+OutboxKind = Literal["learners", "records", "programmes", "bindings"]
 
 
 ABANDONED_CLAIM = timedelta(seconds=30)
@@ -88,6 +88,16 @@ class LearnerStore:
         self.outbox = db["outbox"]
         self.revisions = db["revisions"]
         self._clearing: set[asyncio.Task[None]] = set()  # outbox deletes nobody waits for
+        # accounts (what a person signs in to), their bindings to learners and their sessions
+        self.accounts = db["accounts"]
+        self.bindings = db["bindings"]
+        self.claim_codes = db["claim_codes"]
+        self.claim_uses = db["claim_uses"]
+        self.sessions = db["sessions"]
+        self.refresh_tokens = db["refresh_tokens"]
+        self.refresh_uses = db["refresh_uses"]
+        self.oidc_flows = db["oidc_flows"]
+        self.oidc_flow_uses = db["oidc_flow_uses"]
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -98,6 +108,9 @@ class LearnerStore:
         await self.records.create_index([("learner_id", ASCENDING)])
         await self.api_keys.create_index([("provider_id", ASCENDING)])
         await self.programmes.create_index([("provider_id", ASCENDING)])
+        await self.bindings.create_index([("learner_id", ASCENDING)])
+        await self.bindings.create_index([("account_id", ASCENDING)])
+        await self.sessions.create_index([("account_id", ASCENDING)])
 
     # providers and keys
 
@@ -272,6 +285,7 @@ class LearnerStore:
             "learners": self.learners,
             "records": self.records,
             "programmes": self.programmes,
+            "bindings": self.bindings,
         }[kind]
 
     # the outbox: which documents' events still wait for Kafka
@@ -330,6 +344,106 @@ class LearnerStore:
 
     async def documents(self, kind: OutboxKind, ids: Iterable[str]) -> dict[str, Document]:
         return await by_ids(self._collection(kind), ids)
+
+    # accounts, bindings, claim codes and sessions
+
+    async def add_account(self, account: Document) -> None:
+        await self.accounts.insert_one(account)
+
+    async def account(self, account_id: str) -> Document | None:
+        return await self.accounts.find_one({"_id": account_id})
+
+    async def set_account_binding(
+        self, account_id: str, bound_from: str | None, binding: Document | None
+    ) -> Document | None:
+        """Point the account at ``binding`` (None: at no learner but its own), if it is still
+        bound as the caller read it (``bound_from``: the binding id it had); else None."""
+        return await self.accounts.find_one_and_update(
+            {"_id": account_id, "binding_id": bound_from},
+            {
+                "$set": {
+                    "binding_id": binding["_id"] if binding else None,
+                    "bound_learner_id": binding["learner_id"] if binding else None,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def add_binding(self, binding: Document) -> None:
+        await self._expect("bindings", [binding])
+        await self.bindings.insert_one(binding)
+
+    async def binding(self, binding_id: str) -> Document | None:
+        return await self.bindings.find_one({"_id": binding_id})
+
+    async def change_binding(
+        self, binding_id: str, changes: Document, expect: Document
+    ) -> Document | None:
+        await self._expect("bindings", [{"_id": binding_id, **changes}])
+        return await self.bindings.find_one_and_update(
+            {"_id": binding_id, **expect}, {"$set": changes}, return_document=ReturnDocument.AFTER
+        )
+
+    async def find_bindings(
+        self, learner_id: str | None, account_id: str | None, limit: int
+    ) -> list[Document]:
+        query: Document = {}
+        if learner_id is not None:
+            query["learner_id"] = learner_id
+        if account_id is not None:
+            query["account_id"] = account_id
+        cursor = self.bindings.find(query).sort("bound_at", DESCENDING).limit(limit)
+        return [b async for b in cursor]
+
+    async def add_claim_code(self, code: Document) -> None:
+        await self.claim_codes.insert_one(code)
+
+    async def claim_code(self, code_hash: str) -> Document | None:
+        return await self.claim_codes.find_one({"_id": code_hash})
+
+    async def use_claim_code(self, code_hash: str, account_id: str, at: datetime) -> bool:
+        """Mark the code used by a unique insert (atomic on every server, where FerretDB 1.x
+        could let two conditional updates both pass); False if it was used already."""
+        used = {"_id": code_hash, "account_id": account_id, "at": at}
+        return bool(await insert_new(self.claim_uses, [used]))
+
+    async def claim_use(self, code_hash: str) -> Document | None:
+        return await self.claim_uses.find_one({"_id": code_hash})
+
+    async def add_session(self, session: Document, refresh: Document) -> None:
+        await self.sessions.insert_one(session)
+        await self.refresh_tokens.insert_one(refresh)
+
+    async def session(self, session_id: str) -> Document | None:
+        return await self.sessions.find_one({"_id": session_id})
+
+    async def refresh_token(self, token_hash: str) -> Document | None:
+        return await self.refresh_tokens.find_one({"_id": token_hash})
+
+    async def use_refresh_token(self, token_hash: str, at: datetime) -> bool:
+        """Spend a refresh token (a unique insert, as for claim codes); False if it was spent
+        already — a reuse."""
+        return bool(await insert_new(self.refresh_uses, [{"_id": token_hash, "at": at}]))
+
+    async def add_refresh_token(self, refresh: Document) -> None:
+        await self.refresh_tokens.insert_one(refresh)
+
+    async def revoke_sessions(self, query: Document, at: datetime, reason: str) -> int:
+        """Revoke the live sessions ``query`` selects; how many."""
+        result = await self.sessions.update_many(
+            {**query, "revoked_at": None}, {"$set": {"revoked_at": at, "revoked_reason": reason}}
+        )
+        return result.modified_count
+
+    async def add_oidc_flow(self, flow: Document) -> None:
+        await self.oidc_flows.insert_one(flow)
+
+    async def oidc_flow(self, state: str) -> Document | None:
+        return await self.oidc_flows.find_one({"_id": state})
+
+    async def use_oidc_flow(self, state: str, at: datetime) -> bool:
+        """Spend a sign-in's state (a unique insert); False if it was spent already."""
+        return bool(await insert_new(self.oidc_flow_uses, [{"_id": state, "at": at}]))
 
     async def counts(self) -> dict[str, Any]:
         return {

@@ -36,6 +36,7 @@ from services.learner.appending import (
 from services.learner.identity import national_id_hash, same_person
 from services.learner.intake import (
     FieldError,
+    LearnerIdentity,
     RecordCorrection,
     RecordRevocation,
     RecordSubmission,
@@ -131,6 +132,38 @@ def learner_profile(doc: Document) -> dict[str, object]:
         "interests": doc.get("interests", []),
         "topics": doc.get("topics", []),
     }
+
+
+def new_learner_doc(
+    id_hash: str, identity: LearnerIdentity, traceparent: str | None = None
+) -> Document:
+    """A learner first known by national ID — through a centre's record or claim code — with
+    its registration event pending."""
+    now = datetime.now(UTC)
+    learner_id = learner_key(id_hash)
+    fresh: Document = {
+        "_id": learner_id,
+        "id_hash": id_hash,
+        "full_name": identity.full_name,
+        "birth_date": identity.birth_date.isoformat(),
+        "commune_code": identity.commune_code,
+        "email": identity.email,
+        "phone": identity.phone,
+        "preferred_language": "vi",
+        "interests": [],
+        "topics": [],
+        "registered_at": now,
+        "merged_into": None,
+    }
+    fresh["pending"] = pending_event(
+        learners.LEARNER_REGISTERED,
+        learner_id,
+        LearnerRegistered.model_validate(
+            {**learner_profile(fresh), "registered_at": now}, context=STORED
+        ),
+        traceparent,
+    )
+    return fresh
 
 
 class Records:
@@ -328,7 +361,11 @@ class Records:
             first.setdefault(item.id_hash, item)
         keys = {learner_key(h): h for h in first}
         found = {lid: known[lid] for lid in keys if lid in known}
-        fresh = [self._learner_doc(h, first[h]) for lid, h in keys.items() if lid not in found]
+        fresh = [
+            new_learner_doc(h, first[h].submission.learner, first[h].traceparent)
+            for lid, h in keys.items()
+            if lid not in found
+        ]
         inserted = await self.store.add_many("learners", fresh)
         found.update({d["_id"]: d for d in fresh if d["_id"] in inserted})
         found.update(
@@ -371,36 +408,6 @@ class Records:
             return doc
 
         return {learner_id: final(doc) for learner_id, doc in learners.items()}
-
-    @staticmethod
-    def _learner_doc(id_hash: str, item: _Item) -> Document:
-        """A learner first known through a record, with its registration event pending."""
-        identity = item.submission.learner
-        now = datetime.now(UTC)
-        learner_id = learner_key(id_hash)
-        fresh: Document = {
-            "_id": learner_id,
-            "id_hash": id_hash,
-            "full_name": identity.full_name,
-            "birth_date": identity.birth_date.isoformat(),
-            "commune_code": identity.commune_code,
-            "email": identity.email,
-            "phone": identity.phone,
-            "preferred_language": "vi",
-            "interests": [],
-            "topics": [],
-            "registered_at": now,
-            "merged_into": None,
-        }
-        fresh["pending"] = pending_event(
-            learners.LEARNER_REGISTERED,
-            learner_id,
-            LearnerRegistered.model_validate(
-                {**learner_profile(fresh), "registered_at": now}, context=STORED
-            ),
-            item.traceparent,
-        )
-        return fresh
 
     @staticmethod
     def _outcome(doc: Document, replayed: bool) -> Outcome:

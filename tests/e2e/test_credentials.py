@@ -207,24 +207,32 @@ async def test_who_may_issue_and_read(stack: Stack, http: httpx.AsyncClient) -> 
     public = await http.get(cred(stack, f"/v1/credentials/{credential_id}/verification"))
     assert public.status_code == 200 and public.json()["status"] == "valid"
 
-    token = stack.learner_token(learner_id)["Authorization"].split()[1]
+    mine = stack.learner_token(learner_id)
     page = await http.get(
-        cred(stack, f"/v1/learners/{learner_id}/trail"),
-        params={"format": "html", "access_token": token},
+        cred(stack, f"/v1/learners/{learner_id}/trail"), params={"format": "html"}, headers=mine
     )
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "Hồ sơ học tập suốt đời" in page.text and "Nguyễn Thị Hương" in page.text
     assert "<svg" in page.text and f"/v1/credentials/{credential_id}/verification" in page.text
+    assert "access_token" not in page.text
     english = await http.get(
         cred(stack, f"/v1/learners/{learner_id}/trail"),
-        params={"format": "html", "lang": "en", "access_token": token},
+        params={"format": "html", "lang": "en"},
+        headers=mine,
     )
     assert "Lifelong learning record" in english.text
     stranger = await http.get(
         cred(stack, f"/v1/learners/{learner_id}/trail"),
-        params={"format": "html", "access_token": "forged.token"},
+        params={"format": "html"},
+        headers={"Authorization": "Bearer forged.token"},
     )
     assert stranger.status_code == 401
+    # a token in the URL is refused, even a genuine one: URLs are kept in histories and logs
+    in_url = await http.get(
+        cred(stack, f"/v1/learners/{learner_id}/trail"),
+        params={"format": "html", "access_token": mine["Authorization"].split()[1]},
+    )
+    assert in_url.status_code == 400 and "Authorization" in in_url.json()["detail"]
 
 
 async def test_recognitions_reach_the_trail_and_the_log(

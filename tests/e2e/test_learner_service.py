@@ -267,7 +267,6 @@ async def test_learners_register_and_keep_their_own_profile(
 ) -> None:
     decomposed = unicodedata.normalize("NFD", "Lê Hoàng Yến")
     body = {
-        "national_id": national_id(),
         "full_name": decomposed,
         "birth_date": "1995-02-20",
         "commune_code": "22480",
@@ -278,8 +277,11 @@ async def test_learners_register_and_keep_their_own_profile(
     assert registered.status_code == 201
     lid = registered.json()["learner"]["learner_id"]
     assert registered.json()["learner"]["full_name"] == "Lê Hoàng Yến"  # NFC, diacritics kept
-    mine = {"Authorization": f"Bearer {registered.json()['token']}"}
-    assert (await http.post(url(stack, "/v1/learners"), json=body)).status_code == 409
+    mine = {"Authorization": f"Bearer {registered.json()['session']['access_token']}"}
+    assert registered.json()["session"]["learner_id"] == lid
+    # nothing is reserved: the same details open another account, with a learner of its own
+    again = await http.post(url(stack, "/v1/learners"), json=body)
+    assert again.status_code == 201 and again.json()["learner"]["learner_id"] != lid
 
     profile = await http.get(url(stack, f"/v1/learners/{lid}"), headers=mine)
     assert profile.status_code == 200 and "national_id" not in profile.json()
@@ -307,10 +309,10 @@ async def test_concurrent_profile_changes_never_leave_the_store_and_the_log_disa
     """Ten changes of one profile at once: each applies to its own revision or is refused
     with 409 (never two on one revision), and the profile stored is the one the last event
     on learners.v1 carries. A stale If-Match is refused with the current revision."""
-    body = {"national_id": national_id(), "full_name": "Phan Văn Trị", "birth_date": "1990-01-01"}
+    body = {"full_name": "Phan Văn Trị", "birth_date": "1990-01-01"}
     registered = await http.post(url(stack, "/v1/learners"), json=body)
     lid = registered.json()["learner"]["learner_id"]
-    mine = {"Authorization": f"Bearer {registered.json()['token']}"}
+    mine = {"Authorization": f"Bearer {registered.json()['session']['access_token']}"}
     first = await http.get(url(stack, f"/v1/learners/{lid}"), headers=mine)
     assert first.headers["ETag"] == '"0"' and first.json()["revision"] == 0
 

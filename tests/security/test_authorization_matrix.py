@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -26,6 +27,7 @@ import pytest
 from services.common.tokens import issue_token
 from services.notify.signing import unsubscribe_token
 from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
+from tests.e2e.test_oidc_sign_in import sign_in
 from tests.e2e.test_record_path import submit, trail_of
 
 Service = Literal["learner", "credential", "notify"]
@@ -37,6 +39,7 @@ Access = Literal[
     "own_record",  # the centre that posted the record; another centre gets 404
     "own_programme",  # the centre that announced the programme; another centre gets 404
     "learner_or_admin",  # the learner named in the path, or the department
+    "session",  # a learner's own live sign-in session (its access token), nobody else
     "admin",  # the department only
     "capability",  # whoever holds an unguessable id or a signed link
 ]
@@ -50,6 +53,7 @@ class Call:
     path: str
     json: Any = None
     params: dict[str, str] | None = None
+    headers: dict[str, str] | None = None  # e.g. the cookie of the browser that started
 
 
 @dataclass
@@ -82,6 +86,17 @@ class World:
     credential_id: str = ""
     credential: dict[str, Any] = field(default_factory=dict)
     notification_id: str = ""
+    session_token: str = ""  # an account's access token, for the session operations
+    sign_out_token: str = ""  # another account's, for signing out
+    everywhere_token: str = ""  # and another's, for signing out everywhere
+    signed_out_token: str = ""  # the access token of a session signed out
+    claim_code: str = ""
+    binding_id: str = ""
+    refresh_tokens: list[str] = field(default_factory=list)  # each good once
+    # answers of the e-ID provider, each with the cookie of the browser that asked: good once
+    oidc_answers: list[tuple[dict[str, str], str]] = field(default_factory=list)
+    oidc_spent: tuple[dict[str, str], str] = ({}, "")
+    spent_refresh_token: str = ""
 
     def bearer(self, learner_id: str) -> dict[str, str]:
         return self.stack.learner_token(learner_id)
@@ -121,6 +136,7 @@ class Rule:
     call: Callable[[World], Call]
     scope: Literal["records:write", "programmes:write"] | None = None
     key: Callable[[World], str] | None = None  # the rightful key, if not centre A's main key
+    session: Callable[[World], str] | None = None  # the rightful session, if not the world's
     # for capabilities: calls without the capability, and the refusal each gets
     guesses: Callable[[World], list[tuple[str, Call, int]]] | None = None
 
@@ -139,7 +155,33 @@ def _ref() -> str:
 
 
 def _registration() -> dict[str, Any]:
-    return {"national_id": national_id(), "full_name": "Lê Hoàng Yến", "birth_date": "1995-02-03"}
+    return {"full_name": "Lê Hoàng Yến", "birth_date": "1995-02-03"}
+
+
+def _card() -> dict[str, Any]:
+    """What a centre checked on a person's card, to issue a claim code."""
+    return {"learner": {"national_id": national_id(), **_registration()}}
+
+
+def _refresh_guesses(w: World) -> list[tuple[str, Call, int]]:
+    return [
+        ("no body", Call("/v1/sessions:refresh"), 422),
+        (
+            "an unknown refresh token",
+            Call("/v1/sessions:refresh", {"refresh_token": "ltr_" + "x" * 43}),
+            401,
+        ),
+        (
+            "a spent refresh token",
+            Call("/v1/sessions:refresh", {"refresh_token": w.spent_refresh_token}),
+            401,
+        ),
+        (
+            "an access token as the refresh token",
+            Call("/v1/sessions:refresh", {"refresh_token": w.session_token}),
+            401,
+        ),
+    ]
 
 
 def _credential_guesses(suffix: str) -> Callable[[World], list[tuple[str, Call, int]]]:
@@ -166,6 +208,22 @@ def _unsubscribe_guesses(w: World) -> list[tuple[str, Call, int]]:
             Call("/v1/unsubscribe", params={"token": learner_token}),
             400,
         ),
+    ]
+
+
+def _oidc_answer(w: World) -> Call:
+    params, cookie = w.oidc_answers.pop() if w.oidc_answers else ({"state": "none"}, "")
+    return Call("/v1/sign-in/oidc/callback", params=params, headers={"Cookie": cookie})
+
+
+def _oidc_guesses(w: World) -> list[tuple[str, Call, int]]:
+    params, cookie = w.oidc_spent
+    path = "/v1/sign-in/oidc/callback"
+    return [
+        ("no state", Call(path), 422),
+        ("an unknown state", Call(path, params={"state": "made-up", "code": "x"}), 400),
+        ("another browser's answer", Call(path, params=params), 400),
+        ("a replayed answer", Call(path, params=params, headers={"Cookie": cookie}), 400),
     ]
 
 
@@ -233,6 +291,45 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             "learner_or_admin",
             200,
             lambda w: Call(f"/v1/learners/{w.learner}", {"preferred_language": "vi"}),
+        ),
+        "POST /v1/claim-codes": Rule(
+            "provider", 201, lambda w: Call("/v1/claim-codes", _card()), scope="records:write"
+        ),
+        "POST /v1/account/claims": Rule(
+            "session", 201, lambda w: Call("/v1/account/claims", {"code": w.claim_code})
+        ),
+        "GET /v1/account": Rule("session", 200, lambda w: Call("/v1/account")),
+        "POST /v1/sessions:refresh": Rule(
+            "capability",
+            200,
+            lambda w: Call(
+                "/v1/sessions:refresh",
+                {"refresh_token": w.refresh_tokens.pop() if w.refresh_tokens else "ltr_none"},
+            ),
+            guesses=_refresh_guesses,
+        ),
+        "POST /v1/sessions:sign-out": Rule(
+            "session",
+            204,
+            lambda w: Call("/v1/sessions:sign-out"),
+            session=lambda w: w.sign_out_token,
+        ),
+        "POST /v1/sessions:sign-out-everywhere": Rule(
+            "session",
+            204,
+            lambda w: Call("/v1/sessions:sign-out-everywhere"),
+            session=lambda w: w.everywhere_token,
+        ),
+        "GET /v1/sign-in/oidc": Rule("public", 302, lambda w: Call("/v1/sign-in/oidc")),
+        "POST /v1/account/oidc": Rule("session", 200, lambda w: Call("/v1/account/oidc")),
+        "GET /v1/sign-in/oidc/callback": Rule(
+            "capability", 200, _oidc_answer, guesses=_oidc_guesses
+        ),
+        "GET /v1/admin/bindings": Rule("admin", 200, lambda w: Call("/v1/admin/bindings")),
+        "POST /v1/admin/bindings/{binding_id}/undo": Rule(
+            "admin",
+            202,
+            lambda w: Call(f"/v1/admin/bindings/{w.binding_id}/undo", {"reason": "Cấp nhầm người"}),
         ),
         "GET /v1/admin/providers": Rule("admin", 200, lambda w: Call("/v1/admin/providers")),
         "POST /v1/admin/providers": Rule(
@@ -452,6 +549,60 @@ async def world(stack: Stack) -> AsyncIterator[World]:
             "learner_id"
         ]
 
+        async def session() -> dict[str, Any]:
+            opened: dict[str, Any] = await _post(http, registrations, {}, _registration())
+            tokens: dict[str, Any] = opened["session"]
+            return tokens
+
+        async def code() -> str:
+            issued: dict[str, Any] = await _post(
+                http, f"{learner_url}/v1/claim-codes", a_key, _card()
+            )
+            return str(issued["code"])
+
+        w.session_token = (await session())["access_token"]
+        w.sign_out_token = (await session())["access_token"]
+        w.everywhere_token = (await session())["access_token"]
+        signed_out = await session()
+        out = await http.post(
+            f"{learner_url}/v1/sessions:sign-out",
+            headers={"Authorization": f"Bearer {signed_out['access_token']}"},
+        )
+        assert out.status_code == 204, out.text
+        w.signed_out_token = signed_out["access_token"]
+        w.claim_code = await code()
+        w.refresh_tokens = [(await session())["refresh_token"] for _ in range(6)]
+        spent = await session()
+        await _post(
+            http,
+            f"{learner_url}/v1/sessions:refresh",
+            {},
+            {"refresh_token": spent["refresh_token"]},
+        )
+        w.spent_refresh_token = spent["refresh_token"]
+        bound = await _post(
+            http,
+            f"{learner_url}/v1/account/claims",
+            {"Authorization": f"Bearer {(await session())['access_token']}"},
+            {"code": await code()},
+        )
+        w.binding_id = bound["binding"]["binding_id"]
+
+        async def oidc_answer() -> tuple[dict[str, str], str]:
+            async with httpx.AsyncClient(follow_redirects=False, timeout=30) as b:
+                url = await sign_in(stack, b, national_id())
+                cookie = f"lt_oidc_flow={b.cookies.get('lt_oidc_flow', path='/v1/sign-in/oidc')}"
+            return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}, cookie
+
+        w.oidc_answers = [await oidc_answer() for _ in range(5)]
+        w.oidc_spent = await oidc_answer()
+        spent = await http.get(
+            f"{learner_url}/v1/sign-in/oidc/callback",
+            params=w.oidc_spent[0],
+            headers={"Cookie": w.oidc_spent[1]},
+        )
+        assert spent.status_code == 200, spent.text
+
         await eventually(
             lambda: trail_of(http, stack, w.learner), lambda t: t.get("entry_count") == 3
         )
@@ -532,6 +683,18 @@ def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]
             ("another learner's token", w.bearer(w.other_learner), 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
+    if rule.access == "session":
+        return [
+            ("no credentials", {}, 401),
+            ("a garbage token", {"Authorization": "Bearer garbage"}, 401),
+            ("an expired token", w.expired(w.learner), 401),
+            ("a tampered token", w.tampered(w.learner, "learner"), 401),
+            ("a token signed with another secret", w.forged(w.learner, "learner"), 401),
+            ("a signed-out session's access token", _bearer(w.signed_out_token), 401),
+            ("a learner token of no session", w.bearer(w.learner), 403),
+            ("the admin token", w.stack.admin, 403),
+            ("a centre's API key", key(w.key_a), 401),
+        ]
     if rule.access == "admin":
         return [
             ("no credentials", {}, 401),
@@ -545,11 +708,19 @@ def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]
     return []
 
 
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
     if rule.access in ("provider", "provider_self", "own_record", "own_programme"):
         return [("the centre", {"X-API-Key": rule.key(w) if rule.key else w.key_a})]
     if rule.access == "learner_or_admin":
         return [("the learner", w.bearer(w.learner)), ("the department", w.stack.admin)]
+    if rule.access == "session":
+        return [
+            ("the signed-in learner", _bearer(rule.session(w) if rule.session else w.session_token))
+        ]
     if rule.access == "admin":
         return [("the department", w.stack.admin)]
     if rule.access == "operator":
@@ -577,7 +748,7 @@ async def _send(
         _base(w.stack, service) + call.path,
         json=call.json,
         params=call.params,
-        headers=headers,
+        headers={**headers, **(call.headers or {})},
     )
 
 
@@ -629,23 +800,24 @@ async def test_a_centre_sees_only_itself_and_its_own_programmes(
     assert world.programme_update in {p["programme_id"] for p in mine.json()}
 
 
-async def test_the_printable_page_checks_a_token_in_the_url_like_one_in_the_header(
+async def test_the_printable_page_takes_no_token_from_the_url(
     world: World, http: httpx.AsyncClient
 ) -> None:
+    """A token in a URL is kept in histories, proxies' logs and Referer headers: the page
+    refuses one there (400), genuine or not, and answers the header like every endpoint."""
     page = f"{world.stack.endpoints.credential}/v1/learners/{world.learner}/trail"
 
     def token(headers: dict[str, str]) -> str:
         return headers["Authorization"].removeprefix("Bearer ")
 
-    for who, headers, expected in [
-        ("another learner", world.bearer(world.other_learner), 403),
-        ("an expired token", world.expired(world.learner), 401),
-        ("a tampered token", world.tampered(world.learner, "learner"), 401),
-        ("garbage", {"Authorization": "Bearer garbage"}, 401),
+    for who, headers in [
+        ("the learner", world.bearer(world.learner)),
+        ("another learner", world.bearer(world.other_learner)),
+        ("the department", world.stack.admin),
+        ("garbage", {"Authorization": "Bearer garbage"}),
     ]:
         response = await http.get(page, params={"format": "html", "access_token": token(headers)})
-        _assert_refused(response, expected, f"the page with {who}'s token in the URL")
-    response = await http.get(
-        page, params={"format": "html", "access_token": token(world.bearer(world.learner))}
-    )
+        _assert_refused(response, 400, f"the page with {who}'s token in the URL")
+    response = await http.get(page, params={"format": "html"}, headers=world.bearer(world.learner))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    assert "access_token" not in response.text

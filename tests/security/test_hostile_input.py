@@ -248,7 +248,7 @@ async def test_look_alike_and_invisible_characters_in_a_name_are_refused_with_th
         errors = _field_errors(_problem(await submit(http, stack, centre["api_key"], body), 422))
         assert reason in errors["learner.full_name"], errors
 
-        registration = {"national_id": national_id(), "full_name": name, "birth_date": "1990-01-01"}
+        registration = {"full_name": name, "birth_date": "1990-01-01"}
         response = await http.post(f"{stack.endpoints.learner}/v1/learners", json=registration)
         assert reason in _field_errors(_problem(response, 422))["full_name"]
 

@@ -354,7 +354,6 @@ async def test_self_registration_refuses_impossible_birth_dates(
     answer = await http.post(
         f"{stack.endpoints.learner}/v1/learners",
         json={
-            "national_id": national_id(),
             "full_name": "Lê Hoàng Yến",
             "birth_date": birth_date,
             "commune_code": "22735",

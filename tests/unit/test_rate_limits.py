@@ -34,14 +34,35 @@ class _Providers:
         return {"_id": "centre-1"}, {"key_id": f"id-{key}", "scopes": scopes}
 
 
-async def test_rotating_a_key_does_not_give_a_fresh_bucket() -> None:
-    svc: Any = deps.Services(
+def _services(per_minute: int, claims_per_minute: int = 5) -> Any:
+    return deps.Services(
         records=None,  # type: ignore[arg-type]
         programmes=None,  # type: ignore[arg-type]
         providers=_Providers(),  # type: ignore[arg-type]
         profiles=None,  # type: ignore[arg-type]
-        limiter=RateLimiter(per_minute=2),
+        accounts=None,  # type: ignore[arg-type]
+        sessions=None,  # type: ignore[arg-type]
+        limiter=RateLimiter(per_minute=per_minute),
+        claim_account_limiter=RateLimiter(per_minute=claims_per_minute),
+        claim_address_limiter=RateLimiter(per_minute=claims_per_minute * 6),
     )
+
+
+def test_claim_code_guesses_have_a_bucket_of_their_own() -> None:
+    """The claim limiter is used even while empty (an empty one is falsy: it once fell back
+    to the 600-a-minute general limiter, and guessing went unlimited)."""
+    svc = _services(per_minute=600, claims_per_minute=2)
+    deps.throttle(svc, "account:A", svc.claim_account_limiter)
+    deps.throttle(svc, "account:A", svc.claim_account_limiter)
+    with pytest.raises(Problem) as refused:
+        deps.throttle(svc, "account:A", svc.claim_account_limiter)
+    assert refused.value.status == 429 and "2 requests a minute" in refused.value.detail
+    deps.throttle(svc, "account:B", svc.claim_account_limiter)  # another account is not held
+    deps.throttle(svc, "account:A")  # nor the general limit
+
+
+async def test_rotating_a_key_does_not_give_a_fresh_bucket() -> None:
+    svc = _services(per_minute=2)
     await deps.records_writer("old-key", svc)
     await deps.records_writer("old-key", svc)
     with pytest.raises(Problem) as refused:

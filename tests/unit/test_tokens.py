@@ -28,6 +28,14 @@ def test_bad_tokens_are_refused(token_of, reason) -> None:  # type: ignore[no-un
         verify_token("s3cret", token_of(token), now=1_000)
 
 
+def test_an_access_token_names_its_session_and_a_minted_one_none() -> None:
+    session = verify_token("s3cret", issue_token("s3cret", "L1", "learner", 2_000, "S1"), 1_000)
+    assert (session.subject, session.session) == ("L1", "S1")
+    assert (
+        verify_token("s3cret", issue_token("s3cret", "L1", "learner", 2_000), 1_000).session is None
+    )
+
+
 def test_a_token_signed_with_another_secret_is_refused() -> None:
     token = issue_token("other", "L1", "admin", expires_at=2_000)
     with pytest.raises(TokenError, match="signature"):

@@ -9,14 +9,18 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.security import APIKeyHeader
 
+from services.common.access import caller, must_be_learner_or_admin
 from services.common.mongo import Document
 from services.common.problems import Problem, problem_response
+from services.common.tokens import Claims
+from services.learner.accounts import Accounts
 from services.learner.appending import AppendFailed
 from services.learner.intake import FieldError
 from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers, Scope
 from services.learner.ratelimit import RateLimiter
+from services.learner.sessions import SessionRefused, Sessions
 from services.learner.store import RevisionMoved
 from services.learner.submissions import Records
 
@@ -33,7 +37,12 @@ class Services:
     programmes: Programmes
     providers: Providers
     profiles: Profiles
+    accounts: Accounts
+    sessions: Sessions
     limiter: RateLimiter
+    # claim-code redemptions: a few a minute per account, more per address
+    claim_account_limiter: RateLimiter
+    claim_address_limiter: RateLimiter
 
 
 async def services(request: Request) -> Services:
@@ -52,17 +61,57 @@ class ProviderCaller:
     key: Document
 
 
-def throttle(svc: Services, caller: str) -> None:
+def throttle(svc: Services, caller: str, limiter: RateLimiter | None = None) -> None:
     """Refuse with 429 and Retry-After when the caller is over its rate limit."""
-    wait = svc.limiter.check(caller, time.monotonic())
+    limiter = svc.limiter if limiter is None else limiter  # an empty limiter is falsy
+    wait = limiter.check(caller, time.monotonic())
     if wait is not None:
         raise Problem(
             429,
             "Too many requests",
-            f"This caller is limited to {svc.limiter.per_minute} requests a minute; "
+            f"This caller is limited to {limiter.per_minute} requests a minute; "
             f"retry after {wait} s.",
             headers={"Retry-After": str(wait)},
         )
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the deployment vouches for it (see ``LT_TRUSTED_PROXIES``)."""
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A learner's live sign-in session, and the account it belongs to."""
+
+    claims: Claims
+    session: Document
+    account: Document
+
+
+async def signed_in(who: Annotated[Claims, Depends(caller)], svc: ServicesDep) -> SignedIn:
+    """The caller's own sign-in session: an access token whose session is still live."""
+    if who.role != "learner" or who.session is None:
+        raise Problem(
+            403,
+            "Forbidden",
+            "Only a learner's own sign-in session may do this: send the access token that "
+            "registration or a refresh gave (not the admin token, nor a token from "
+            "'trail token').",
+        )
+    try:
+        session = await svc.sessions.live_session(who.session)
+    except SessionRefused as exc:
+        raise Problem(
+            401,
+            "Unauthorised",
+            f"The access token's session cannot be used: {exc}.",
+            headers={"WWW-Authenticate": "Bearer"},
+        ) from exc
+    account = await svc.accounts.store.account(session["account_id"])
+    if account is None:  # pragma: no cover - sessions are made for existing accounts
+        raise Problem(401, "Unauthorised", "The session's account is gone.")
+    return SignedIn(who, session, account)
 
 
 async def _provider(key: str | None, svc: Services, scope: Scope | None) -> ProviderCaller:
@@ -177,3 +226,22 @@ def not_found(what: str, ident: str) -> Problem:
 
 def conflict(detail: str) -> Problem:
     return Problem(409, "Conflict", detail)
+
+
+async def profile_reader(
+    learner_id: str, who: Annotated[Claims, Depends(caller)], svc: ServicesDep
+) -> Claims:
+    """The learner named in the path, or the department; an access token of a session that
+    was signed out is refused here at once (the other services wait for it to expire)."""
+    must_be_learner_or_admin(learner_id, who)
+    if who.session is not None:
+        try:
+            await svc.sessions.live_session(who.session)
+        except SessionRefused as exc:
+            raise Problem(
+                401,
+                "Unauthorised",
+                f"The access token's session cannot be used: {exc}.",
+                headers={"WWW-Authenticate": "Bearer"},
+            ) from exc
+    return who

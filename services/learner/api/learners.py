@@ -1,27 +1,28 @@
-"""Learners: register themselves, read and correct their own profile."""
+"""Learners: open an account, read and correct their own profile."""
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 
-from services.common.access import app_settings, learner_or_admin
+from contracts.text import STORED
 from services.common.mongo import Document
 from services.common.problems import Problem
-from services.common.settings import Settings
-from services.common.tokens import Claims, issue_token
+from services.common.tokens import Claims
+from services.learner.api.accounts import SessionTokens, session_tokens
 from services.learner.api.deps import (
     ServicesDep,
+    client_address,
     conflict,
     expected_revision,
+    profile_reader,
     throttle,
 )
 from services.learner.profiles import (
-    AlreadyRegistered,
+    Contact,
     LearnerNotFound,
     ProfileChange,
     ProfileConflict,
@@ -30,7 +31,6 @@ from services.learner.profiles import (
 from services.learner.store import revision_of
 
 router = APIRouter(prefix="/v1", tags=["learners"])
-TOKEN_HOURS = 24
 
 
 class LearnerView(BaseModel):
@@ -53,8 +53,11 @@ class LearnerView(BaseModel):
 
 
 class Registered(BaseModel):
+    """An account opened: its own learner profile and a sign-in session."""
+
+    account_id: str
     learner: LearnerView
-    token: str = Field(description=f"A learner token, valid {TOKEN_HOURS} h.")
+    session: SessionTokens
 
 
 def learner_view(doc: Document) -> LearnerView:
@@ -78,28 +81,25 @@ def learner_view(doc: Document) -> LearnerView:
     "/learners",
     status_code=201,
     response_model=Registered,
-    summary="Register as a learner (anyone; limited per address).",
-    responses={409: {"description": "This national ID is registered already."}},
+    summary="Open an account (anyone; limited per address); it binds no national ID.",
 )
 async def register(
-    registration: SelfRegistration,
-    request: Request,
-    svc: ServicesDep,
-    settings: Annotated[Settings, Depends(app_settings)],
+    registration: SelfRegistration, request: Request, svc: ServicesDep
 ) -> Registered:
-    """Create your learner profile and get a token to read your trail. A national ID that is
-    known already cannot be registered again (it would hand its trail to whoever asks)."""
-    throttle(svc, f"ip:{request.client.host if request.client else 'unknown'}")
-    try:
-        doc = await svc.profiles.register(registration)
-    except AlreadyRegistered as exc:
-        raise conflict(
-            "This national ID is registered already. Ask your training centre or the "
-            "department for access to your trail."
-        ) from exc
-    expires = int(time.time()) + TOKEN_HOURS * 3600
-    token = issue_token(settings.token_secret.get_secret_value(), doc["_id"], "learner", expires)
-    return Registered(learner=learner_view(doc), token=token)
+    """Open an account with a profile of its own and a sign-in session. It reaches no one's
+    records: a national ID is bound to it only by a proof — redeem the claim code a training
+    centre gives you after checking your card (`POST /v1/account/claims`)."""
+    throttle(svc, f"ip:{client_address(request)}")
+    contact = Contact.model_validate(
+        registration.model_dump(exclude={"full_name", "birth_date"}), context=STORED
+    )
+    account, learner = await svc.accounts.open(
+        registration.full_name, registration.birth_date, contact
+    )
+    tokens = await svc.sessions.start(account)
+    return Registered(
+        account_id=account["_id"], learner=learner_view(learner), session=session_tokens(tokens)
+    )
 
 
 @router.get(
@@ -109,7 +109,7 @@ async def register(
 )
 async def get_profile(
     learner_id: str,
-    _: Annotated[Claims, Depends(learner_or_admin)],
+    _: Annotated[Claims, Depends(profile_reader)],
     svc: ServicesDep,
     response: Response,
 ) -> LearnerView:
@@ -134,7 +134,7 @@ async def get_profile(
 async def change_profile(
     learner_id: str,
     change: ProfileChange,
-    who: Annotated[Claims, Depends(learner_or_admin)],
+    who: Annotated[Claims, Depends(profile_reader)],
     svc: ServicesDep,
     response: Response,
     if_match: Annotated[str | None, Header()] = None,

@@ -1,0 +1,144 @@
+"""Sign-in sessions of learners' accounts: short-lived access tokens, rotating refresh tokens.
+
+A session is a document on the server (``sessions``), so it can be ended: signing out ends
+one, "sign out everywhere" ends all of an account's, and the department's undoing of a binding
+ends them too. What a client holds:
+
+- an **access token** (the one token codec, :mod:`services.common.tokens`) for the learner the
+  account acts for, naming its session (``sid``), valid ``LT_ACCESS_TOKEN_SECONDS`` (600). The
+  credential and notify services check its signature and expiry only (they never call this
+  service), so a signed-out session's access token still reads there until it expires; this
+  service refuses it at once on the account's own operations;
+- a **refresh token**, a 256-bit random secret stored only as its SHA-256, good once: each
+  refresh spends it (a unique insert, atomic on every server) and hands out the next. A spent
+  refresh token presented again means two holders — the rightful client and a thief — so the
+  whole session is revoked (reuse detection, as OAuth 2.0 Security BCP §4.14 describes).
+
+A browser session can use the same store later: the cookie carries the refresh token (or a
+session secret hashed the same way) and the session document is the same.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from services.common.mongo import Document
+from services.common.tokens import issue_token, new_secret_token, secret_hash
+from services.learner.store import LearnerStore
+
+REFRESH_PREFIX = "ltr_"
+
+
+class SessionRefused(Exception):
+    """The refresh token or session cannot be used; the message says why (for a 401)."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What a client is given when a session starts or is refreshed."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    learner_id: str
+    session_id: str
+
+
+class Sessions:
+    def __init__(
+        self, store: LearnerStore, token_secret: str, access_seconds: int, session_days: int
+    ) -> None:
+        self.store = store
+        self.token_secret = token_secret
+        self.access_seconds = access_seconds
+        self.session_days = session_days
+
+    async def acting_learner(self, account: Document) -> str:
+        """The learner an account acts for: the one bound to it by proof (after any merge by
+        the department), else the learner it opened with."""
+        learner_id: str = account.get("bound_learner_id") or account["own_learner_id"]
+        seen: set[str] = set()
+        while learner_id not in seen:
+            seen.add(learner_id)
+            doc = await self.store.learner(learner_id)
+            if doc is None or not doc.get("merged_into"):
+                break
+            learner_id = doc["merged_into"]
+        return learner_id
+
+    def access_token(self, learner_id: str, session_id: str) -> str:
+        expires = int(time.time()) + self.access_seconds
+        return issue_token(self.token_secret, learner_id, "learner", expires, session_id)
+
+    async def start(self, account: Document) -> Tokens:
+        """A new session for the account."""
+        now = datetime.now(UTC)
+        session: Document = {
+            "_id": str(uuid.uuid4()),
+            "account_id": account["_id"],
+            "created_at": now,
+            "expires_at": now + timedelta(days=self.session_days),
+            "revoked_at": None,
+        }
+        refresh = new_secret_token(REFRESH_PREFIX)
+        await self.store.add_session(session, self._refresh_doc(refresh, session["_id"], now))
+        return await self._tokens(account, session["_id"], refresh)
+
+    async def refresh(self, refresh_token: str) -> Tokens:
+        """Spend a refresh token for a new access token and the next refresh token."""
+        token_hash = secret_hash(refresh_token)
+        found = await self.store.refresh_token(token_hash)
+        if found is None:
+            raise SessionRefused("the refresh token is unknown")
+        now = datetime.now(UTC)
+        if not await self.store.use_refresh_token(token_hash, now):
+            await self.store.revoke_sessions(
+                {"_id": found["session_id"]}, now, "refresh token reused"
+            )
+            raise SessionRefused(
+                "the refresh token was used already, so it may have been copied: the session "
+                "is signed out; sign in again"
+            )
+        session = await self.live_session(found["session_id"], now)
+        account = await self.store.account(session["account_id"])
+        if account is None:  # pragma: no cover - sessions are made for existing accounts
+            raise SessionRefused("the session's account is gone")
+        refresh = new_secret_token(REFRESH_PREFIX)
+        await self.store.add_refresh_token(self._refresh_doc(refresh, session["_id"], now))
+        return await self._tokens(account, session["_id"], refresh)
+
+    async def live_session(self, session_id: str, now: datetime | None = None) -> Document:
+        """The session, if it is neither signed out nor expired."""
+        session = await self.store.session(session_id)
+        now = now or datetime.now(UTC)
+        if session is None:
+            raise SessionRefused("the session is unknown")
+        if session.get("revoked_at") is not None:
+            raise SessionRefused(f"the session was signed out ({session['revoked_reason']})")
+        if session["expires_at"] <= now:
+            raise SessionRefused("the session has expired; sign in again")
+        return session
+
+    async def sign_out(self, session_id: str) -> None:
+        await self.store.revoke_sessions({"_id": session_id}, datetime.now(UTC), "signed out")
+
+    async def sign_out_everywhere(self, account_id: str, reason: str) -> int:
+        return await self.store.revoke_sessions(
+            {"account_id": account_id}, datetime.now(UTC), reason
+        )
+
+    async def _tokens(self, account: Document, session_id: str, refresh: str) -> Tokens:
+        learner_id = await self.acting_learner(account)
+        return Tokens(
+            access_token=self.access_token(learner_id, session_id),
+            refresh_token=refresh,
+            expires_in=self.access_seconds,
+            learner_id=learner_id,
+            session_id=session_id,
+        )
+
+    def _refresh_doc(self, refresh: str, session_id: str, now: datetime) -> Document:
+        return {"_id": secret_hash(refresh), "session_id": session_id, "issued_at": now}
