@@ -112,25 +112,32 @@ class IdempotencyMiddleware:
                 await _refuse_or_replay(scope, receive, send, answered)
                 return
             # an abandoned or expired claim was taken over: run the request as a first one
-        status, kept_headers, chunks = await self._run(scope, replay, send)
+        # the answer is kept before it is sent: a client that has it, or retries at once, finds
+        # it kept (sent first, a quick retry met "still running", and a crash in between let the
+        # retry create a second time)
+        status, kept_headers, chunks, messages = await self._run(scope, replay)
         if status >= 500:
             await collection.delete_one({"_id": doc_id, "state": "running"})
-            return
-        try:
-            await collection.update_one(
-                {"_id": doc_id},
-                {
-                    "$set": {
-                        "state": "done",
-                        "status": status,
-                        "headers": kept_headers,
-                        "body": base64.b64encode(b"".join(chunks)).decode(),
-                        "at": datetime.now(UTC),
-                    }
-                },
-            )
-        except Exception:  # answered already; a retry then waits out ABANDONED and runs again
-            _log.exception("could not keep the answer of an Idempotency-Key", extra={"key": key})
+        else:
+            try:
+                await collection.update_one(
+                    {"_id": doc_id},
+                    {
+                        "$set": {
+                            "state": "done",
+                            "status": status,
+                            "headers": kept_headers,
+                            "body": base64.b64encode(b"".join(chunks)).decode(),
+                            "at": datetime.now(UTC),
+                        }
+                    },
+                )
+            except Exception:  # a retry then waits out ABANDONED and runs again
+                _log.exception(
+                    "could not keep the answer of an Idempotency-Key", extra={"key": key}
+                )
+        for message in messages:
+            await send(message)
 
     def _sweep(self, collection: AsyncCollection[Document], now: datetime) -> None:
         """At most hourly, in the background: forget answers older than ``RETENTION``."""
@@ -187,14 +194,16 @@ class IdempotencyMiddleware:
         return kept
 
     async def _run(
-        self, scope: Scope, receive: Receive, send: Send
-    ) -> tuple[int, dict[str, str], list[bytes]]:
-        """Run the request, sending its answer on and keeping a copy."""
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, dict[str, str], list[bytes], list[Message]]:
+        """Run the request and hold its answer (the endpoints answer small JSON documents):
+        its status, the headers kept, the body, and the messages to send once it is kept."""
         status = 500
         kept_headers: dict[str, str] = {}
         chunks: list[bytes] = []
+        messages: list[Message] = []
 
-        async def keep(message: Message) -> None:
+        async def hold(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
@@ -203,10 +212,10 @@ class IdempotencyMiddleware:
                         kept_headers[name.decode("latin-1").lower()] = value.decode("latin-1")
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
+            messages.append(message)
 
-        await self.app(scope, receive, keep)
-        return status, kept_headers, chunks
+        await self.app(scope, receive, hold)
+        return status, kept_headers, chunks, messages
 
 
 def _doc_id(scope: Scope, headers: dict[bytes, bytes], key: str) -> str:

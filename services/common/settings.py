@@ -44,8 +44,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Fault injection for tests only (0, off, in every deployment): the learner "
         "service waits this long between storing a batch's records and appending their "
-        "events, notify between marking a notification delivered and announcing it, so that "
-        "a test can kill the process inside that window.",
+        "events, the credential service between storing an issued credential and announcing "
+        "it, notify between marking a notification delivered and announcing it, so that a "
+        "test can kill the process inside that window.",
     )
     outbox_orphan_seconds: float = Field(
         default=120.0,

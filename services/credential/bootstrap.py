@@ -52,6 +52,7 @@ def build(settings: Settings) -> FastAPI:
         official=settings.issuer_official,
         address=Address(region=settings.issuer_region, street=settings.issuer_street_address),
         parent_org=settings.issuer_parent_org,
+        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
     runtime.consume(TOPICS, projection.handle)

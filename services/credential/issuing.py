@@ -136,9 +136,11 @@ class Issuer:
         official: str | None = None,
         address: Address | None = None,
         parent_org: str | None = None,
+        fault_pause_before_append: float = 0.0,
     ) -> None:
         self.store = store
         self.log = log
+        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self.loader = loader
         self.schemas = schemas
         self.base_url = public_base_url.rstrip("/")
@@ -259,6 +261,8 @@ class Issuer:
             "pending": _pending(credentials.CREDENTIAL_ISSUED, event),
         }
         await self.store.add_credential(doc)
+        if self.fault_pause_before_append:
+            await asyncio.sleep(self.fault_pause_before_append)
         try:
             await self._announce(doc)
         except Exception as exc:  # stored, signed and served: the relay will announce it

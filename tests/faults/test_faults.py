@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
 import time
 from collections import Counter
 
@@ -17,7 +15,7 @@ from cli import localstack
 from services.common.mongo import Document
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
 from tests.e2e.test_record_path import trail_of
-from tests.faults.conftest import Ledger
+from tests.faults.conftest import Ledger, another_instance
 
 LEARNERS = 6
 
@@ -291,15 +289,7 @@ async def test_two_credential_instances_share_the_work_and_survive_one_killed(
     stack: Stack, http: httpx.AsyncClient, ledger: Ledger
 ) -> None:
     first = localstack.component("credential")
-    port = first.port + 10
-    second = dataclasses.replace(
-        first,
-        name="credential-2",
-        address=f"http://127.0.0.1:{port}",
-        port=port,
-        healthy=functools.partial(localstack.http_ready, port),
-        env={**first.env, "LT_HTTP_PORT": str(port), "LT_PUBLIC_BASE_URL": first.address},
-    )
+    second = another_instance("credential", "credential-2", public_base_url=first.address)
     await asyncio.to_thread(localstack.start, second)
     try:
         centre = await new_provider(http, stack)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,8 +29,9 @@ from services.learner.intake import RecordSubmission
 from services.learner.store import LearnerStore, learner_key, record_key
 from services.learner.submissions import Records
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
+from tests.e2e.test_credentials import learner_with_records
 from tests.e2e.test_record_path import submit, trail_of
-from tests.faults.conftest import Ledger
+from tests.faults.conftest import Ledger, another_instance
 
 
 def _records_without_kafka(stack: Stack, store: LearnerStore) -> Records:
@@ -185,20 +185,8 @@ async def test_a_learner_instance_killed_between_storing_and_appending_loses_not
     record's event (the window forced open with the fault-injection setting): the record
     reaches the log and the trail exactly once, through the outbox relay of the instance that
     is still running, and nobody resubmits."""
-    first = localstack.component("learner")
-    port = first.port + 10
-    doomed = dataclasses.replace(
-        first,
-        name="learner-doomed",
-        address=f"http://127.0.0.1:{port}",
-        port=port,
-        healthy=functools.partial(localstack.http_ready, port),
-        env={
-            **first.env,
-            "LT_HTTP_PORT": str(port),
-            "LT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "LT_FAULT_PAUSE_BEFORE_APPEND_SECONDS": "120",
-        },
+    doomed = another_instance(
+        "learner", "learner-doomed", LT_FAULT_PAUSE_BEFORE_APPEND_SECONDS="120"
     )
     await asyncio.to_thread(localstack.start, doomed)
     centre = await new_provider(http, stack)
@@ -313,5 +301,64 @@ async def test_notify_killed_between_delivering_and_announcing_tells_the_log_onc
         announced=len(events),
         lost=0,
         duplicated=len(events) - 1,
+        announced_within_seconds=round(announced_after, 1),
+    )
+
+
+async def test_a_credential_instance_killed_between_storing_and_announcing_an_issue(
+    stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document], ledger: Ledger
+) -> None:
+    """``kill -9`` of a credential instance after it stored a signed credential and before it
+    appended ``credential.issued`` (the window held open by the fault-injection setting): the
+    instance still running announces it, once, and the credential verifies."""
+    learner_id, _, _ = await learner_with_records(http, stack, count=1)
+    first = localstack.component("credential")
+    doomed = another_instance(
+        "credential",
+        "credential-doomed",
+        public_base_url=first.address,
+        LT_FAULT_PAUSE_BEFORE_APPEND_SECONDS="120",
+    )
+    await asyncio.to_thread(localstack.start, doomed)
+    stored = mongo["lt_credential"]["credentials"]
+    asked = asyncio.create_task(
+        http.post(
+            f"{doomed.address}/v1/learners/{learner_id}/credentials",
+            headers=stack.admin,
+            timeout=60,
+        )
+    )
+    try:
+        doc = await eventually(lambda: stored.find_one({"learner_id": learner_id}), bool, within=30)
+        assert doc["pending"] is not None  # signed and stored, not yet in the log
+    finally:
+        assert await asyncio.to_thread(localstack.stop, doomed, True)  # kill -9 in the window
+    with pytest.raises(httpx.TransportError):
+        await asked  # the caller got no answer
+
+    started = time.monotonic()
+    told = await eventually(
+        lambda: _events(stack, credentials.TOPIC, learner_id),
+        lambda found: any(e.get("credential_id") == doc["_id"] for e in found),
+        within=60,
+    )
+    announced_after = time.monotonic() - started
+    await asyncio.sleep(3)
+    told = [
+        e
+        for e in await _events(stack, credentials.TOPIC, learner_id)
+        if e.get("credential_id") == doc["_id"]
+    ]
+    assert len(told) == 1
+    served = await http.get(f"{first.address}/v1/credentials/{doc['_id']}/verification")
+    assert served.status_code == 200 and served.json()["verdict"]["status"] == "valid"
+    ledger.record(
+        fault="kill -9 of a credential instance between storing an issued credential and "
+        "announcing it",
+        stored=1,
+        answered=0,
+        announced=len(told),
+        lost=0,
+        duplicated=len(told) - 1,
         announced_within_seconds=round(announced_after, 1),
     )
