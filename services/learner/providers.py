@@ -93,8 +93,12 @@ class Providers:
         self.store = store
         # key hash -> (until, provider, key): live keys only; a refused key is read each time
         self._live: dict[str, tuple[float, Document, Document]] = {}
+        self._changes = 0  # keys or centres changed through this instance so far
 
     def _forget(self) -> None:
+        """After a change is stored: drop every lookup, and keep a lookup that was under way
+        during the change from being remembered (see ``authenticate``)."""
+        self._changes += 1
         self._live.clear()
 
     async def register(self, registration: ProviderRegistration) -> tuple[Document, IssuedKey]:
@@ -117,8 +121,9 @@ class Providers:
         if not changes:
             return await self.store.provider(provider_id)
         changes["updated_at"] = datetime.now(UTC)
+        changed = await self.store.update_provider(provider_id, changes)
         self._forget()
-        return await self.store.update_provider(provider_id, changes)
+        return changed
 
     async def issue_key(self, provider_id: str, scopes: list[Scope]) -> IssuedKey:
         secret = new_api_key()
@@ -140,18 +145,20 @@ class Providers:
     async def rotate(self, key: Document) -> IssuedKey:
         """A new key with the same scopes; the presented one is revoked."""
         issued = await self.issue_key(key["provider_id"], key["scopes"])
-        self._forget()
         await self.store.revoke_key(key["provider_id"], key["key_id"], datetime.now(UTC))
+        self._forget()
         return issued
 
     async def revoke(self, provider_id: str, key_id: str) -> bool:
+        revoked = await self.store.revoke_key(provider_id, key_id, datetime.now(UTC))
         self._forget()
-        return await self.store.revoke_key(provider_id, key_id, datetime.now(UTC))
+        return revoked
 
     async def authenticate(self, secret: str) -> tuple[Document, Document] | None:
         """The provider and key record for a presented API key, if it is live (a live
         key's lookup is reused for ``KEY_CACHE_SECONDS``)."""
         key_hash = api_key_hash(secret)
+        changes = self._changes
         now = time.monotonic()
         cached = self._live.get(key_hash)
         if cached is not None and cached[0] > now:
@@ -162,6 +169,8 @@ class Providers:
         provider = await self.store.provider(key["provider_id"])
         if provider is None or not provider.get("active", True):
             return None
+        if changes != self._changes:  # read while a change was being stored: maybe stale
+            return provider, key
         if len(self._live) >= KEY_CACHE_SIZE:
             self._live = {h: v for h, v in self._live.items() if v[0] > now}
             if len(self._live) >= KEY_CACHE_SIZE:

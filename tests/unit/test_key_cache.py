@@ -4,6 +4,7 @@ counts reads: the cache, not MongoDB, is under test here)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -104,3 +105,29 @@ async def test_a_refused_key_is_never_remembered(clock: list[float]) -> None:
     assert await providers.authenticate("lt_wrong") is None
     assert await providers.authenticate("lt_wrong") is None
     assert store.reads == 2
+
+
+async def test_a_lookup_under_way_during_a_revocation_is_not_remembered(
+    clock: list[float],
+) -> None:
+    """The key is read, then revoked (through this instance) before the lookup ends: that
+    lookup's answer is not kept, so the next request reads the revocation."""
+    store = CountingStore()
+    providers = Providers(store)  # type: ignore[arg-type]
+    reading, revoked = asyncio.Event(), asyncio.Event()
+    read_key = store.key
+
+    async def slow_key(key_hash: str) -> dict[str, Any] | None:
+        found = await read_key(key_hash)
+        reading.set()
+        await revoked.wait()
+        return found
+
+    store.key = slow_key  # type: ignore[method-assign]
+    lookup = asyncio.create_task(providers.authenticate(SECRET))
+    await reading.wait()
+    await providers.revoke("P1", "K1")
+    revoked.set()
+    assert await lookup is not None  # it began before the revocation
+    store.key = read_key  # type: ignore[method-assign]
+    assert await providers.authenticate(SECRET) is None
