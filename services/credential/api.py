@@ -25,6 +25,7 @@ from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
+from services.credential.frameworks import framework_document
 from services.credential.issuing import CredentialSchemaError, Issuer, IssuingError
 from services.credential.store import CredentialStore
 from services.credential.summary_page import PAGES, render_trail
@@ -327,6 +328,27 @@ async def status_list(list_id: str, issuing: IssuerDep) -> JSONResponse:
     return JSONResponse(
         found, media_type=CREDENTIAL_JSON, headers={"Cache-Control": "public, max-age=300"}
     )
+
+
+@router.get(
+    "/v1/frameworks/{framework}",
+    tags=["verification"],
+    summary="A qualification framework credentials align levels to: vqf, aqrf, general (anyone).",
+    responses={404: {"description": "Unknown framework."}},
+)
+async def get_framework(framework: str, issuing: IssuerDep) -> dict[str, Any]:
+    """The `targetUrl` of a credential's level alignment: the framework's names, the source
+    of its levels and of the VQF→AQRF mapping, and each level (`#level-<code>`)."""
+    found = issuing.frameworks.by_key(framework)
+    if found is None:
+        raise Problem(
+            404,
+            "Unknown framework",
+            f"No framework {framework!r}: the frameworks are 'vqf' (Vietnamese Qualifications "
+            "Framework), 'aqrf' (ASEAN Qualifications Reference Framework) and 'general' "
+            "(general-education levels).",
+        )
+    return framework_document(issuing.frameworks, found)
 
 
 @router.get(

@@ -26,6 +26,8 @@ from contracts.credentials import CredentialIssued, CredentialRevoked
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog, publish_pending
 from services.common.mongo import Document
+from services.credential import badges
+from services.credential.frameworks import Frameworks, level_alignments, load_frameworks
 from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
 from services.credential.vc.credentials import (
@@ -74,6 +76,30 @@ ACHIEVEMENT_TYPES = {
     "exam": "Assessment",
     "recognised_unit": "Competency",
 }
+# A diploma (văn bằng) by its VQF level: trung cấp a Diploma, cao đẳng an associate degree,
+# đại học a bachelor's, thạc sĩ a master's, tiến sĩ a doctorate; sơ cấp I–III give a
+# certificate (chứng chỉ), not a diploma.
+DIPLOMA_TYPES = {
+    1: "Certificate",
+    2: "Certificate",
+    3: "Certificate",
+    4: "Diploma",
+    5: "AssociateDegree",
+    6: "BachelorDegree",
+    7: "MasterDegree",
+    8: "DoctoralDegree",
+}
+
+
+def achievement_type(kind: str, vqf_level: int | None, general_level: str | None) -> str:
+    """The OB 3.0 ``achievementType`` of a record: by its kind, and for a diploma by its
+    level (``SecondarySchoolDiploma`` for the upper-secondary one)."""
+    if kind == "diploma":
+        if vqf_level is not None:
+            return DIPLOMA_TYPES.get(vqf_level, "Diploma")
+        if general_level == "upper_secondary":
+            return "SecondarySchoolDiploma"
+    return ACHIEVEMENT_TYPES.get(kind, "Achievement")
 
 
 class IssuingError(Exception):
@@ -90,8 +116,11 @@ def issuer_did(public_base_url: str) -> str:
     return did_web(urlsplit(public_base_url).netloc)
 
 
-def learning_record(entry: Document) -> LearningRecord:
-    """A trail entry as the values an Open Badges achievement is built from."""
+def learning_record(
+    entry: Document, frameworks: Frameworks | None = None, base_url: str = ""
+) -> LearningRecord:
+    """A trail entry as the values an Open Badges achievement is built from (its level
+    aligned to the ``frameworks`` published under ``base_url``)."""
     # the display fields a person reads, in the words of the one catalogue
     level = words.level_label("vi", entry.get("vqf_level"), entry.get("general_education_level"))
     result = entry.get("result", {})
@@ -100,24 +129,44 @@ def learning_record(entry: Document) -> LearningRecord:
     )
     pathway = words.label("vi", "pathway", entry["pathway"])
     description = f"{pathway}: {entry['title']} (kết quả: {outcome})"
+    vqf_level, general_level = entry.get("vqf_level"), entry.get("general_education_level")
+    provider_name = entry.get("provider_name") or "Cơ sở đào tạo"
     return LearningRecord(
         record_id=entry["_id"],
         title=entry["title"],
         description=description,
-        achievement_type=ACHIEVEMENT_TYPES.get(entry["kind"], "Achievement"),
+        achievement_type=achievement_type(entry["kind"], vqf_level, general_level),
         completion_date=date.fromisoformat(entry["completed_on"]),
         credits=entry.get("credits"),
         hours=entry.get("hours"),
         level=level,
         criteria=f"Mã học phần / khóa học: {entry['code']}" if entry.get("code") else None,
+        field_of_study=entry.get("field_of_study"),
         provider=Provider(
             id=f"urn:uuid:{entry['provider_id']}",
-            name=entry.get("provider_name") or "Cơ sở đào tạo",
+            name=provider_name,
+            image=badges.centre_badge(provider_name),
         ),
         code=entry.get("code"),
         grade=result.get("grade"),
         grade_scale=result.get("grade_scale"),
         result_status=result.get("status"),
+        alignments=tuple(level_alignments(frameworks, base_url, vqf_level, general_level))
+        if frameworks is not None
+        else (),
+        image=badges.achievement_badge(
+            entry["title"],
+            entry["pathway"],
+            _badge_label(vqf_level, general_level) or entry.get("code"),
+        ),
+    )
+
+
+def _badge_label(vqf_level: int | None, general_level: str | None) -> str | None:
+    if vqf_level is not None:
+        return f"Bậc {vqf_level}"
+    return {"primary": "Tiểu học", "lower_secondary": "THCS", "upper_secondary": "THPT"}.get(
+        general_level or ""
     )
 
 
@@ -152,7 +201,9 @@ class Issuer:
             official=official,
             address=address,
             parent_org=parent_org,
+            image=badges.issuer_badge(issuer_name),
         )
+        self.frameworks = load_frameworks()
         self.key_secret = key_secret
         self.status_lists_url = f"{self.base_url}{STATUS_LISTS_PATH}"
         self._ring: KeyRing | None = None
@@ -226,7 +277,7 @@ class Issuer:
         document = await asyncio.to_thread(
             issue_clr,
             Learner(id=f"urn:uuid:{learner_id}", name=name),
-            [learning_record(e) for e in entries],
+            [learning_record(e, self.frameworks, self.base_url) for e in entries],
             self.profile,
             ring,
             self.loader,

@@ -39,6 +39,7 @@ class TrailEntry(BaseModel):
     code: str | None = None
     vqf_level: int | None = None
     general_education_level: str | None = None
+    field_of_study: str | None = None
     credits: float | None = None
     hours: float | None = None
     result: dict[str, Any]

@@ -418,6 +418,7 @@ def _operations() -> dict[tuple[Service, str], Rule]:
         "POST /v1/verify": Rule("public", 200, lambda w: Call("/v1/verify", w.credential)),
         "GET /v1/status-lists/{list_id}": Rule("public", 200, lambda w: Call("/v1/status-lists/1")),
         "GET /.well-known/did.json": Rule("public", 200, lambda w: Call("/.well-known/did.json")),
+        "GET /v1/frameworks/{framework}": Rule("public", 200, lambda w: Call("/v1/frameworks/vqf")),
         "POST /v1/admin/issuer-keys:rotate": Rule(
             "admin", 200, lambda w: Call("/v1/admin/issuer-keys:rotate")
         ),

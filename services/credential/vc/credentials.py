@@ -91,6 +91,8 @@ class IssuerProfile:
     official: str | None = None
     address: Address | None = None
     parent_org: str | None = None
+    image: str | None = None
+    """The department's badge: a URL or ``data:`` URI."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Provider:
 
     id: str
     name: str
+    image: str | None = None
+    """The centre's badge: a URL or ``data:`` URI."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,10 @@ class LearningRecord:
     grade_scale: str | None = None
     result_status: str | None = None
     """``passed``, ``completed`` or ``failed``, as the training centre reported it."""
+    alignments: tuple[Mapping[str, Any], ...] = ()
+    """OB 3.0 ``Alignment`` objects: the record's level in the qualification frameworks."""
+    image: str | None = None
+    """The achievement's badge: a URL or ``data:`` URI."""
 
 
 StatusBit = tuple[str, int]
@@ -172,6 +180,11 @@ def _urn(namespace: str, name: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{name}')}"
 
 
+def image(uri: str, caption: str) -> dict[str, Any]:
+    """An OB 3.0 ``Image``: its URL or ``data:`` URI and a caption."""
+    return {"id": _iri(uri, "image"), "type": "Image", "caption": nfc(caption)}
+
+
 def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
     """The issuer as an OB 3.0 ``Profile`` object."""
     profile: dict[str, Any] = {
@@ -183,6 +196,8 @@ def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
         profile["url"] = issuer.url
     if issuer.email:
         profile["email"] = issuer.email
+    if issuer.image:
+        profile["image"] = image(issuer.image, issuer.name)
     if issuer.official:
         profile["official"] = nfc(issuer.official)
     if issuer.address:
@@ -239,6 +254,12 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
             "type": ["Profile"],
             "name": nfc(record.provider.name),
         }
+        if record.provider.image:
+            item["creator"]["image"] = image(record.provider.image, record.provider.name)
+    if record.image:
+        item["image"] = image(record.image, record.title)
+    if record.alignments:
+        item["alignment"] = [dict(a) for a in record.alignments]
     descriptions = []
     grade = grade_description(record, achievement_id)
     if grade is not None:
