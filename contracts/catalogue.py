@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from contracts import accounts, credentials, learners, notifications, programmes, records
+from contracts import (
+    accounts,
+    credentials,
+    learners,
+    notifications,
+    prior_learning,
+    programmes,
+    records,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(credentials.TOPIC, key="learner_id"),
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
+    TopicSpec(prior_learning.TOPIC, key="learner_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -61,6 +70,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
+    EventType(
+        prior_learning.PRIOR_LEARNING_IMPORTED,
+        prior_learning.TOPIC,
+        prior_learning.PriorLearningImported,
+    ),
 )
 
 

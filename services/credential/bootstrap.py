@@ -7,12 +7,13 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import learners, records
+from contracts import learners, prior_learning, records
 from services.common.http import create_app
 from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.credential.api import router
+from services.credential.importing import PriorLearningImporter
 from services.credential.issuing import Issuer
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
@@ -21,7 +22,7 @@ from services.credential.vc.contexts import ensure_assets, runtime_loader
 from services.credential.vc.credentials import Address
 from services.credential.vc.schemas import runtime_schemas
 
-TOPICS = (learners.TOPIC, records.TOPIC)
+TOPICS = (learners.TOPIC, records.TOPIC, prior_learning.TOPIC)
 
 DESCRIPTION = """Each learner's connected trail, and credentials anyone can verify.
 
@@ -79,10 +80,12 @@ def build(settings: Settings) -> FastAPI:
             routes(
                 ("POST", "/v1/learners/{learner_id}/credentials"),
                 ("POST", "/v1/admin/issuer-keys:rotate"),
+                ("POST", "/v1/recognitions:import"),
             ),
         ),
     )
     app.state.store = store
     app.state.issuer = issuer
+    app.state.importer = PriorLearningImporter(store, runtime.log, issuer)
     app.include_router(router)
     return app

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -255,7 +255,12 @@ class Issuer:
         learner = await self.store.learner(learner_id)
         if learner is None or learner.get("merged_into"):
             raise IssuingError(f"learner {learner_id} is not known (or was merged)")
-        entries = (await self.store.entries_of([learner_id]))[learner_id]
+        # learning imported from another issuer's CLR is that issuer's to assert, not ours
+        entries = [
+            e
+            for e in (await self.store.entries_of([learner_id]))[learner_id]
+            if "imported" not in e
+        ]
         if record_ids is not None:
             wanted = set(record_ids)
             entries = [e for e in entries if e["_id"] in wanted]
@@ -405,14 +410,28 @@ class Issuer:
         )
 
     async def verify(
-        self, document: dict[str, Any] | str, trusted_only: bool
+        self,
+        document: dict[str, Any] | str,
+        trusted_only: bool,
+        status_lists: Sequence[Mapping[str, Any]] = (),
     ) -> VerificationReport:
-        """Verify against this service's own DID document (the only issuer it pins) and its
-        own status lists; nothing is fetched from elsewhere (no request may make this
-        service call a URL a credential names), so another issuer's keys and lists are
-        ``unknown``."""
+        """Verify against this service's own DID document, the issuers the department added
+        to its trust list (their DID documents as it gave them) and this service's own status
+        lists, plus any signed ``status_lists`` handed in (keyed by their ``id``; their
+        proofs are checked like any other); nothing is fetched from elsewhere (no request may
+        make this service call a URL a credential names), so keys and lists not known here
+        are ``unknown``."""
         trust = trust_list_from_did_document(await self.did_document())
-        lists: dict[str, dict[str, Any]] = {}
+        for trusted in await self.store.trusted_issuers():
+            if trusted["_id"] != self.did:
+                trust.update(trust_list_from_did_document(trusted["did_document"]))
+        lists: dict[str, dict[str, Any]] = {
+            str(given["id"]): dict(given)
+            for given in status_lists
+            if isinstance(given, Mapping)
+            and isinstance(given.get("id"), str)
+            and not str(given["id"]).startswith(self.status_lists_url)
+        }
         named = {u for u in _status_list_urls(document) if u.startswith(self.status_lists_url)}
         if named:
             existing = {self.status_list_url(i) for i in await self.store.status_list_ids()}

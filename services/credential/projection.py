@@ -20,6 +20,7 @@ from contracts import credentials
 from contracts.credentials import RecognitionGranted, RecognitionRevoked, TrailUpdated
 from contracts.envelope import Envelope, new_event_id, to_kafka
 from contracts.learners import LearnerMerged, LearnerProfile
+from contracts.prior_learning import PriorLearningImported
 from contracts.records import (
     LearningRecordContent,
     LearningRecordCorrected,
@@ -31,7 +32,7 @@ from services.common.telemetry import current_traceparent
 from services.credential.issuing import Issuer
 from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
-from services.credential.trail import build_trail, entry_from_record
+from services.credential.trail import build_trail, entry_from_import, entry_from_record
 
 SOURCE = "/credential"
 CONTENT_FIELDS = tuple(LearningRecordContent.model_fields)
@@ -91,6 +92,11 @@ class TrailProjection:
                 entry["learner_id"] = survivor(data.learner_id)
                 new_entries.setdefault(entry["_id"], entry)  # the first recording stands
                 changed.setdefault(entry["learner_id"], []).append(data.record_id)
+            elif isinstance(data, PriorLearningImported):
+                for imported in entry_from_import(data, event.id):
+                    imported["learner_id"] = survivor(data.learner_id)
+                    new_entries.setdefault(imported["_id"], imported)
+                    changed.setdefault(imported["learner_id"], []).append(imported["_id"])
             elif isinstance(data, LearningRecordCorrected):
                 entry_writes.append(_correction(data))
                 touched.add(data.record_id)

@@ -58,6 +58,7 @@ class CredentialStore:
         self.status_indices = db["status_indices"]
         self.status_revocations = db["status_revocations"]
         self.credentials = db["credentials"]
+        self.trusted = db["trusted_issuers"]
 
     async def ensure_indexes(self) -> None:
         await self.recognitions.create_index([("learner_id", ASCENDING)])
@@ -199,6 +200,20 @@ class CredentialStore:
 
     async def counts(self) -> dict[str, Any]:
         return {"entries": await self.entries.count_documents({})}
+
+    # other issuers the department trusts (for imports of their CLRs)
+
+    async def trusted_issuers(self) -> list[Document]:
+        """Every issuer the department added to its trust list, with its DID document."""
+        return [d async for d in self.trusted.find({})]
+
+    async def put_trusted_issuer(self, doc: Document) -> None:
+        """Add an issuer to the trust list, or replace what is kept for it (by ``_id``)."""
+        await self.trusted.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def remove_trusted_issuer(self, issuer_id: str) -> bool:
+        """Take an issuer off the trust list; False when it was not on it."""
+        return (await self.trusted.delete_one({"_id": issuer_id})).deleted_count == 1
 
     # the issuer's keys, status lists and issued credentials
 
