@@ -10,7 +10,10 @@ and ``awardedDate``, hours and level → a ``ResultDescription`` on the achievem
 (``ext:LearningHours``, ``ext:QualificationLevel``) with the learner's ``Result``, the
 training centre → ``achievement.creator``, course code → ``achievement.humanCode``, the
 grade → a ``Result`` with its ``ResultDescription`` (the scale's type, bounds or allowed
-values, and pass mark: see :func:`grade_description`), the language → ``inLanguage`` ``vi``.
+values, and pass mark: see :func:`grade_description`), the language → ``inLanguage`` ``vi``,
+the level's place in the qualification frameworks → ``alignment`` (given ready-made: see
+:mod:`services.credential.frameworks`), field → ``fieldOfStudy``, badges → ``image`` of the
+issuer, the creator and the achievement (URLs or ``data:`` URIs).
 The learner's name travels only as a salted SHA-256 ``IdentityObject`` (OB 3.0's advice: a
 receiving school that knows the name can check it; nobody reads it off the credential).
 All text is normalised to NFC before signing.
