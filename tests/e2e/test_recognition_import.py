@@ -229,6 +229,13 @@ async def test_a_clr_of_another_school_is_imported_and_recognised(
     assert set(shown) == {web["record_id"], database["record_id"]}
     assert shown[web["record_id"]]["imported"]["issuer_id"] == school.ring.controller
     assert shown[web["record_id"]]["provider_name"] == "Trường Cao đẳng B"
+    page = await http.get(
+        cred(stack, f"/v1/learners/{learner_id}/trail"),
+        params={"format": "html"},
+        headers=stack.admin,
+    )
+    assert "Công nhận từ hồ sơ số (CLR) đã xác minh của" in page.text
+    assert "Thiết kế web" in page.text  # the recognition it earned, in words
     by_record = {tuple(r["record_ids"]): r for r in trail["recognitions"]}
     assert by_record[(web["record_id"],)]["rule_id"] == "credit-transfer/cao-dang-cntt"
     assert "Thiết kế web" in by_record[(web["record_id"],)]["outcome_vi"]
