@@ -33,6 +33,7 @@ from services.credential.store import CredentialStore
 from services.credential.summary_page import PAGES, render_trail
 from services.credential.trail import Trail, build_trail
 from services.credential.vc.keys import trust_list_from_did_document
+from services.credential.vc.multibase import is_ed25519_public_multikey
 from services.credential.vc.verify import VerificationReport
 
 router = APIRouter(tags=["trail"])
@@ -413,6 +414,14 @@ async def put_trusted_issuer(
     if did == issuing.did:
         raise Problem(409, "This issuer", "This department's own keys are always trusted.")
     keys = trust_list_from_did_document(body.did_document)[did]
+    broken = [k for k in keys if not is_ed25519_public_multikey(k)]
+    if broken:
+        raise Problem(
+            422,
+            "Not Ed25519 keys",
+            f"These assertion keys are not Ed25519 Multikeys (z6Mk…), the only kind "
+            f"eddsa-rdfc-2022 proofs use: {', '.join(k[:60] for k in broken[:5])}",
+        )
     if not keys:
         raise Problem(
             422,

@@ -285,6 +285,14 @@ async def test_a_clr_of_another_school_is_imported_and_recognised(
     [
         {"id": "not-a-did", "assertionMethod": []},
         {"id": "did:web:nokeys.example", "verificationMethod": [], "assertionMethod": []},
+        {
+            "id": "did:web:badkey.example",
+            "verificationMethod": [
+                {"id": "did:web:badkey.example#k", "type": "Multikey", "publicKeyMultibase": "zXYZ"}
+            ],
+            "assertionMethod": ["did:web:badkey.example#k"],
+        },
+        {"id": "did:web:junk.example", "verificationMethod": [1, "x"], "assertionMethod": [2]},
     ],
 )
 async def test_a_trusted_issuer_needs_a_did_and_keys(
