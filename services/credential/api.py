@@ -506,6 +506,7 @@ class ImportRequest(BaseModel):
         404: {"description": "Unknown learner."},
         409: {"description": "The CLR was issued here, or the learner was merged."},
         422: {"description": "Not verified (the failed checks are listed), or not the learner's."},
+        503: {"description": "The event log is unavailable; retry after Retry-After."},
     },
 )
 async def import_recognition(
@@ -526,7 +527,13 @@ async def import_recognition(
         extensions: dict[str, Any] = {}
         if refused.checks is not None:
             extensions = {"checks": refused.checks, "verdict": refused.verdict}
-        raise Problem(refused.status, refused.title, refused.detail, **extensions) from refused
+        raise Problem(
+            refused.status,
+            refused.title,
+            refused.detail,
+            headers=refused.headers,
+            **extensions,
+        ) from refused
     return {
         "import_id": event.import_id,
         "learner_id": event.learner_id,

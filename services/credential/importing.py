@@ -46,10 +46,12 @@ class ImportRefused(Exception):
         detail: str,
         checks: list[dict[str, str]] | None = None,
         verdict: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail = status, title, detail
         self.checks, self.verdict = checks, verdict
+        self.headers = headers or {}
 
 
 def _issuer(document: Mapping[str, Any]) -> tuple[str, str]:
@@ -163,7 +165,18 @@ class PriorLearningImporter:
             "type": prior_learning.PRIOR_LEARNING_IMPORTED,
             "data": event.model_dump(mode="json", exclude_none=True),
         }
-        await publish_pending(self.log, pending, SOURCE, learner_id)
+        try:
+            await publish_pending(self.log, pending, SOURCE, learner_id)
+        except Exception as exc:
+            _log.warning("prior learning import not appended", extra={"error": repr(exc)})
+            raise ImportRefused(
+                503,
+                "Service unavailable",
+                "The event log did not confirm the import in time. Retrying is safe: the same "
+                "CLR for the same learner gives the same import and the same trail entries, "
+                "never twice (an append that arrives late is the same import).",
+                headers={"Retry-After": "5"},
+            ) from exc
         _log.info(
             "prior learning imported",
             extra={"import_id": import_id, "issuer": issuer_id, "records": len(achievements)},
