@@ -26,7 +26,8 @@ TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
 def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
     notify = notify or NotifySettings()
     runtime = Runtime(settings)
-    store = NotifyStore(runtime.db)
+    store = NotifyStore(runtime.db, settings.fault_pause_before_append_seconds)
+    relay = runtime.relay(store.outbox)
     isolation = Isolation(
         runtime.metrics.counter(
             "learningtrail_notify_isolated_failures",
@@ -41,7 +42,6 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         notify,
         owner=notify.owner(settings.http_port),
         isolation=isolation,
-        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     matchmaker = Matchmaker(
         store,
@@ -60,14 +60,19 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
 
     async def on_start() -> None:
         await store.ensure_indexes()
+        await relay.start()
         await workers.start()
+
+    async def on_stop() -> None:
+        await workers.stop()
+        await relay.stop()
 
     app = create_app(
         settings=settings,
         title="Learning Trail — notify service",
         description="Tells learners, once and on the channel they chose, about the programmes "
         "that fit them and about their recognitions and credentials.",
-        lifespan=runtime.lifespan(on_start, workers.stop),
+        lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
         openapi_tags=[
