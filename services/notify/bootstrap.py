@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from contracts import credentials, learners, programmes, records
 from services.common.http import create_app
 from services.common.runtime import Runtime
-from services.common.settings import Settings
 from services.notify.api import router
 from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
@@ -23,8 +22,8 @@ from services.notify.worker import DeliveryWorkers
 TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
 
 
-def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
-    notify = notify or NotifySettings()
+def build(settings: NotifySettings) -> FastAPI:
+    notify = settings.delivery
     runtime = Runtime(settings)
     store = NotifyStore(runtime.db, settings.fault_pause_before_append_seconds)
     relay = runtime.relay(store.outbox)

@@ -41,7 +41,7 @@ from services.notify.outbox import (
 )
 from services.notify.preferences import CHANNELS, Subscriber, subscriber
 from services.notify.scheduling import retry_delay
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.store import ACTIVE, NotifyStore
 
 UNREADABLE = "the learner's stored preferences cannot be read; they must set them again"
@@ -70,7 +70,7 @@ class DeliveryWorkers:
         self,
         store: NotifyStore,
         log: EventLog,
-        settings: NotifySettings,
+        settings: DeliverySettings,
         owner: str,
         isolation: Isolation | None = None,
     ) -> None:

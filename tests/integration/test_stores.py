@@ -26,7 +26,7 @@ from services.learner.store import LearnerStore, learner_key, record_key
 from services.notify.matching import completion_key
 from services.notify.matchmaker import Matchmaker
 from services.notify.projection import NotifyProjection
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.store import NotifyStore
 from tests.conftest import Stack, record
 
@@ -216,7 +216,7 @@ PLACE = "22735"
 
 def notify_on(db: AsyncDatabase[Document]) -> tuple[NotifyStore, NotifyProjection]:
     store = NotifyStore(db)
-    matchmaker = Matchmaker(store, NotifySettings(), "secret", wake=lambda: None)
+    matchmaker = Matchmaker(store, DeliverySettings(), "secret", wake=lambda: None)
     return store, NotifyProjection(store, matchmaker)
 
 
