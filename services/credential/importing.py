@@ -18,18 +18,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import prior_learning
-from contracts.envelope import new_event_id
 from contracts.prior_learning import PriorLearningImported
 from contracts.vocabulary import Pathway
-from services.common.broker import EventLog, publish_pending
-from services.credential.issuing import SOURCE, Issuer
+from services.common.broker import EventLog, publish_pending_many
+from services.common.outbox import pending_event
+from services.credential.issuing import Issuer
 from services.credential.prior_learning import (
     PriorLearningError,
     identity_matches,
     import_id_for,
     read_achievements,
 )
-from services.credential.store import CredentialStore
+from services.credential.store import SOURCE, CredentialStore
 from services.credential.vc.credentials import nfc
 
 _log = logging.getLogger("learningtrail.credential.importing")
@@ -160,13 +160,13 @@ class PriorLearningImporter:
             achievements=achievements,
             verified_at=datetime.now(UTC),
         )
-        pending = {
-            "event_id": new_event_id(),
-            "type": prior_learning.PRIOR_LEARNING_IMPORTED,
-            "data": event.model_dump(mode="json", exclude_none=True),
-        }
+        # nothing is stored here: the event is the import, so there is nothing for an outbox
+        # to keep; it is accepted (202) only once Kafka has it, and refused (503) otherwise
+        pending = pending_event(prior_learning.PRIOR_LEARNING_IMPORTED, learner_id, event)
         try:
-            await publish_pending(self.log, pending, SOURCE, learner_id)
+            (error,) = await publish_pending_many(self.log, [(pending, learner_id)], SOURCE)
+            if error is not None:
+                raise error
         except Exception as exc:
             _log.warning("prior learning import not appended", extra={"error": repr(exc)})
             raise ImportRefused(
