@@ -61,6 +61,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
+    EventType(accounts.SESSIONS_SIGNED_OUT, accounts.TOPIC, accounts.SessionsSignedOut),
 )
 
 

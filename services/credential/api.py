@@ -19,6 +19,7 @@ from services.common.access import (
     claims_for,
     learner_or_admin,
     must_be_learner_or_admin,
+    not_signed_out,
     require_admin,
 )
 from services.common.pages import FOR_PEOPLE, page_language, wants_page
@@ -102,7 +103,8 @@ async def reader(
             "Send 'Authorization: Bearer <token>' (a learner's access token or the admin token).",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return must_be_learner_or_admin(learner_id, claims_for(credentials.credentials, settings))
+    claims = await not_signed_out(request, claims_for(credentials.credentials, settings))
+    return must_be_learner_or_admin(learner_id, claims)
 
 
 @router.get(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import learners, records
+from contracts import accounts, learners, records
 from services.common.http import create_app
 from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.signouts import SignedOutSessions
 from services.credential.api import router
 from services.credential.issuing import Issuer
 from services.credential.projection import TrailProjection
@@ -21,7 +22,8 @@ from services.credential.vc.contexts import ensure_assets, runtime_loader
 from services.credential.vc.credentials import Address
 from services.credential.vc.schemas import runtime_schemas
 
-TOPICS = (learners.TOPIC, records.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
+TOPICS = (learners.TOPIC, records.TOPIC, accounts.TOPIC)
 
 DESCRIPTION = """Each learner's connected trail, and credentials anyone can verify.
 
@@ -55,7 +57,8 @@ def build(settings: Settings) -> FastAPI:
         fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
-    runtime.consume(TOPICS, projection.handle)
+    signouts = SignedOutSessions(runtime.db)
+    runtime.consume(TOPICS, signouts.around(projection.handle))
     relay: list[asyncio.Task[None]] = []
 
     async def on_start() -> None:
@@ -84,5 +87,6 @@ def build(settings: Settings) -> FastAPI:
     )
     app.state.store = store
     app.state.issuer = issuer
+    app.state.signouts = signouts
     app.include_router(router)
     return app

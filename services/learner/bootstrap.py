@@ -75,6 +75,7 @@ def build(settings: Settings) -> FastAPI:
     )
     sessions = Sessions(
         store,
+        runtime.log,
         settings.token_secret.get_secret_value(),
         settings.access_token_seconds,
         settings.session_days,

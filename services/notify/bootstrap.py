@@ -6,10 +6,11 @@ import functools
 
 from fastapi import FastAPI
 
-from contracts import credentials, learners, programmes, records
+from contracts import accounts, credentials, learners, programmes, records
 from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.signouts import SignedOutSessions
 from services.notify.api import router
 from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
@@ -20,7 +21,8 @@ from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
 from services.notify.worker import DeliveryWorkers
 
-TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
+TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC, accounts.TOPIC)
 
 
 def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
@@ -50,7 +52,8 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         wake=workers.wake,
         isolation=isolation,
     )
-    runtime.consume(TOPICS, NotifyProjection(store, matchmaker).handle)
+    signouts = SignedOutSessions(runtime.db)
+    runtime.consume(TOPICS, signouts.around(NotifyProjection(store, matchmaker).handle))
     runtime.metrics.gauge_from(
         "learningtrail_outbox_notifications",
         "The outbox backlog: notifications waiting (pending) or being sent, by channel and state.",
@@ -77,6 +80,7 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         ],
     )
     app.state.store = store
+    app.state.signouts = signouts
     app.state.matchmaker = matchmaker
     app.state.workers = workers
     app.include_router(router)
