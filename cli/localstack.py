@@ -562,6 +562,9 @@ def components(ports: Ports) -> list[Component]:
                     "LT_SERVICE": service,
                     "LT_HTTP_PORT": str(port),
                     "LT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                    "LT_PORTAL_LEARNER_URL": f"http://127.0.0.1:{ports.learner}",
+                    "LT_PORTAL_CREDENTIAL_URL": f"http://127.0.0.1:{ports.credential}",
+                    "LT_PORTAL_NOTIFY_URL": f"http://127.0.0.1:{ports.notify}",
                     **extra,
                 },
             )

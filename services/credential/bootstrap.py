@@ -10,14 +10,16 @@ from fastapi import FastAPI
 from contracts import accounts, learners, records
 from services.common.http import create_app
 from services.common.idempotency import routes
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.signouts import SignedOutSessions
 from services.credential.api import router
 from services.credential.issuing import Issuer
+from services.credential.portal import router as portal_router
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
-from services.credential.store import CredentialStore
+from services.credential.store import CredentialStore, ShareStore
 from services.credential.vc.contexts import ensure_assets, runtime_loader
 from services.credential.vc.credentials import Address
 from services.credential.vc.schemas import runtime_schemas
@@ -61,8 +63,11 @@ def build(settings: Settings) -> FastAPI:
     runtime.consume(TOPICS, signouts.around(projection.handle))
     relay: list[asyncio.Task[None]] = []
 
+    shares = ShareStore(runtime.db)
+
     async def on_start() -> None:
         await store.ensure_indexes()
+        await shares.ensure_indexes()
         relay.append(asyncio.create_task(issuer.relay_forever(), name="credential-relay"))
 
     async def on_stop() -> None:
@@ -88,5 +93,8 @@ def build(settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.issuer = issuer
     app.state.signouts = signouts
+    app.state.shares = shares
+    install_portal(app)
     app.include_router(router)
+    app.include_router(portal_router)
     return app

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from services.common.http import create_app
 from services.common.idempotency import routes
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.learner.accounts import Accounts
@@ -109,6 +110,8 @@ def build(settings: Settings) -> FastAPI:
         else None
     )
     install_handlers(app)
+    app.state.portal_sessions = sessions
+    install_portal(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

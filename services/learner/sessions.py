@@ -131,6 +131,14 @@ class Sessions:
             raise SessionRefused("the session has expired; sign in again")
         return session
 
+    async def is_signed_out(self, session_id: str) -> bool:
+        """Whether the session can no longer be used (for the portal's cookie)."""
+        try:
+            await self.live_session(session_id)
+        except SessionRefused:
+            return True
+        return False
+
     async def sign_out(self, session_id: str) -> None:
         await self._end({"_id": session_id}, "signed out")
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contracts import accounts, credentials, learners, programmes, records
 from services.common.http import create_app
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.signouts import SignedOutSessions
@@ -15,6 +16,7 @@ from services.notify.api import router
 from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
 from services.notify.outbox import PENDING, SENDING
+from services.notify.portal import router as portal_router
 from services.notify.preferences import CHANNELS
 from services.notify.projection import NotifyProjection
 from services.notify.settings import NotifySettings
@@ -83,5 +85,7 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
     app.state.signouts = signouts
     app.state.matchmaker = matchmaker
     app.state.workers = workers
+    install_portal(app)
     app.include_router(router)
+    app.include_router(portal_router)
     return app
