@@ -154,7 +154,11 @@ def clear_session(response: Response, portal: Portal) -> None:
 
 def csrf_token(settings: Settings, session_id: str) -> str:
     """The forms' token for a session: any service can compute and check it, none stores it."""
-    key = settings.token_secret.get_secret_value().encode()
+    return form_token(settings.token_secret.get_secret_value(), session_id)
+
+
+def form_token(token_secret: str, session_id: str) -> str:
+    key = token_secret.encode()
     return b64url(hmac.new(key, b"csrf\x00" + session_id.encode(), hashlib.sha256).digest())
 
 
@@ -223,12 +227,12 @@ async def form_of(request: Request, who: Visitor) -> dict[str, list[str]]:
             f"{origin or 'missing'}).",
             page="form",
         )
+    body = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
+    if body and kind != "application/x-www-form-urlencoded":
         raise Problem(
             415, "Unsupported form", "Send the form as application/x-www-form-urlencoded."
         )
-    body = await request.body()
     if len(body) > MAX_FORM_BYTES:
         raise Problem(413, "Form too large", f"A form holds at most {MAX_FORM_BYTES} bytes.")
     try:
