@@ -137,6 +137,14 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     assert download.suggested_filename.endswith(".json")
     clr = json.loads(await asyncio.to_thread(saved.read_text, encoding="utf-8"))
     assert "ClrCredential" in clr["type"]
+    # what an employer who scans its QR code reads, on a phone and on a desktop
+    check_url = await page.get_attribute("text=Kiểm tra bản này", "href")
+    assert check_url is not None
+    for size, lang in (("phone", "vi"), ("desktop", "en")):
+        verifier = await open_page(size, lang)
+        await verifier.goto(check_url)
+        assert await verifier.get_attribute("[data-status]", "data-status") == "valid"
+        await check(verifier, f"verification-clr-{lang}-{size}")
 
     # share only the school programme, for a week
     await page.check("#share-chosen")
