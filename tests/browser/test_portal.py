@@ -137,6 +137,20 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     assert download.suggested_filename.endswith(".json")
     clr = json.loads(await asyncio.to_thread(saved.read_text, encoding="utf-8"))
     assert "ClrCredential" in clr["type"]
+    # a school pastes the file on the verification page
+    school = await open_page("phone", "vi")
+    await school.goto(f"{stack.endpoints.credential}/verify")
+    await check(school, "verify-form-vi-phone")
+    await school.fill("#credential", json.dumps(clr))
+    await press(school, "#check")
+    assert await school.get_attribute("[data-status]", "data-status") == "valid"
+    said = await school.inner_text("main")
+    assert "Sở Giáo dục" in said and "Chương trình GDTX cấp THPT" in said
+    await check(school, "verify-pasted-vi-phone")
+    await school.goto(f"{stack.endpoints.credential}/verify")
+    await school.fill("#credential", "not a credential")
+    await press(school, "#check")
+    assert "Đây không phải hồ sơ số" in await school.inner_text("main")
     # what an employer who scans its QR code reads, on a phone and on a desktop
     check_url = await page.get_attribute("text=Kiểm tra bản này", "href")
     assert check_url is not None

@@ -465,6 +465,10 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             ],
         ),
         "POST /v1/verify": Rule("public", 200, lambda w: Call("/v1/verify", w.credential)),
+        "GET /verify": Rule("public", 200, lambda w: Call("/verify")),
+        "POST /verify": Rule(
+            "public", 200, lambda w: Call("/verify", form={"credential": json.dumps(w.credential)})
+        ),
         "GET /v1/status-lists/{list_id}": Rule("public", 200, lambda w: Call("/v1/status-lists/1")),
         "GET /.well-known/did.json": Rule("public", 200, lambda w: Call("/.well-known/did.json")),
         "POST /v1/admin/issuer-keys:rotate": Rule(
