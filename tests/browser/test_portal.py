@@ -37,7 +37,10 @@ async def citizen(stack: Stack) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=30) as http:
         centre = await new_provider(http, stack)
         nid = national_id()
-        first = submission(nid, f"PT-{uuid.uuid4().hex[:8]}", title="Sơ cấp Kỹ thuật trồng nho")
+        # a course the IT college's credit-transfer rule recognises (rules/*.toml)
+        first = submission(
+            nid, f"PT-{uuid.uuid4().hex[:8]}", title="Tin học văn phòng", code="SC-TINHOC-VP"
+        )
         second = submission(
             nid,
             f"PT-{uuid.uuid4().hex[:8]}",
@@ -53,14 +56,15 @@ async def citizen(stack: Stack) -> dict[str, Any]:
         learner_id = (await submit(http, stack, centre["api_key"], first)).json()["learner_id"]
         await submit(http, stack, centre["api_key"], second)
 
-        async def trail() -> int:
+        async def trail() -> dict[str, Any]:
             answer = await http.get(
                 f"{stack.endpoints.credential}/v1/learners/{learner_id}/trail",
                 headers=stack.admin,
             )
-            return int(answer.json().get("entry_count", 0)) if answer.status_code == 200 else 0
+            found: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
+            return found
 
-        await eventually(trail, lambda n: n == 2)
+        await eventually(trail, lambda t: t.get("entry_count") == 2 and t.get("recognitions"))
     return {"nid": nid, "learner_id": learner_id}
 
 
@@ -123,8 +127,12 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     await press(page, "nav.portal >> text=Hành trình học tập")
     assert page.url.startswith(f"{stack.endpoints.credential}/portal/trail")
     main = await page.inner_text("main")
-    assert "Sơ cấp Kỹ thuật trồng nho" in main and "Chương trình GDTX cấp THPT" in main
+    assert "Tin học văn phòng" in main and "Chương trình GDTX cấp THPT" in main
     assert "15/03/2025" in main  # dd/mm/yyyy
+    # the recognition, explained: what it grants, by which rule, from which entries
+    recognition = await page.inner_text(".recognition")
+    assert "Công nhận học phần vào chương trình Cao đẳng Công nghệ thông tin" in recognition
+    assert "Tính từ: Tin học văn phòng" in recognition
     await check(page, "portal-trail-vi-phone")
 
     # issue the CLR and download it
@@ -174,8 +182,9 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     employer = await open_page("phone", "vi")
     await employer.goto(link)
     shown = await employer.inner_text("main")
-    assert "Chương trình GDTX cấp THPT" in shown and "Sơ cấp Kỹ thuật trồng nho" not in shown
+    assert "Chương trình GDTX cấp THPT" in shown and "Tin học văn phòng" not in shown
     assert not await employer.context.cookies()  # the employer is given no session
+    assert not await employer.locator(".recognition").count()  # it counted an unshared entry
     await check(employer, "shared-chosen-vi-phone")
     desktop = await open_page("desktop", "en")
     await desktop.goto(link + "&lang=en")
