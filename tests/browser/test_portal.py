@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page
+from pymongo import AsyncMongoClient
 
 from cli import localstack
-from services.common.tokens import issue_token
+from services.common.mongo import Document
+from services.common.tokens import issue_token, verify_token
 from tests.browser.conftest import OpenPage, accessibility_violations, shoot
 from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit
@@ -262,3 +265,28 @@ async def test_an_expired_session_is_renewed_and_signing_out_everywhere_ends_it(
     await page.goto(f"{stack.endpoints.notify}/portal/inbox")
     assert page.url == f"{stack.endpoints.learner}/portal"
     assert await page.is_visible("#sign-in-oidc")
+
+
+async def test_a_session_past_its_last_day_sends_the_browser_to_sign_in(
+    stack: Stack, citizen: dict[str, Any], open_page: OpenPage
+) -> None:
+    page = await open_page("desktop", "en")
+    await sign_in(page, stack, citizen["nid"])
+    secret = localstack.dev_secrets()["LT_TOKEN_SECRET"]
+    access = await cookie(page.context, "lt_access")
+    session = verify_token(secret, access["value"], 0).session
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    try:
+        await client["lt_learner"]["sessions"].update_one(
+            {"_id": session}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}}
+        )
+    finally:
+        await client.close()
+    # its access token expired too: the refresh cookie is refused, both cookies are cleared
+    expired = issue_token(secret, citizen["learner_id"], "learner", 1, session)
+    await page.context.add_cookies([{**access, "value": expired}])  # type: ignore[list-item]
+    await page.goto(f"{stack.endpoints.credential}/portal/trail")
+    assert page.url == f"{stack.endpoints.learner}/portal"
+    assert await page.is_visible("#sign-in-oidc")
+    assert not [c for c in await page.context.cookies() if c["name"].startswith("lt_")]
+    await check(page, "portal-sign-in-en-desktop")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
@@ -19,6 +19,7 @@ from services.common.portal import (
     clear_session,
     form_of,
     page,
+    portal_language,
     require_visitor,
     see_other,
     set_access,
@@ -88,8 +89,7 @@ async def home(request: Request, svc: ServicesDep) -> Response:
 def _notice(request: Request) -> str | None:
     done = request.query_params.get("done")
     if done in ("profile", "claimed"):
-        lang = words.language(request.cookies.get("lt_lang") or request.query_params.get("lang"))
-        return words.word(lang, f"page.portal.done_{done}")
+        return words.word(portal_language(request), f"page.portal.done_{done}")
     return None
 
 
@@ -100,7 +100,11 @@ def _notice(request: Request) -> str | None:
     responses={303: {"description": "Back to the page, or to sign in."}},
     openapi_extra=FOR_PEOPLE,
 )
-async def renew(request: Request, svc: ServicesDep, next: str | None = None) -> Response:
+async def renew(
+    request: Request,
+    svc: ServicesDep,
+    next: Annotated[str | None, Query(max_length=2048)] = None,
+) -> Response:
     """The refresh token is spent for the next pair (a copy presented again ends the
     session: services/learner/sessions.py)."""
     portal = Portal.of(request.app.state.settings)
