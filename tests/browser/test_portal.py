@@ -28,8 +28,11 @@ from tests.e2e.test_record_path import submit
 
 
 async def check(page: Page, name: str) -> None:
-    """A screenshot, and no serious accessibility violation."""
+    """A screenshot, no serious accessibility violation, and nothing wider than the screen
+    (WCAG 1.4.10, reflow: no scrolling sideways on a phone)."""
     await shoot(page, name)
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert page.viewport_size is not None and width <= page.viewport_size["width"], name
     violations = await accessibility_violations(page)
     assert not violations, f"{name}: {violations}"
 
