@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -44,7 +43,7 @@ def build(settings: Settings) -> FastAPI:
         )
     cache = ensure_assets(Path(settings.jsonld_cache_dir) if settings.jsonld_cache_dir else None)
     runtime = Runtime(settings)
-    store = CredentialStore(runtime.db)
+    store = CredentialStore(runtime.db, settings.fault_pause_before_append_seconds)
     issuer = Issuer(
         store,
         runtime.log,
@@ -56,30 +55,24 @@ def build(settings: Settings) -> FastAPI:
         official=settings.issuer_official,
         address=Address(region=settings.issuer_region, street=settings.issuer_street_address),
         parent_org=settings.issuer_parent_org,
-        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
     signouts = SignedOutSessions(runtime.db)
     runtime.consume(TOPICS, signouts.around(projection.handle))
-    relay: list[asyncio.Task[None]] = []
+    relay = runtime.relay(store.outbox)
 
     shares = ShareStore(runtime.db)
 
     async def on_start() -> None:
         await store.ensure_indexes()
         await shares.ensure_indexes()
-        relay.append(asyncio.create_task(issuer.relay_forever(), name="credential-relay"))
-
-    async def on_stop() -> None:
-        for task in relay:
-            task.cancel()
-        await asyncio.gather(*relay, return_exceptions=True)
+        await relay.start()
 
     app = create_app(
         settings=settings,
         title="Learning Trail — credential service",
         description=DESCRIPTION,
-        lifespan=runtime.lifespan(on_start, on_stop),
+        lifespan=runtime.lifespan(on_start, relay.stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
         idempotent=(

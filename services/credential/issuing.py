@@ -19,13 +19,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
-
 from contracts import credentials, words
 from contracts.credentials import CredentialIssued, CredentialRevoked
 from contracts.envelope import new_event_id
-from services.common.broker import EventLog, publish_pending
+from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.outbox import pending_event
 from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
 from services.credential.vc.credentials import (
@@ -55,7 +54,6 @@ from services.credential.vc.statuslist import (
 )
 from services.credential.vc.verify import VerificationReport, verify_credential
 
-SOURCE = "/credential"
 STATUS_LISTS_PATH = "/v1/status-lists/"
 # How long a signed status list may be kept (and trusted) by a verifier: a revocation reaches
 # a verifier that caches lists within this time; an old copy cannot be replayed for longer.
@@ -136,11 +134,9 @@ class Issuer:
         official: str | None = None,
         address: Address | None = None,
         parent_org: str | None = None,
-        fault_pause_before_append: float = 0.0,
     ) -> None:
         self.store = store
         self.log = log
-        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self.loader = loader
         self.schemas = schemas
         self.base_url = public_base_url.rstrip("/")
@@ -258,11 +254,9 @@ class Issuer:
             "issued_at": now,
             "revoked_at": None,
             "document": document,
-            "pending": _pending(credentials.CREDENTIAL_ISSUED, event),
+            "pending": pending_event(credentials.CREDENTIAL_ISSUED, learner_id, event),
         }
         await self.store.add_credential(doc)
-        if self.fault_pause_before_append:
-            await asyncio.sleep(self.fault_pause_before_append)
         try:
             await self._announce(doc)
         except Exception as exc:  # stored, signed and served: the relay will announce it
@@ -300,40 +294,16 @@ class Issuer:
                     reason=reason,
                     revoked_at=now,
                 )
-                doc["pending"] = _pending(credentials.CREDENTIAL_REVOKED, event)
+                doc["pending"] = pending_event(
+                    credentials.CREDENTIAL_REVOKED, doc["learner_id"], event
+                )
                 await self.store.change_credential(
                     doc["_id"], {"revoked_at": now, "pending": doc["pending"]}
                 )
             await self._announce(doc)
 
     async def _announce(self, doc: Document) -> None:
-        pending = doc.get("pending")
-        if not pending:
-            return
-        await publish_pending(self.log, pending, SOURCE, doc["learner_id"])
-        await self.store.credential_announced(doc["_id"], pending["event_id"])
-
-    async def relay_pending(self, settled_before: datetime) -> int:
-        """Append the events of credentials issued or revoked before ``settled_before`` whose
-        append failed or was cut short (same event id: consumers see one event); how many."""
-        waiting = await self.store.unannounced_credentials(settled_before)
-        for doc in waiting:
-            await self._announce(doc)
-        return len(waiting)
-
-    async def relay_forever(self, every_seconds: float = 5.0) -> None:
-        """The credential service's relay task: what a request could not announce."""
-        while True:
-            await asyncio.sleep(every_seconds)
-            try:
-                relayed = await self.relay_pending(datetime.now(UTC) - timedelta(seconds=5))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _log.exception("credential relay pass failed; trying again")
-                continue
-            if relayed:
-                _log.info("credential events relayed", extra={"count": relayed})
+        await self.store.outbox.append_one(self.log, "credentials", doc)
 
     # the status list and verification
 
@@ -413,11 +383,3 @@ def _status_list_urls(document: Any) -> Iterable[str]:
     elif isinstance(document, list):
         for item in document:
             yield from _status_list_urls(item)
-
-
-def _pending(event_type: str, data: BaseModel) -> Document:
-    return {
-        "event_id": new_event_id(),
-        "type": event_type,
-        "data": data.model_dump(mode="json", exclude_none=True),
-    }

@@ -30,8 +30,8 @@ from contracts import accounts as events
 from contracts.accounts import SessionsSignedOut
 from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.outbox import pending_event
 from services.common.tokens import issue_token, new_secret_token, secret_hash
-from services.learner.appending import append_pending, pending_event
 from services.learner.store import LearnerStore
 
 REFRESH_PREFIX = "ltr_"
@@ -162,7 +162,7 @@ class Sessions:
             ),
         )
         await self.store.add_many("sign_outs", [sign_out])
-        await append_pending(self.log, self.store, "sign_outs", sign_out)
+        await self.store.outbox.append_one(self.log, "sign_outs", sign_out)
         return len(ended)
 
     async def _tokens(self, account: Document, session_id: str, refresh: str) -> Tokens:
