@@ -75,6 +75,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         prior_learning.TOPIC,
         prior_learning.PriorLearningImported,
     ),
+    EventType(accounts.SESSIONS_SIGNED_OUT, accounts.TOPIC, accounts.SessionsSignedOut),
 )
 
 

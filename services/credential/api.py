@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,7 @@ from services.common.access import (
     claims_for,
     learner_or_admin,
     must_be_learner_or_admin,
+    not_signed_out,
     require_admin,
 )
 from services.common.pages import FOR_PEOPLE, page_language, wants_page
@@ -107,7 +109,8 @@ async def reader(
             "Send 'Authorization: Bearer <token>' (a learner's access token or the admin token).",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return must_be_learner_or_admin(learner_id, claims_for(credentials.credentials, settings))
+    claims = await not_signed_out(request, claims_for(credentials.credentials, settings))
+    return must_be_learner_or_admin(learner_id, claims)
 
 
 @router.get(
@@ -249,6 +252,7 @@ def verification_page(
     document: dict[str, Any],
     report: VerificationReport,
     lang: str | None,
+    switch_url: str | None = None,
 ) -> Response:
     """What a person who scanned the QR code reads: the verdict (the same three as
     ``trail verify``'s exit codes), whose, when, each check (the worst result of that check
@@ -263,10 +267,13 @@ def verification_page(
     embedded = subject.get("verifiableCredential") or []
     issued = document.get("validFrom") or document.get("issuanceDate")
     switch = {"lang": "en" if shown == "vi" else "vi"}
+    issuer = document.get("issuer")
     return PAGES.response(
         "verification.html",
         shown,
-        switch_url=f"?{urlencode(switch)}",
+        switch_url=switch_url if switch_url is not None else f"?{urlencode(switch)}",
+        issuer=issuer.get("name") if isinstance(issuer, dict) else issuer,
+        achievements=_achievements(embedded),
         status=report.status,
         exit_code=report.exit_code,
         credential_id=credential_id,
@@ -279,6 +286,74 @@ def verification_page(
             for c in found["checks"]
             if c["result"] in ("failed", "unknown")
         ],
+    )
+
+
+def _achievements(embedded: object) -> list[str]:
+    """What the credential says: the name of each achievement it holds."""
+    names = []
+    for credential in embedded if isinstance(embedded, list) else []:
+        subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+        achievement = subject.get("achievement") if isinstance(subject, dict) else None
+        name = achievement.get("name") if isinstance(achievement, dict) else None
+        if isinstance(name, str):
+            names.append(name)
+    return names[:200]
+
+
+@router.get(
+    "/verify",
+    tags=["verification"],
+    response_class=HTMLResponse,
+    summary="The verification page: paste a credential to check it (anyone, a browser).",
+    responses={200: {"content": {"text/html": {}}}},
+    openapi_extra=FOR_PEOPLE,
+)
+async def verify_form(request: Request) -> Response:
+    shown = page_language(request)
+    other = "en" if shown == "vi" else "vi"
+    return PAGES.response("verify_form.html", shown, switch_url=f"?lang={other}")
+
+
+@router.post(
+    "/verify",
+    tags=["verification"],
+    response_class=HTMLResponse,
+    summary="Check a pasted credential and say the verdict in words (anyone, a browser's "
+    "form; programs use POST /v1/verify).",
+    responses={200: {"content": {"text/html": {}}}, 422: {"description": "Not a credential."}},
+    openapi_extra=FOR_PEOPLE,
+)
+async def verify_pasted(request: Request, issuing: IssuerDep) -> Response:
+    """The same checks and verdict as `POST /v1/verify` with `trusted_only`: only this
+    service's own keys and status lists are used, nothing the credential names is fetched."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    pasted = ""
+    if kind == "application/x-www-form-urlencoded":
+        pasted = (parse_qs(body.decode("utf-8", "replace")).get("credential") or [""])[0]
+    try:
+        document = json.loads(pasted)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise Problem(
+            422,
+            "Not a credential",
+            "Paste the whole credential: a JSON object as its holder received it.",
+            page="pasted",
+        )
+    report = await issuing.verify(document, trusted_only=True)
+    shown = page_language(request)
+    switch = "/verify?lang=" + ("en" if shown == "vi" else "vi")
+    identifier = document.get("id")
+    return verification_page(
+        request,
+        identifier if isinstance(identifier, str) else "—",
+        document,
+        report,
+        None,
+        switch_url=switch,
     )
 
 

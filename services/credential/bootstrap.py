@@ -6,22 +6,26 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import learners, prior_learning, records
+from contracts import accounts, learners, prior_learning, records
 from services.common.http import create_app
 from services.common.idempotency import routes
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.signouts import SignedOutSessions
 from services.credential.api import router
 from services.credential.importing import PriorLearningImporter
 from services.credential.issuing import Issuer
+from services.credential.portal import router as portal_router
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
-from services.credential.store import CredentialStore
+from services.credential.store import CredentialStore, ShareStore
 from services.credential.vc.contexts import ensure_assets, runtime_loader
 from services.credential.vc.credentials import Address
 from services.credential.vc.schemas import runtime_schemas
 
-TOPICS = (learners.TOPIC, records.TOPIC, prior_learning.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
+TOPICS = (learners.TOPIC, records.TOPIC, prior_learning.TOPIC, accounts.TOPIC)
 
 DESCRIPTION = """Each learner's connected trail, and credentials anyone can verify.
 
@@ -54,11 +58,15 @@ def build(settings: Settings) -> FastAPI:
         parent_org=settings.issuer_parent_org,
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
-    runtime.consume(TOPICS, projection.handle)
+    signouts = SignedOutSessions(runtime.db)
+    runtime.consume(TOPICS, signouts.around(projection.handle))
     relay = runtime.relay(store.outbox)
+
+    shares = ShareStore(runtime.db)
 
     async def on_start() -> None:
         await store.ensure_indexes()
+        await shares.ensure_indexes()
         await relay.start()
 
     app = create_app(
@@ -80,5 +88,9 @@ def build(settings: Settings) -> FastAPI:
     app.state.store = store
     app.state.issuer = issuer
     app.state.importer = PriorLearningImporter(store, runtime.log, issuer)
+    app.state.signouts = signouts
+    app.state.shares = shares
+    install_portal(app)
     app.include_router(router)
+    app.include_router(portal_router)
     return app

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateMany, UpdateOne
@@ -317,3 +318,42 @@ def _position(list_id: str, index: int) -> str:
 def _key(series_position: int) -> tuple[str, int]:
     where = slot(series_position)
     return where.list_id, where.index
+
+
+class ShareStore:
+    """Learners' share links. Opening one reads it by ``_id`` (its token's hash); a learner's
+    own list and revoking one read by ``learner_id`` (few, and only on the learner's page)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.shares = db["shares"]
+
+    async def ensure_indexes(self) -> None:
+        await self.shares.create_index([("learner_id", ASCENDING)])
+
+    async def add(self, share: Document) -> None:
+        await self.shares.insert_one(share)
+
+    async def by_token_hash(self, token_hash: str) -> Document | None:
+        return await self.shares.find_one({"_id": token_hash})
+
+    async def of_learner(self, learner_id: str) -> list[Document]:
+        cursor = self.shares.find({"learner_id": learner_id}).sort("created_at", DESCENDING)
+        return [d async for d in cursor.limit(200)]
+
+    async def revoke(self, learner_id: str, share_id: str, at: datetime) -> bool:
+        """Revoke the learner's link; False if they have no such live link."""
+        done = await self.shares.update_one(
+            {"learner_id": learner_id, "share_id": share_id, "revoked_at": None},
+            {"$set": {"revoked_at": at}},
+        )
+        return done.matched_count == 1
+
+    async def opened(self, token_hash: str, at: datetime) -> None:
+        """Note an opening (two at once may count once: the count is for the learner's eyes,
+        the times are what matter)."""
+        await self.shares.update_one(
+            {"_id": token_hash}, {"$set": {"last_opened_at": at}, "$inc": {"opens": 1}}
+        )
+        await self.shares.update_one(
+            {"_id": token_hash, "first_opened_at": None}, {"$set": {"first_opened_at": at}}
+        )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.common.http import create_app
 from services.common.idempotency import routes
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.learner.accounts import Accounts
@@ -66,6 +67,7 @@ def build(settings: Settings) -> FastAPI:
     )
     sessions = Sessions(
         store,
+        runtime.log,
         settings.token_secret.get_secret_value(),
         settings.access_token_seconds,
         settings.session_days,
@@ -97,6 +99,8 @@ def build(settings: Settings) -> FastAPI:
         else None
     )
     install_handlers(app)
+    app.state.portal_sessions = sessions
+    install_portal(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

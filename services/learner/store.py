@@ -22,9 +22,15 @@ from services.common.keyed import by_ids, insert_new
 from services.common.mongo import Document
 from services.common.outbox import Kind, Outbox
 
-OutboxKind = Literal["learners", "records", "programmes", "bindings"]
+OutboxKind = Literal["learners", "records", "programmes", "bindings", "sign_outs"]
 # learners' events before records': a relayed record never reaches a consumer before its learner
-OUTBOX_KINDS: tuple[OutboxKind, ...] = ("learners", "programmes", "records", "bindings")
+OUTBOX_KINDS: tuple[OutboxKind, ...] = (
+    "learners",
+    "programmes",
+    "records",
+    "bindings",
+    "sign_outs",
+)
 SOURCE = "/learner"
 
 
@@ -92,6 +98,8 @@ class LearnerStore:
         self.refresh_uses = db["refresh_uses"]
         self.oidc_flows = db["oidc_flows"]
         self.oidc_flow_uses = db["oidc_flow_uses"]
+        # sessions that ended early, each carrying the event that tells the other services
+        self.sign_outs = db["sign_outs"]
         self.outbox = Outbox(
             db,
             [Kind(kind, self._collection(kind)) for kind in OUTBOX_KINDS],
@@ -287,6 +295,7 @@ class LearnerStore:
             "records": self.records,
             "programmes": self.programmes,
             "bindings": self.bindings,
+            "sign_outs": self.sign_outs,
         }[kind]
 
     # accounts, bindings, claim codes and sessions
@@ -372,12 +381,18 @@ class LearnerStore:
     async def add_refresh_token(self, refresh: Document) -> None:
         await self.refresh_tokens.insert_one(refresh)
 
-    async def revoke_sessions(self, query: Document, at: datetime, reason: str) -> int:
-        """Revoke the live sessions ``query`` selects; how many."""
-        result = await self.sessions.update_many(
-            {**query, "revoked_at": None}, {"$set": {"revoked_at": at, "revoked_reason": reason}}
-        )
-        return result.modified_count
+    async def revoke_sessions(self, query: Document, at: datetime, reason: str) -> list[str]:
+        """Revoke the live sessions ``query`` selects; their ids (a session revoked by two
+        requests at once may be named by both: telling the other services twice is harmless)."""
+        live = [
+            d["_id"] async for d in self.sessions.find({**query, "revoked_at": None}, {"_id": 1})
+        ]
+        if live:
+            await self.sessions.update_many(
+                {"_id": {"$in": live}, "revoked_at": None},
+                {"$set": {"revoked_at": at, "revoked_reason": reason}},
+            )
+        return live
 
     async def add_oidc_flow(self, flow: Document) -> None:
         await self.oidc_flows.insert_one(flow)

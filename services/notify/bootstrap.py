@@ -6,20 +6,24 @@ import functools
 
 from fastapi import FastAPI
 
-from contracts import credentials, learners, programmes, records
+from contracts import accounts, credentials, learners, programmes, records
 from services.common.http import create_app
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
+from services.common.signouts import SignedOutSessions
 from services.notify.api import router
 from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
 from services.notify.outbox import PENDING, SENDING
+from services.notify.portal import router as portal_router
 from services.notify.preferences import CHANNELS
 from services.notify.projection import NotifyProjection
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
 from services.notify.worker import DeliveryWorkers
 
-TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
+TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC, accounts.TOPIC)
 
 
 def build(settings: NotifySettings) -> FastAPI:
@@ -49,7 +53,8 @@ def build(settings: NotifySettings) -> FastAPI:
         wake=workers.wake,
         isolation=isolation,
     )
-    runtime.consume(TOPICS, NotifyProjection(store, matchmaker).handle)
+    signouts = SignedOutSessions(runtime.db)
+    runtime.consume(TOPICS, signouts.around(NotifyProjection(store, matchmaker).handle))
     runtime.metrics.gauge_from(
         "learningtrail_outbox_notifications",
         "The outbox backlog: notifications waiting (pending) or being sent, by channel and state.",
@@ -81,7 +86,10 @@ def build(settings: NotifySettings) -> FastAPI:
         ],
     )
     app.state.store = store
+    app.state.signouts = signouts
     app.state.matchmaker = matchmaker
     app.state.workers = workers
+    install_portal(app)
     app.include_router(router)
+    app.include_router(portal_router)
     return app
