@@ -35,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["records"])
 Writer = Annotated[ProviderCaller, Depends(records_writer)]
 BATCH_LIMIT = 1000
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "provider_record_ref": "GDTX-NP-2025-000123",
     "learner": {
         "national_id": "079190001234",
