@@ -52,10 +52,10 @@ class Service:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 self._answer(200, {}, {"id": PROVIDER, "name": "Trung tâm GDNN-GDTX Ninh Phước"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 records = json.loads(self.rfile.read(length))["records"]
                 with service.lock:
