@@ -50,8 +50,8 @@ REASON_COLUMN = "ly_do"  # why, in Vietnamese (cli/import_reasons.py)
 DETAIL_COLUMN = "chi_tiet"  # the service's (or the check's) own words, for whoever helps
 ADDED_COLUMNS = (ROW_COLUMN, REASON_COLUMN, DETAIL_COLUMN)
 # Rows the service answered "unavailable" (the event log did not confirm them in time) are sent
-# again this many more times at the end, after a pause.
-UNAVAILABLE_ROUNDS = 2
+# again at the end, after each of these pauses (seconds) in turn while some remain.
+UNAVAILABLE_PAUSES = (5.0, 10.0, 20.0)
 TEMPLATE_EXAMPLE = "this is the template's example row: delete it and enter your own rows"
 
 
@@ -353,13 +353,14 @@ def import_csv(
             progress.advance(len(table.rows) - len(pending), 0)
             try:
                 again = _send_all(http, learner_url, api_key, pending, summary, progress, pause)
-                for _ in range(UNAVAILABLE_ROUNDS):
+                for wait_for in UNAVAILABLE_PAUSES:
                     if not again:
                         break
                     # the event log did not confirm these rows: wait, then send them again
-                    waiting.set(f"{len(again)} row(s) again in 5 s (the service was busy)")
+                    busy = f"{len(again)} row(s) again in {wait_for:g} s (the service was busy)"
+                    waiting.set(busy)
                     progress.refresh()
-                    pause(5)
+                    pause(wait_for)
                     waiting.set("")
                     lines = {line for line, _, _ in again}
                     summary.errors = [e for e in summary.errors if e.line not in lines]

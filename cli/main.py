@@ -123,6 +123,13 @@ def dev_mail(
     console.print(f"{len(found)} message(s) in {folder}")
 
 
+def _when(iso: str) -> str:
+    """A time from a service's answer as people read it: dd/mm/yyyy HH:mm in Vietnam."""
+    from contracts import words
+
+    return words.moment(datetime.fromisoformat(iso.replace("Z", "+00:00")), "vi")
+
+
 def _print_status() -> None:
     table = Table("component", "pid", "address", "health")
     for name, pid, address, healthy in localstack.status():
@@ -210,7 +217,9 @@ def _show_key(found: dict[str, object], as_json: bool) -> None:
         console.print(f"training centre: {provider.get('name')}", markup=False)
         console.print("provider id:", markup=False)
         print(provider.get("id"))
-    console.print(f"key id: {found['key_id']}  scopes: {', '.join(found['scopes'])}", markup=False)  # type: ignore[arg-type]
+    console.print(f"scopes: {', '.join(found['scopes'])}", markup=False)  # type: ignore[arg-type]
+    console.print("key id:", markup=False)
+    print(found["key_id"])
     console.print("API key (shown once — store it now):", markup=False)
     print(found["api_key"])
 
@@ -277,7 +286,8 @@ def keys_list(
         print(json.dumps(found, ensure_ascii=False))
         return
     for key in found:  # a description, then the key's id whole on a line of its own
-        state = f"revoked {key['revoked_at']}" if key.get("revoked_at") else "live"
+        revoked = key.get("revoked_at")
+        state = f"revoked {_when(revoked)} (Vietnam time)" if revoked else "live"
         console.print(f"{key['prefix']}…  {', '.join(key['scopes'])}  {state}", markup=False)
         print(key["key_id"])
 

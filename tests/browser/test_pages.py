@@ -365,6 +365,7 @@ async def test_every_link_a_learner_is_sent_leads_to_a_page_for_people(
     text = plain_text(message)
     assert codes_shown(text, "vi") == [], text
     assert not re.search(r"\d{4}-\d\d-\d\d|UTC", text)  # dates as people write them
+    assert str(message["Date"]).endswith("+0700")  # sent at a time in Vietnam
     links = set(URL.findall(text)) | set(URL.findall(str(message["List-Unsubscribe"])))
 
     services = {urlsplit(getattr(stack.endpoints, s)).netloc for s in SERVICES}

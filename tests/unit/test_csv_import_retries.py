@@ -182,7 +182,7 @@ def test_rows_the_event_log_did_not_confirm_are_sent_again(
     write_rows(source, 3)
     summary, errors, _ = run(service, source, waits := [])
     assert (summary.counts["accepted"], summary.counts["unavailable"]) == (3, 0)
-    assert errors is None and len(service.calls) == 2 and waits == [5]
+    assert errors is None and len(service.calls) == 2 and waits == [5.0]
 
 
 def test_a_large_file_shows_a_few_progress_lines_not_one_per_row(
