@@ -51,7 +51,7 @@ DETAIL_COLUMN = "chi_tiet"  # the service's (or the check's) own words, for whoe
 ADDED_COLUMNS = (ROW_COLUMN, REASON_COLUMN, DETAIL_COLUMN)
 # Rows the service answered "unavailable" (the event log did not confirm them in time) are sent
 # again at the end, after each of these pauses (seconds) in turn while some remain.
-UNAVAILABLE_PAUSES = (5.0, 10.0, 20.0)
+UNAVAILABLE_PAUSES = (5.0, 10.0, 20.0, 30.0, 30.0)
 TEMPLATE_EXAMPLE = "this is the template's example row: delete it and enter your own rows"
 
 
@@ -247,8 +247,9 @@ class Progress:
 
     def __init__(self, console: Console, name: str, total: int, waiting: Waiting) -> None:
         self.console, self.total, self.waiting = console, total, waiting
-        self.done = self.taken = self.left_out = 0
+        self.done = self.taken = self.left_out = self.again = 0
         self._tenth = 0
+        self._said = ""  # the last note written out (into a file: only when it changes)
         self._bar: RichProgress | None = None
         if console.is_terminal:
             self._bar = RichProgress(
@@ -274,10 +275,13 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
 
-    def advance(self, rows: int, taken: int) -> None:
+    def advance(self, rows: int, taken: int, again: int = 0) -> None:
+        """``rows`` answered: ``taken`` went in, ``again`` are to be sent again, the rest were
+        left out."""
         self.done += rows
         self.taken += taken
-        self.left_out += rows - taken
+        self.again += again
+        self.left_out += rows - taken - again
         self.refresh()
         if self._bar is None and rows:
             tenth = self.done * 10 // max(self.total, 1)
@@ -287,17 +291,21 @@ class Progress:
                 self.console.print(line, markup=False)
 
     def take_back(self, rows: int) -> None:
-        """Rows answered "unavailable", to be sent again: not done yet."""
+        """Rows to send again, being sent: not done yet."""
         self.done -= rows
-        self.left_out -= rows
+        self.again -= rows
 
     def outcome(self) -> str:
+        again = f", {self.again} to send again" if self.again else ""
         note = f" — {self.waiting.note}" if self.waiting.note else ""
-        return f"{self.taken} in, {self.left_out} left out{note}"
+        return f"{self.taken} in, {self.left_out} left out{again}{note}"
 
     def refresh(self) -> None:
         if self._bar is not None:
             self._bar.update(self._task, completed=self.done, outcome=self.outcome())
+        elif self.waiting.note and self.waiting.note != self._said:
+            self._said = self.waiting.note  # what the import waits for, once each time
+            self.console.print(f"{self.done}/{self.total} rows: {self.outcome()}", markup=False)
 
 
 def _check_key(http: httpx.Client, learner_url: str, provider_id: str, api_key: str) -> None:
@@ -367,7 +375,9 @@ def import_csv(
                     summary.counts["unavailable"] -= len(again)
                     summary.sent -= len(again)
                     progress.take_back(len(again))
-                    again = _send_all(http, learner_url, api_key, again, summary, progress, pause)
+                    again = _send_all(
+                        http, learner_url, api_key, again, summary, progress, pause, resent=True
+                    )
             except ImportFailed as exc:
                 answered = {e.line for e in summary.errors} | summary.taken
                 for line, ref, _ in pending:
@@ -389,9 +399,11 @@ def _send_all(
     summary: Summary,
     progress: Progress,
     pause: Callable[[float], None],
+    resent: bool = False,
 ) -> Pending:
     """Send ``pending`` in batches, a few at once, counting each batch as soon as it is
-    answered; returns the rows the service answered "unavailable" (safe to send again)."""
+    answered; returns the rows the service answered "unavailable" (safe to send again).
+    ``resent``: rows this import sent before, so a replay is still a new record."""
     url = f"{learner_url}/v1/records:batch"
     chunks = iter([pending[i : i + CHUNK] for i in range(0, len(pending), CHUNK)])
     unavailable: Pending = []
@@ -415,9 +427,10 @@ def _send_all(
                 progress.refresh()  # the note changes while a batch waits for the service
                 for future in finished:
                     chunk = running.pop(future)
-                    taken = _count(chunk, future.result(), summary, unavailable)
+                    before = len(unavailable)
+                    taken = _count(chunk, future.result(), summary, unavailable, resent)
                     summary.sent += len(chunk)
-                    progress.advance(len(chunk), taken)
+                    progress.advance(len(chunk), taken, len(unavailable) - before)
                     send_next()
         except ImportFailed:
             pool.shutdown(cancel_futures=True)  # what was sent is safe to send again
@@ -425,12 +438,18 @@ def _send_all(
     return unavailable
 
 
-def _count(chunk: Pending, result: dict[str, Any], summary: Summary, unavailable: Pending) -> int:
+def _count(
+    chunk: Pending,
+    result: dict[str, Any],
+    summary: Summary,
+    unavailable: Pending,
+    resent: bool = False,
+) -> int:
     """Count a batch's answers into the summary; returns how many of its rows went in."""
     taken = 0
     for (line, ref, body), item in zip(chunk, result["results"], strict=True):
         status = item["status"]
-        if status == "accepted" and item["replayed"]:
+        if status == "accepted" and item["replayed"] and not resent:
             status = "already_imported"
         summary.counts[status] += 1
         if status in ("accepted", "already_imported"):
