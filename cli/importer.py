@@ -498,4 +498,5 @@ def print_summary(console: Console, summary: Summary, error_file: Path | None) -
             table.add_row(label, str(summary.counts[status]))
     console.print(table)
     if error_file:
-        console.print(f"Rows that need attention, with the reason: [bold]{error_file}[/]")
+        console.print("Rows that need attention, with the reason (fix them there, import again):")
+        print(error_file)  # whole, on a line of its own

@@ -49,7 +49,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the answer as JSON
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    # soft-wrapped: the terminal folds the line, so a path or an address in it copies whole
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -131,11 +132,16 @@ def _when(iso: str) -> str:
 
 
 def _print_status() -> None:
-    table = Table("component", "pid", "address", "health")
-    for name, pid, address, healthy in localstack.status():
+    found = localstack.status()
+    table = Table("pid")
+    table.add_column("component", no_wrap=True, min_width=max(len(f[0]) for f in found))
+    # an address is never wrapped or cut: it is copied from here
+    table.add_column("address", no_wrap=True, min_width=max(len(f[2]) for f in found))
+    table.add_column("health")
+    for name, pid, address, healthy in found:
         table.add_row(
-            name,
             str(pid) if pid else "-",
+            name,
             address,
             "[green]healthy[/]" if healthy else ("[red]unhealthy[/]" if pid else "stopped"),
         )
