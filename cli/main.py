@@ -133,15 +133,16 @@ def _when(iso: str) -> str:
 
 def _print_status() -> None:
     found = localstack.status()
-    table = Table("pid")
+    table = Table()
     table.add_column("component", no_wrap=True, min_width=max(len(f[0]) for f in found))
+    table.add_column("pid")
     # an address is never wrapped or cut: it is copied from here
     table.add_column("address", no_wrap=True, min_width=max(len(f[2]) for f in found))
     table.add_column("health")
     for name, pid, address, healthy in found:
         table.add_row(
-            str(pid) if pid else "-",
             name,
+            str(pid) if pid else "-",
             address,
             "[green]healthy[/]" if healthy else ("[red]unhealthy[/]" if pid else "stopped"),
         )
