@@ -427,3 +427,46 @@ def _route_of(path: str) -> str:
         if re.match(pattern, path):
             return route
     return path
+
+
+@pytest.fixture(scope="module")
+async def linked_pages(stack: Stack, learner: dict[str, Any]) -> dict[str, str]:
+    """The pages a learner's links lead to, by name: the verification page behind a QR code,
+    the unsubscribe page, and the pages of a damaged link and of a credential that does not
+    exist."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        issued = await http.post(
+            f"{stack.endpoints.credential}/v1/learners/{learner['id']}/credentials",
+            headers={"Authorization": f"Bearer {learner['token']}"},
+        )
+    assert issued.status_code == 201, issued.text
+    credential_id = issued.headers["Location"].rsplit("/", 1)[-1]
+    token = unsubscribe_token(stack.secrets["LT_TOKEN_SECRET"], learner["id"], "sms")
+    unsubscribe = f"{stack.endpoints.notify}/v1/unsubscribe?token={token}"
+    credentials = f"{stack.endpoints.credential}/v1/credentials"
+    return {
+        "verification": f"{credentials}/{credential_id}/verification",
+        "unsubscribe": unsubscribe,
+        "unsubscribe-damaged": unsubscribe[:-6],
+        "verification-unknown": f"{credentials}/urn:uuid:{uuid.uuid4()}/verification",
+    }
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_each_linked_page_at_both_sizes_in_both_languages(
+    linked_pages: dict[str, str], open_page: OpenPage, lang: str, size: str
+) -> None:
+    """Each page a link leads to — success and error — in the language asked, at phone and
+    desktop size: a page (never JSON), its words labels, nothing to scroll sideways."""
+    for name, url in linked_pages.items():
+        page = await open_page(size, lang)
+        answer = await page.goto(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        assert answer is not None
+        assert answer.headers["content-type"].startswith("text/html"), name
+        assert await page.get_attribute("html", "lang") == lang, name
+        await shoot(page, f"{name}-{lang}-{size}")
+        shown = codes_shown(await visible_text(page), lang)
+        assert shown == [], f"{name} shows {shown}"
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} is wider than the {size} screen"
