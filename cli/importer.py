@@ -250,6 +250,7 @@ class Progress:
         self.done = self.taken = self.left_out = self.again = 0
         self._tenth = 0
         self._said = ""  # the last note written out (into a file: only when it changes)
+        self._last = ""  # the last line written out
         self._bar: RichProgress | None = None
         if console.is_terminal:
             self._bar = RichProgress(
@@ -274,6 +275,8 @@ class Progress:
     def __exit__(self, *_: object) -> None:
         if self._bar is not None:
             self._bar.stop()
+        else:
+            self._write()  # where it ended, if the last line said otherwise
 
     def advance(self, rows: int, taken: int, again: int = 0) -> None:
         """``rows`` answered: ``taken`` went in, ``again`` are to be sent again, the rest were
@@ -287,13 +290,18 @@ class Progress:
             tenth = self.done * 10 // max(self.total, 1)
             if tenth > self._tenth or self.done == self.total:
                 self._tenth = tenth
-                line = f"{self.done}/{self.total} rows: {self.outcome()}"
-                self.console.print(line, markup=False)
+                self._write()
 
     def take_back(self, rows: int) -> None:
         """Rows to send again, being sent: not done yet."""
         self.done -= rows
         self.again -= rows
+
+    def give_up(self, rows: int) -> None:
+        """Rows to send again that will not be: left out after all."""
+        self.again -= rows
+        self.left_out += rows
+        self.refresh()
 
     def outcome(self) -> str:
         again = f", {self.again} to send again" if self.again else ""
@@ -305,7 +313,13 @@ class Progress:
             self._bar.update(self._task, completed=self.done, outcome=self.outcome())
         elif self.waiting.note and self.waiting.note != self._said:
             self._said = self.waiting.note  # what the import waits for, once each time
-            self.console.print(f"{self.done}/{self.total} rows: {self.outcome()}", markup=False)
+            self._write()
+
+    def _write(self) -> None:
+        line = f"{self.done}/{self.total} rows: {self.outcome()}"
+        if line != self._last:
+            self._last = line
+            self.console.print(line, markup=False)
 
 
 def _check_key(http: httpx.Client, learner_url: str, provider_id: str, api_key: str) -> None:
@@ -378,6 +392,7 @@ def import_csv(
                     again = _send_all(
                         http, learner_url, api_key, again, summary, progress, pause, resent=True
                     )
+                progress.give_up(len(again))  # still not confirmed: in the error file
             except ImportFailed as exc:
                 answered = {e.line for e in summary.errors} | summary.taken
                 for line, ref, _ in pending:

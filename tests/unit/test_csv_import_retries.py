@@ -185,6 +185,23 @@ def test_rows_the_event_log_did_not_confirm_are_sent_again(
     assert errors is None and len(service.calls) == 2 and waits == [5.0]
 
 
+def test_rows_never_confirmed_end_in_the_error_file_after_the_last_wait(
+    serve: Callable[[Script], Service], tmp_path: Path
+) -> None:
+    service = serve(lambda number, records: accepted(records, "unavailable"))
+    source = tmp_path / "hoso.csv"
+    write_rows(source, 3)
+    summary, errors, shown = run(service, source, waits := [])
+    assert summary.counts["unavailable"] == 3 and summary.counts["accepted"] == 0
+    assert waits == [5.0, 10.0, 20.0, 30.0, 30.0] and len(service.calls) == 6
+    assert errors is not None
+    left = list(csv.DictReader(errors.open(encoding="utf-8-sig")))
+    assert [r["ly_do"] for r in left] == [
+        "Hệ thống chưa ghi nhận dòng này, hãy nhập lại tệp này"
+    ] * 3
+    assert shown.splitlines()[-1] == "3/3 rows: 0 in, 3 left out"
+
+
 def test_a_large_file_shows_a_few_progress_lines_not_one_per_row(
     serve: Callable[[Script], Service], tmp_path: Path
 ) -> None:
