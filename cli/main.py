@@ -332,7 +332,9 @@ def _write_json(path: Path, data: object) -> None:
 
 @app.command("import")
 def import_records(
-    file: Annotated[Path | None, typer.Argument(help="CSV file in the template's columns.")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV file (or .xlsx workbook) in the template's columns.")
+    ] = None,
     provider: Annotated[str | None, typer.Option(help="Your training centre's id.")] = None,
     api_key: Annotated[
         str | None, typer.Option(envvar="LT_API_KEY", help="Your API key (or LT_API_KEY).")
@@ -347,9 +349,10 @@ def import_records(
         ),
     ] = False,
 ) -> None:
-    """Import a training centre's records from CSV (comma, semicolon or tab; UTF-8 or UTF-16);
-    safe to re-run after an interruption. Exit 0: every row went in; 2: some did not (they are
-    in FILE.errors.csv with the reason); 1: the import could not run or finish."""
+    """Import a training centre's records from CSV (comma, semicolon or tab; UTF-8 or UTF-16)
+    or an Excel workbook; a busy service is waited for; safe to re-run after an interruption.
+    Exit 0: every row went in; 2: some did not (they are in FILE.errors.csv, as they were, with
+    the reason in Vietnamese); 1: the import could not run or finish."""
     import csv
 
     from cli.csv_records import template_rows
