@@ -161,6 +161,17 @@ def _rows(text: str, delimiter: str) -> CsvTable:
     return CsvTable(delimiter, columns, rows)
 
 
+class NoAnswer(ImportFailed):
+    """The learner service did not answer, or stayed busy, through every attempt."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"the learner service did not take the rows after {ATTEMPTS} attempts ({what}); "
+            "is it running (trail dev status)? Re-run the import later"
+        )
+        self.what = what
+
+
 class Waiting:
     """What the clerk is told while a batch waits for a busy or unreachable service."""
 
@@ -211,10 +222,7 @@ def _send(
             with contextlib.suppress(ValueError):  # Retry-After may also be an HTTP date
                 delay = float(response.headers.get("Retry-After", delay))
         if attempt == ATTEMPTS:
-            raise ImportFailed(
-                f"the learner service did not take the rows after {ATTEMPTS} attempts "
-                f"({what}); is it running (trail dev status)? Re-run the import later"
-            )
+            raise NoAnswer(what)
         wait_for = min(max(delay, 0.0), MAX_WAIT)
         if waiting is not None:
             waiting.set(f"waiting for the service ({what}), again in {wait_for:g} s")
@@ -326,10 +334,10 @@ def _check_key(http: httpx.Client, learner_url: str, provider_id: str, api_key: 
     """The key belongs to the training centre the clerk named."""
     try:
         me = _send(http, "GET", f"{learner_url}/v1/provider", api_key)
-    except ImportFailed as exc:
+    except NoAnswer as exc:
         raise ImportFailed(
-            f"the learner service at {learner_url} cannot be reached ({exc}); is it running "
-            "(trail dev status), and is LT_LEARNER_URL right?"
+            f"the learner service at {learner_url} cannot be reached ({exc.what}, {ATTEMPTS} "
+            "attempts); is it running (trail dev status), and is LT_LEARNER_URL right?"
         ) from exc
     if me.status_code != 200:
         raise ImportFailed(f"the API key was refused ({me.status_code}): {_detail(me)}")

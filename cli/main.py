@@ -385,7 +385,8 @@ def import_records(
             outcome = {"error": str(exc), "sent": sent, "counts": counts, "errors": error_file}
             print(json.dumps({**outcome, "exit_code": 1}, ensure_ascii=False))
             raise typer.Exit(1) from exc
-        raise _fail(f"{exc}.{kept}{rows}") from exc
+        said = str(exc) if str(exc).endswith((".", "?", "!")) else f"{exc}."
+        raise _fail(f"{said}{kept}{rows}") from exc
     code = 2 if summary.rejected else 0  # 2: some rows did not go in (see the error file)
     if as_json:
         outcome = {"counts": dict(summary.counts), "rejected": summary.rejected}
