@@ -74,3 +74,40 @@ def problem_text(response: httpx.Response) -> str:
     if isinstance(body, dict):
         return f"{response.status_code} {body.get('title', '')}: {body.get('detail', body)}"
     return f"{response.status_code}: {body}"
+
+
+def unreachable(exc: BaseException) -> str | None:
+    """What to tell a person when ``exc`` says a service, Kafka or the database could not be
+    reached or did not answer in time — one sentence and what to do — or None when it says
+    something else (a bug, which keeps its traceback)."""
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+    from pymongo.errors import ConnectionFailure
+
+    todo = (
+        "Is the stack running (`trail dev status`; start it with `trail dev up`), and are the "
+        "addresses right (LT_LEARNER_URL, LT_CREDENTIAL_URL, LT_NOTIFY_URL, "
+        "LT_KAFKA_BOOTSTRAP_SERVERS, LT_MONGODB_URI)?"
+    )
+    if isinstance(exc, httpx.TransportError):
+        try:
+            where = str(exc.request.url.copy_with(query=None))
+        except RuntimeError:  # no request attached
+            where = "a service"
+        what = (
+            "did not answer in time"
+            if isinstance(exc, httpx.TimeoutException)
+            else ("could not be reached")
+        )
+        return f"{where} {what} ({type(exc).__name__}). {todo}"
+    if isinstance(exc, (KafkaConnectionError, KafkaTimeoutError)):
+        return f"Kafka could not be reached ({_first_line(exc)}). {todo}"
+    if isinstance(exc, ConnectionFailure):
+        return f"The database could not be reached ({_first_line(exc)}). {todo}"
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return f"A connection failed ({_first_line(exc)}). {todo}"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

@@ -84,7 +84,17 @@ TEXT_COLUMNS = (
 
 
 class RowError(ValueError):
-    """A cell that cannot be read; says which column and why."""
+    """Cells that cannot be read: each column and why (in English; the error file says it in
+    Vietnamese, cli/import_reasons.py)."""
+
+    def __init__(self, *problems: tuple[str, str]) -> None:
+        super().__init__("; ".join(f"{column}: {why}" for column, why in problems))
+        self.problems = problems
+
+    @property
+    def errors(self) -> list[dict[str, str]]:
+        """The problems as the learner service states them: a field and a message each."""
+        return [{"field": column, "message": why} for column, why in self.problems]
 
 
 # The template's example row: a comment (its first cell starts with '#'), and refused anyway
@@ -143,20 +153,20 @@ def parse_date(value: str, column: str) -> str:
         try:
             return date(year, month, day).isoformat()
         except ValueError as exc:
-            raise RowError(f"{column}: {value!r} is not a real date") from exc
+            raise RowError((column, f"{value!r} is not a real date")) from exc
     try:
         return datetime.strptime(value, "%Y-%m-%d").date().isoformat()
     except ValueError as exc:
-        raise RowError(f"{column}: {value!r} is not a date (use 14/05/1990 or 1990-05-14)") from exc
+        raise RowError((column, f"{value!r} is not a date (use 14/05/1990 or 1990-05-14)")) from exc
 
 
 def parse_number(value: str, column: str) -> float:
     try:
         number = float(value.strip().replace(",", "."))
     except ValueError as exc:
-        raise RowError(f"{column}: {value!r} is not a number") from exc
+        raise RowError((column, f"{value!r} is not a number")) from exc
     if not math.isfinite(number):  # float() also reads "nan" and "inf"
-        raise RowError(f"{column}: {value!r} is not a number")
+        raise RowError((column, f"{value!r} is not a number"))
     return number
 
 
@@ -165,11 +175,11 @@ def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
     raw = {k.strip(): v or "" for k, v in row.items() if k}
     for column in TEXT_COLUMNS:  # before blanks are trimmed: a leading tab is refused too
         if problem := formula_problem(raw.get(column, "")):
-            raise RowError(f"{column}: {problem}")
+            raise RowError((column, problem))
     cells = {k: v.strip() for k, v in raw.items()}
     missing = [c for c in REQUIRED if not cells.get(c)]
     if missing:
-        raise RowError(f"missing required column(s): {', '.join(missing)}")
+        raise RowError(*((column, "required: the cell is empty") for column in missing))
 
     def optional(column: str) -> str | None:
         return cells.get(column) or None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -261,7 +262,10 @@ def _show(
     the token each whole on a line of their own (never wrapped by a table), to be copied."""
     lang: words.Lang = "vi"
     console.rule(f"Hồ sơ học tập — {trail['full_name']}")
-    table = Table("Lĩnh vực", "Hoàn thành", "Nội dung", "Trình độ", "Tín chỉ", "Giờ", "Kết quả")
+    table = Table("Lĩnh vực")
+    table.add_column("Hoàn thành", no_wrap=True, min_width=10)  # a date is never cut off
+    for heading in ("Nội dung", "Trình độ", "Tín chỉ", "Giờ", "Kết quả"):
+        table.add_column(heading)
     for group in trail["pathways"]:
         for entry in group["entries"]:
             result = entry["result"]
@@ -289,10 +293,10 @@ def _show(
     for note in inbox["notifications"]:
         console.print(f"• [bold]{note['title']}[/]\n  {note['body']}", soft_wrap=True)
     console.rule("Where to look next")
-    page = f"{endpoints.credential}/v1/learners/{learner_id}/trail?format=html&access_token={token}"
+    trail_url = f"{endpoints.credential}/v1/learners/{learner_id}/trail"
     for name, value in (
-        ("trail (JSON)", f"{endpoints.credential}/v1/learners/{learner_id}/trail"),
-        ("trail page (open in a browser)", page),
+        ("trail (JSON)", trail_url),
+        ("trail page, saved for a browser", _save_page(endpoints, trail_url, token).as_uri()),
         ("inbox", f"{endpoints.notify}/v1/learners/{learner_id}/notifications"),
         ("API docs", f"{endpoints.learner}/docs"),
         ("", f"{endpoints.credential}/docs"),
@@ -304,6 +308,22 @@ def _show(
             console.print(f"{name}:", markup=False)
         # whole on its own line: no wrapping, no highlighting, so it copies as it is
         console.print(value, markup=False, highlight=False, soft_wrap=True, crop=False)
+
+
+def _save_page(endpoints: Endpoints, trail_url: str, token: str) -> Path:
+    """The printable trail page, saved as a file a browser opens: the token goes in the
+    Authorization header only (a link carrying it is refused), so no link could show it."""
+    page = httpx.get(
+        f"{trail_url}?format=html",
+        headers={"Authorization": f"Bearer {token}", "Accept": "text/html"},
+        timeout=30,
+    )
+    _check(page, 200)
+    saved = Path(".cache/demo/trail.html").resolve()
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    # the stylesheet from the service itself, wherever the file is opened
+    saved.write_text(page.text.replace('href="/assets/', f'href="{endpoints.credential}/assets/'))
+    return saved
 
 
 def _num(value: float | None) -> str:

@@ -47,8 +47,8 @@ async def read_dead_letters(bootstrap: str, group: str) -> list[DeadLetter]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
-    try:
+    try:  # stopped even when it cannot start (no 'Unclosed' warning)
+        await consumer.start()
         # without a group, partitions are assigned once metadata arrives
         while not consumer.assignment():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
@@ -83,8 +83,8 @@ async def replay(
     letters = {d.position: d for d in await read_dead_letters(bootstrap, group)}
     outcome: dict[str, str] = {}
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
-    await producer.start()
-    try:
+    try:  # stopped even when it cannot start (no 'Unclosed' warning)
+        await producer.start()
         for position in positions:
             letter = letters.get(position)
             if letter is None:

@@ -8,9 +8,8 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -19,16 +18,39 @@ from cli import localstack
 from cli.config import Endpoints, secret
 from services.common.tokens import issue_token
 
-app = typer.Typer(
-    help="Learning Trail: run the stack, seed a demo, administer.", no_args_is_help=True
+
+class Trail(typer.Typer):
+    """The command tree, with one answer for a service that cannot be reached, whichever
+    command met it: a sentence saying what could not be reached and what to do, exit code 1 —
+    never a traceback."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from cli.calls import unreachable
+
+        try:
+            return super().__call__(*args, **kwargs)
+        except Exception as exc:
+            sentence = unreachable(exc)
+            if sentence is None:
+                raise
+            console.print(f"[bold red]error:[/] {sentence}", soft_wrap=True)
+            raise SystemExit(1) from None
+
+
+app = Trail(
+    help="Learning Trail: run the stack, seed a demo, administer.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},  # inherited by every command
 )
 dev = typer.Typer(help="The local stack (Kafka, FerretDB, the three services) without Docker.")
 app.add_typer(dev, name="dev")
 console = Console()
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print the answer as JSON, for scripts.")]
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}")
+    # soft-wrapped: the terminal folds the line, so a path or an address in it copies whole
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -54,8 +76,15 @@ def dev_down() -> None:
 
 
 @dev.command("status")
-def dev_status() -> None:
+def dev_status(as_json: JsonFlag = False) -> None:
     """What runs where, and whether it is healthy."""
+    if as_json:
+        found = [
+            {"component": name, "pid": pid, "address": address, "healthy": healthy}
+            for name, pid, address, healthy in localstack.status()
+        ]
+        print(json.dumps(found))
+        return
     _print_status()
 
 
@@ -95,9 +124,22 @@ def dev_mail(
     console.print(f"{len(found)} message(s) in {folder}")
 
 
+def _when(iso: str) -> str:
+    """A time from a service's answer as people read it: dd/mm/yyyy HH:mm in Vietnam."""
+    from contracts import words
+
+    return words.moment(datetime.fromisoformat(iso.replace("Z", "+00:00")), "vi")
+
+
 def _print_status() -> None:
-    table = Table("component", "pid", "address", "health")
-    for name, pid, address, healthy in localstack.status():
+    found = localstack.status()
+    table = Table()
+    table.add_column("component", no_wrap=True, min_width=max(len(f[0]) for f in found))
+    table.add_column("pid")
+    # an address is never wrapped or cut: it is copied from here
+    table.add_column("address", no_wrap=True, min_width=max(len(f[2]) for f in found))
+    table.add_column("health")
+    for name, pid, address, healthy in found:
         table.add_row(
             name,
             str(pid) if pid else "-",
@@ -182,12 +224,11 @@ def _show_key(found: dict[str, object], as_json: bool) -> None:
         console.print(f"training centre: {provider.get('name')}", markup=False)
         console.print("provider id:", markup=False)
         print(provider.get("id"))
-    console.print(f"key id: {found['key_id']}  scopes: {', '.join(found['scopes'])}", markup=False)  # type: ignore[arg-type]
+    console.print(f"scopes: {', '.join(found['scopes'])}", markup=False)  # type: ignore[arg-type]
+    console.print("key id:", markup=False)
+    print(found["key_id"])
     console.print("API key (shown once — store it now):", markup=False)
     print(found["api_key"])
-
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print the answer as JSON, for scripts.")]
 
 
 @providers.command("create")
@@ -251,11 +292,11 @@ def keys_list(
     if as_json:
         print(json.dumps(found, ensure_ascii=False))
         return
-    for key in found:
-        state = f"revoked {key['revoked_at']}" if key.get("revoked_at") else "live"
-        console.print(
-            f"{key['key_id']}  {key['prefix']}…  {', '.join(key['scopes'])}  {state}", markup=False
-        )
+    for key in found:  # a description, then the key's id whole on a line of its own
+        revoked = key.get("revoked_at")
+        state = f"revoked {_when(revoked)} (Vietnam time)" if revoked else "live"
+        console.print(f"{key['prefix']}…  {', '.join(key['scopes'])}  {state}", markup=False)
+        print(key["key_id"])
 
 
 @keys.command("revoke")
@@ -291,7 +332,9 @@ def _write_json(path: Path, data: object) -> None:
 
 @app.command("import")
 def import_records(
-    file: Annotated[Path | None, typer.Argument(help="CSV file in the template's columns.")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV file (or .xlsx workbook) in the template's columns.")
+    ] = None,
     provider: Annotated[str | None, typer.Option(help="Your training centre's id.")] = None,
     api_key: Annotated[
         str | None, typer.Option(envvar="LT_API_KEY", help="Your API key (or LT_API_KEY).")
@@ -299,10 +342,17 @@ def import_records(
     template: Annotated[
         bool, typer.Option("--template", help="Write the CSV template (with help) and stop.")
     ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="Print the outcome as JSON on stdout (progress goes to stderr)."
+        ),
+    ] = False,
 ) -> None:
-    """Import a training centre's records from CSV (comma, semicolon or tab; UTF-8 or UTF-16);
-    safe to re-run after an interruption. Exit 0: every row went in; 2: some did not (they are
-    in FILE.errors.csv with the reason); 1: the import could not run or finish."""
+    """Import a training centre's records from CSV (comma, semicolon or tab; UTF-8 or UTF-16)
+    or an Excel workbook; a busy service is waited for; safe to re-run after an interruption.
+    Exit 0: every row went in; 2: some did not (they are in FILE.errors.csv, as they were, with
+    the reason in Vietnamese); 1: the import could not run or finish."""
     import csv
 
     from cli.csv_records import template_rows
@@ -318,8 +368,9 @@ def import_records(
         raise _fail("give FILE, --provider and --api-key (or LT_API_KEY); see trail import --help")
     if not file.exists():
         raise _fail(f"{file} does not exist")
+    shown = Console(stderr=True) if as_json else console
     try:
-        summary, errors = import_csv(file, provider, api_key, Endpoints.from_env().learner, console)
+        summary, errors = import_csv(file, provider, api_key, Endpoints.from_env().learner, shown)
     except ImportFailed as exc:
         sent = exc.summary.sent if exc.summary else 0
         kept = (
@@ -328,10 +379,22 @@ def import_records(
             else " No row was sent; re-running the import is safe."
         )
         rows = f" The rows not imported, with why: {exc.error_file}" if exc.error_file else ""
-        raise _fail(f"{exc}.{kept}{rows}") from exc
-    print_summary(console, summary, errors)
-    if summary.rejected:
-        raise typer.Exit(2)  # some rows did not go in: they are in the error file
+        if as_json:
+            counts = dict(exc.summary.counts) if exc.summary else {}
+            error_file = str(exc.error_file) if exc.error_file else None
+            outcome = {"error": str(exc), "sent": sent, "counts": counts, "errors": error_file}
+            print(json.dumps({**outcome, "exit_code": 1}, ensure_ascii=False))
+            raise typer.Exit(1) from exc
+        said = str(exc) if str(exc).endswith((".", "?", "!")) else f"{exc}."
+        raise _fail(f"{said}{kept}{rows}") from exc
+    code = 2 if summary.rejected else 0  # 2: some rows did not go in (see the error file)
+    if as_json:
+        outcome = {"counts": dict(summary.counts), "rejected": summary.rejected}
+        error_file = str(errors) if errors else None
+        print(json.dumps({**outcome, "errors": error_file, "exit_code": code}, ensure_ascii=False))
+    else:
+        print_summary(console, summary, errors)
+    raise typer.Exit(code)
 
 
 dlq_app = typer.Typer(help="Dead-letter topics: inspect, and replay once fixed.")
@@ -346,11 +409,15 @@ def _bootstrap() -> str:
 @dlq_app.command("list")
 def dlq_list(
     group: Annotated[str, typer.Argument(help="Consumer group: credential, notify.")],
+    as_json: JsonFlag = False,
 ) -> None:
     """The messages in a group's dead-letter topic, with where they came from and why."""
-    from cli.dlq import read_dead_letters
+    from cli.dlq import describe, read_dead_letters
 
     letters = asyncio.run(read_dead_letters(_bootstrap(), group))
+    if as_json:
+        print(json.dumps([describe(d) for d in letters], ensure_ascii=False))
+        return
     table = Table("position", "from", "type", "attempts", "reason", "replayed")
     for d in letters:
         table.add_row(
@@ -467,17 +534,23 @@ def verify(
 
 @app.command("pin-issuer")
 def pin_issuer(
-    out: Annotated[Path, typer.Option(help="Where to keep the pinned keys.")] = Path(
-        ".cache/trust-list.json"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option("--out", "--trust-list", help="Where to keep the pinned keys (trust list)."),
+    ] = Path(".cache/trust-list.json"),
 ) -> None:
     """Fetch the issuer's DID document from the credential service and pin its keys for
     offline verification (``trail verify --trust-list``)."""
+    from cli.calls import CallFailed, call, problem_text
     from services.credential.vc.keys import trust_list_from_did_document
 
-    response = httpx.get(f"{Endpoints.from_env().credential}/.well-known/did.json", timeout=10)
+    try:
+        did = f"{Endpoints.from_env().credential}/.well-known/did.json"
+        response = call("GET", did, headers={})
+    except CallFailed as exc:
+        raise _fail(str(exc)) from exc
     if response.status_code != 200:
-        raise _fail(f"the credential service answered {response.status_code}")
+        raise _fail(f"the credential service answered {problem_text(response)}")
     pinned = {k: list(v) for k, v in trust_list_from_did_document(response.json()).items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(pinned, indent=2) + "\n")
@@ -493,7 +566,7 @@ def demo() -> None:
 
     try:
         run_demo(Endpoints.from_env(), console)
-    except (httpx.HTTPError, RuntimeError) as exc:
+    except RuntimeError as exc:  # a service that cannot be reached: Trail says so
         raise _fail(f"{exc} — is the stack up? Try: trail dev up") from exc
 
 

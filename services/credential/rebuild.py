@@ -45,8 +45,8 @@ async def read_history(bootstrap: str, topics: Sequence[str]) -> list[ConsumerRe
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
-    try:
+    try:  # stopped even when it cannot start (no 'Unclosed' warning)
+        await consumer.start()
         # without a group, partitions are assigned once metadata arrives
         while not consumer.assignment():  # noqa: ASYNC110
             await asyncio.sleep(0.05)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from contracts import words
 from contracts.prior_learning import PriorLearningImported
@@ -122,8 +122,71 @@ class TimelineItem(BaseModel):
     pathway: Pathway
 
 
+_EXAMPLE_ENTRY = {
+    "record_id": "0d9f8e7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f",
+    "provider_id": "3f6d2a9e-1b7c-4e58-a0d4-6c9b8e2f1a37",
+    "provider_name": "Trung tâm Giáo dục nghề nghiệp – Giáo dục thường xuyên Ninh Phước",
+    "kind": "certificate",
+    "title": "Sơ cấp Tin học văn phòng",
+    "code": "SC-TINHOC-VP",
+    "vqf_level": 1,
+    "general_education_level": None,
+    "credits": 3,
+    "hours": 300,
+    "result": {"status": "passed", "grade": "8.0", "grade_scale": "0-10"},
+    "started_on": "2024-12-02",
+    "completed_on": "2025-03-15",
+    "awarded_on": "2025-03-20",
+    "certificate_number": "NP-SC-2025-0042",
+}
+# What GET /v1/learners/{id}/trail answers, in the API docs (a test validates it).
+EXAMPLE_TRAIL: dict[str, Any] = {
+    "learner_id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10",
+    "full_name": "Trần Thị Thu Hà",
+    "entry_count": 1,
+    "total_credits": 3,
+    "total_hours": 300,
+    "highest_vqf_level": 1,
+    "pathways": [
+        {
+            "pathway": "vocational",
+            "name_vi": PATHWAY_NAMES_VI[Pathway.VOCATIONAL],
+            "entries": [_EXAMPLE_ENTRY],
+            "credits": 3,
+            "hours": 300,
+        }
+    ],
+    "per_year": [{"year": 2025, "entries": 1, "credits": 3, "hours": 300}],
+    "timeline": [
+        {
+            "completed_on": "2025-03-15",
+            "record_id": _EXAMPLE_ENTRY["record_id"],
+            "title": _EXAMPLE_ENTRY["title"],
+            "pathway": "vocational",
+        }
+    ],
+    "recognitions": [
+        {
+            "recognition_id": "credit-transfer/cao-dang-cntt:5b0e4c1a:CD-TH101",
+            "rule_id": "credit-transfer/cao-dang-cntt",
+            "rule_version": "2025.1",
+            "outcome_vi": "Học phần Tin học ứng dụng cơ bản (3 tín chỉ) được công nhận vào "
+            "chương trình Cao đẳng Công nghệ thông tin (ứng dụng phần mềm)",
+            "outcome_en": "Tin học ứng dụng cơ bản (3 credits) recognised toward the IT college "
+            "programme",
+            "toward": "Cao đẳng Công nghệ thông tin (ứng dụng phần mềm)",
+            "credits": 3,
+            "record_ids": [_EXAMPLE_ENTRY["record_id"]],
+            "granted_at": "2025-03-16T03:12:50Z",
+        }
+    ],
+}
+
+
 class Trail(BaseModel):
     """A learner's whole trail, grouped by pathway, with the recognitions it earned."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_TRAIL]})
 
     learner_id: str
     full_name: str | None

@@ -59,7 +59,21 @@ class SelfRegistration(Contact):
 class ProfileChange(BaseModel):
     """Fields a learner may correct; name and birth date only through the department."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "commune_code": "22738",
+                    "email": "thuha.tran@example.vn",
+                    "preferred_language": "vi",
+                    "interests": ["vocational", "online"],
+                    "topics": ["Thương mại điện tử"],
+                },
+                {"full_name": "Trần Thị Thu Hà", "birth_date": "1992-11-03"},
+            ]
+        },
+    )
 
     commune_code: UnitCode | None = None
     email: EmailStr | None = None

@@ -24,7 +24,11 @@ class ProgrammeAnnouncement(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: ShortText = Field(examples=["Kỹ thuật trồng nho an toàn"])
-    description: Text | None = Field(default=None, max_length=5000)
+    description: Text | None = Field(
+        default=None,
+        max_length=5000,
+        examples=["Khóa sơ cấp 3 tháng, học thực hành tại vườn nho của hợp tác xã Phước Hậu"],
+    )
     pathway: Pathway
     vqf_level: int | None = Field(default=None, ge=1, le=8)
     place_codes: list[UnitCode] = Field(min_length=1, max_length=200, examples=[["22735"]])

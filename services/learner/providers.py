@@ -56,7 +56,9 @@ class ProviderChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: ShortText | None = None
+    name: ShortText | None = Field(
+        default=None, examples=["Trung tâm Giáo dục nghề nghiệp – Giáo dục thường xuyên Ninh Sơn"]
+    )
     kind: ProviderKind | None = None
     unit_code: UnitCode | None = None
     pathways: list[Pathway] | None = Field(default=None, min_length=1)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import words
 from contracts.envelope import utc_now
@@ -79,6 +79,42 @@ class Notification(BaseModel):
 
 
 class Inbox(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "learner_id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10",
+                    "unread": 1,
+                    "notifications": [
+                        {
+                            "id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10:"
+                            "b7c1e9d2-4a3f-4f0e-8d6b-1e2a3c4d5f60:inbox",
+                            "about": "programme",
+                            "subject_id": "b7c1e9d2-4a3f-4f0e-8d6b-1e2a3c4d5f60",
+                            "programme_id": "b7c1e9d2-4a3f-4f0e-8d6b-1e2a3c4d5f60",
+                            "channel": "inbox",
+                            "state": "sent",
+                            "title": "Chương trình học mới gần bạn: Kỹ thuật trồng nho an toàn",
+                            "body": "Kỹ thuật trồng nho an toàn\nLĩnh vực: Giáo dục nghề nghiệp\n"
+                            "Khai giảng ngày 08/09/2025\nHọc phí: miễn phí\n"
+                            "Cách đăng ký: Đăng ký tại Trung tâm GDNN-GDTX Ninh Phước, "
+                            "ĐT 0259 3822 123",
+                            "data": {
+                                "title": "Kỹ thuật trồng nho an toàn",
+                                "place_codes": ["22735"],
+                            },
+                            "created_at": "2025-08-01T01:00:05Z",
+                            "delivered_at": "2025-08-01T01:00:06Z",
+                            "read": False,
+                            "retracted": None,
+                            "unsubscribe_url": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     learner_id: str
     unread: int = Field(description="Unread messages in the inbox.")
     notifications: list[Notification]
@@ -179,6 +215,38 @@ class WebhookView(BaseModel):
 
 class PreferencesView(BaseModel):
     """A learner's preferences with every default filled in."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "learner_id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10",
+                    "channels": ["inbox", "email", "webhook"],
+                    "active_channels": ["inbox", "email", "webhook"],
+                    "unsubscribed": [],
+                    "language": "vi",
+                    "interests": {
+                        "pathways": ["vocational"],
+                        "topics": ["Nông nghiệp công nghệ cao"],
+                        "levels": [1, 2],
+                    },
+                    "home_commune": "22735",
+                    "places": ["22738"],
+                    "quiet_hours": {"start": "21:00", "end": "07:00"},
+                    "time_zone": "Asia/Ho_Chi_Minh",
+                    "delivery": "digest",
+                    "digest_time": "18:00",
+                    # FastAPI leaves out None values of an example: a required field has one
+                    "webhook": {
+                        "url": "https://app.partner.vn/hooks/learning-trail",
+                        "secret": "whsec_9fK2xQ7mR4tV8bN1cZ6pL3dH",
+                    },
+                    "email": "thuha.tran@example.vn",
+                    "phone": "0912345678",
+                }
+            ]
+        }
+    )
 
     learner_id: str
     channels: list[Channel] = Field(description="The channels the learner asked for.")

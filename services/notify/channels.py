@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import format_datetime
 
 import aiosmtplib
 import httpx
 
 from contracts.vocabulary import Language
+from contracts.words import PEOPLE_TIME_ZONE
 from services.common.mongo import Document
 from services.common.outbound import OutboundRefused, guarded_client
 from services.notify.messages import Message, digest_message, sms_text, with_footer
@@ -104,7 +105,8 @@ class EmailSender:
         email["From"] = self.settings.smtp_sender
         email["To"] = str(delivery.learner.email)
         email["Subject"] = message.title
-        email["Date"] = formatdate(localtime=False)
+        # the time in Vietnam (+07:00): a mail client showing the header as written shows it
+        email["Date"] = format_datetime(datetime.now(PEOPLE_TIME_ZONE))
         email["Message-ID"] = f"<{delivery.delivery_id.replace(':', '.')}@{self.domain}>"
         email["X-LT-Notification-Ids"] = ",".join(delivery.ids)
         # RFC 8058 one-click unsubscribe, besides the link in the text.

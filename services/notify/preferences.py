@@ -79,7 +79,27 @@ class Webhook(BaseModel):
 class PreferencesInput(BaseModel):
     """What a learner sets; every field left out takes its default (from the profile)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "channels": ["inbox", "email", "sms"],
+                    "language": "vi",
+                    "interests": {
+                        "pathways": ["vocational"],
+                        "topics": ["Nông nghiệp công nghệ cao"],
+                        "levels": [1, 2],
+                    },
+                    "places": ["22738"],
+                    "quiet_hours": {"start": "21:00", "end": "07:00"},
+                    "time_zone": "Asia/Ho_Chi_Minh",
+                    "delivery": "digest",
+                    "digest_time": "18:00",
+                }
+            ]
+        },
+    )
 
     channels: list[Channel] | None = Field(
         default=None, description="inbox, email, webhook, sms; default: inbox and email."

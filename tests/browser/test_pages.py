@@ -12,11 +12,14 @@ import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from playwright.async_api import Page
 
+from cli import localstack
+from cli.mailsink import plain_text, read_mail
 from contracts.notifications import About, Channel
 from contracts.vocabulary import GeneralEducationLevel, Pathway, RecordKind, ResultStatus
 from services.common.pages import FOR_PEOPLE_KEY
@@ -25,6 +28,7 @@ from tests.browser.conftest import SCREENSHOTS, OpenPage, shoot
 from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit
 
+ROOT = Path(__file__).resolve().parents[2]
 # what Chromium sends when a person opens a link
 BROWSER_ACCEPT = (
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -40,13 +44,25 @@ CODES = {
 }
 
 
+# a catalogue key shown as itself ("check.schema", "level.vqf.9"): a label nobody wrote
+_CATALOGUE = ROOT / "contracts" / "locale" / "vi" / "LC_MESSAGES" / "words.po"
+_PREFIXES = sorted(
+    {
+        line.split('"')[1].split(".")[0]
+        for line in _CATALOGUE.read_text(encoding="utf-8").splitlines()
+        if line.startswith('msgid "') and "." in line
+    }
+)
+UNLABELLED = re.compile(rf"\b(?:{'|'.join(_PREFIXES)})\.[A-Za-z0-9_.]+")
+
+
 def codes_shown(text: str, lang: str) -> list[str]:
-    """Internal codes among the words of a page's visible text. In English, the codes that are
-    also plain English words ('passed', 'course', 'email') may be words; codes with an
-    underscore never are."""
+    """Internal codes among the words of a page's visible text, and catalogue keys shown as
+    themselves. In English, the codes that are also plain English words ('passed', 'course',
+    'email') may be words; codes with an underscore never are."""
     found = set(re.findall(r"[A-Za-z_]+", text))
     suspects = CODES if lang == "vi" else {c for c in CODES if "_" in c}
-    return sorted(found & suspects)
+    return sorted(found & suspects) + UNLABELLED.findall(text)
 
 
 async def visible_text(page: Page) -> str:
@@ -268,6 +284,8 @@ async def test_no_route_a_link_leads_to_answers_a_browser_with_json(
                     assert answer is not None
                     status, kind = answer.status, answer.headers["content-type"]
                     lang = await page.get_attribute("html", "lang")
+                    shown = codes_shown(await visible_text(page), "vi")
+                    assert shown == [], f"{url} shows {shown}"
                 else:
                     sent = await http.request(method, url, headers={"Accept": BROWSER_ACCEPT})
                     status, kind = sent.status_code, sent.headers["content-type"]
@@ -379,3 +397,158 @@ async def test_credential_badges_render_offline(open_page: OpenPage) -> None:
         assert drawn, name
         path = await shoot(page, f"badge-{name}")
         assert path.stat().st_size > 1000
+
+
+URL = re.compile(r"https?://[^\s<>\"')]+")
+
+
+async def _mail_to(address: str, subject_has: str) -> list[Any]:
+    """The messages the stack sent to ``address`` whose subject holds ``subject_has``."""
+
+    async def found() -> list[Any]:
+        return [
+            m
+            for _, m in read_mail(localstack.mail_folder())
+            if m["To"] == address and subject_has in str(m["Subject"])
+        ]
+
+    return await eventually(found, bool, within=90)
+
+
+async def test_every_link_a_learner_is_sent_leads_to_a_page_for_people(
+    stack: Stack, open_page: OpenPage
+) -> None:
+    """From what a learner really receives — the email about a credential (its links and its
+    List-Unsubscribe header) and the trail page (its links, its forms) — every link to the
+    services, and every link on the pages they lead to, answers a browser with a page in
+    Vietnamese whose words are labels, never codes; and every such route is marked for people
+    (so the test of their errors above reaches it too)."""
+    address = f"hv-{uuid.uuid4().hex[:8]}@example.vn"
+    async with httpx.AsyncClient(timeout=60) as http:
+        centre = await new_provider(http, stack)
+        body = submission(national_id(), f"BR-{uuid.uuid4().hex[:8]}")
+        body["learner"]["email"] = address
+        learner_id = (await submit(http, stack, centre["api_key"], body)).json()["learner_id"]
+        headers = stack.learner_token(learner_id, ttl=3600)
+
+        async def entries() -> int:
+            found = await http.get(
+                f"{stack.endpoints.credential}/v1/learners/{learner_id}/trail", headers=headers
+            )
+            return int(found.json().get("entry_count", 0)) if found.status_code == 200 else 0
+
+        # the learner may reach the trail before the record does: wait for the record
+        await eventually(entries, lambda count: count == 1)
+        issued = await http.post(
+            f"{stack.endpoints.credential}/v1/learners/{learner_id}/credentials", headers=headers
+        )
+        assert issued.status_code == 201, issued.text
+    (message,) = await _mail_to(address, "chứng nhận số")
+    text = plain_text(message)
+    assert codes_shown(text, "vi") == [], text
+    assert not re.search(r"\d{4}-\d\d-\d\d|UTC", text)  # dates as people write them
+    assert str(message["Date"]).endswith("+0700")  # sent at a time in Vietnam
+    links = set(URL.findall(text)) | set(URL.findall(str(message["List-Unsubscribe"])))
+
+    services = {urlsplit(getattr(stack.endpoints, s)).netloc for s in SERVICES}
+    marked = {(m, p) for m, _, p in await _people_routes(stack)}
+    page = await open_page("phone", "vi")
+    trail_page = await trail_url(page, stack, learner_id, headers["Authorization"][7:])
+    to_visit = [("GET", link) for link in sorted(links)] + [("GET", trail_page)]
+    visited: set[tuple[str, str]] = set()
+    routes: set[tuple[str, str]] = set()
+    async with httpx.AsyncClient(timeout=60) as http:
+        while to_visit:
+            method, url = to_visit.pop(0)
+            parts = urlsplit(url)
+            if parts.netloc not in services or parts.path.startswith("/assets/"):
+                continue
+            if (method, url) in visited or len(visited) > 40:
+                continue
+            visited.add((method, url))
+            routes.add((method, _route_of(parts.path)))
+            if method == "POST":  # a form's button: checked as the browser sends it
+                sent = await http.post(url, headers={"Accept": BROWSER_ACCEPT})
+                assert sent.headers["content-type"].startswith("text/html"), url
+                continue
+            answer = await page.goto(url)
+            assert answer is not None
+            kind = answer.headers["content-type"]
+            assert kind.startswith("text/html"), f"{url} answered a browser with {kind}"
+            lang = parse_qs(parts.query).get("lang", ["vi"])[0]  # the link to the other one
+            assert await page.get_attribute("html", "lang") == lang, url
+            shown = codes_shown(await visible_text(page), lang)
+            assert shown == [], f"{url} shows {shown}"
+            for href in await page.eval_on_selector_all("a[href]", "all => all.map(a => a.href)"):
+                to_visit.append(("GET", href))
+            forms = await page.eval_on_selector_all(
+                "form", "all => all.map(f => [f.method.toUpperCase(), f.action])"
+            )
+            to_visit.extend((m, action) for m, action in forms)
+    await shoot(page, "last-linked-page-vi-phone")
+    expected = {
+        ("GET", "/v1/credentials/{credential_id}/verification"),
+        ("GET", "/v1/unsubscribe"),
+        ("POST", "/v1/unsubscribe"),
+        ("GET", "/v1/learners/{learner_id}/trail"),
+    }
+    assert routes >= expected, routes
+    assert routes <= marked, f"linked but not marked for people: {routes - marked}"
+
+
+SERVICES = ("learner", "credential", "notify")
+
+
+def _route_of(path: str) -> str:
+    """The route template of a concrete path of the services' people routes."""
+    for pattern, route in (
+        (r"^/v1/credentials/[^/]+/verification$", "/v1/credentials/{credential_id}/verification"),
+        (r"^/v1/credentials/[^/]+$", "/v1/credentials/{credential_id}"),
+        (r"^/v1/learners/[^/]+/trail$", "/v1/learners/{learner_id}/trail"),
+    ):
+        if re.match(pattern, path):
+            return route
+    return path
+
+
+@pytest.fixture(scope="module")
+async def linked_pages(stack: Stack, learner: dict[str, Any]) -> dict[str, str]:
+    """The pages a learner's links lead to, by name: the verification page behind a QR code,
+    the unsubscribe page, and the pages of a damaged link and of a credential that does not
+    exist."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        issued = await http.post(
+            f"{stack.endpoints.credential}/v1/learners/{learner['id']}/credentials",
+            headers={"Authorization": f"Bearer {learner['token']}"},
+        )
+    assert issued.status_code == 201, issued.text
+    credential_id = issued.headers["Location"].rsplit("/", 1)[-1]
+    token = unsubscribe_token(stack.secrets["LT_TOKEN_SECRET"], learner["id"], "sms")
+    unsubscribe = f"{stack.endpoints.notify}/v1/unsubscribe?token={token}"
+    credentials = f"{stack.endpoints.credential}/v1/credentials"
+    return {
+        "verification": f"{credentials}/{credential_id}/verification",
+        "unsubscribe": unsubscribe,
+        "unsubscribe-damaged": unsubscribe[:-6],
+        "verification-unknown": f"{credentials}/urn:uuid:{uuid.uuid4()}/verification",
+    }
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_each_linked_page_at_both_sizes_in_both_languages(
+    linked_pages: dict[str, str], open_page: OpenPage, lang: str, size: str
+) -> None:
+    """Each page a link leads to — success and error — in the language asked, at phone and
+    desktop size: a page (never JSON), its words labels, nothing to scroll sideways."""
+    for name, url in linked_pages.items():
+        page = await open_page(size, lang)
+        answer = await page.goto(f"{url}{'&' if '?' in url else '?'}lang={lang}")
+        assert answer is not None
+        assert answer.headers["content-type"].startswith("text/html"), name
+        assert await page.get_attribute("html", "lang") == lang, name
+        await shoot(page, f"{name}-{lang}-{size}")
+        shown = codes_shown(await visible_text(page), lang)
+        assert shown == [], f"{name} shows {shown}"
+        overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{name} is wider than the {size} screen"

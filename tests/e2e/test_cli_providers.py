@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -138,12 +139,16 @@ def test_keys_are_issued_listed_and_revoked(stack: Stack) -> None:
     issued = trail("providers", "keys", "issue", provider, "--scope", "records:write")
     assert issued.returncode == 0, issued.stderr
     secret = issued.stdout.strip().splitlines()[-1]  # the key, whole on its own line
-    key_id = next(line.split()[2] for line in issued.stdout.splitlines() if "key id" in line)
+    shown = issued.stdout.splitlines()
+    key_id = shown[shown.index("key id:") + 1]  # whole, on the line after its label
     ok = httpx.get(f"{stack.endpoints.learner}/v1/provider", headers={"X-API-Key": secret})
     assert ok.status_code == 200
     listed = json.loads(trail("providers", "keys", "list", provider, "--json").stdout)
     assert {k["key_id"] for k in listed} == {created["key_id"], key_id}
     assert trail("providers", "keys", "revoke", provider, key_id).returncode == 0
+    described = trail("providers", "keys", "list", provider).stdout.splitlines()
+    revoked = described[described.index(key_id) - 1]  # a description, then the id alone
+    assert re.search(r"revoked \d\d/\d\d/\d{4} \d\d:\d\d \(Vietnam time\)", revoked), revoked
     refused = httpx.get(f"{stack.endpoints.learner}/v1/provider", headers={"X-API-Key": secret})
     assert refused.status_code == 401
 

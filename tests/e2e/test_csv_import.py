@@ -77,6 +77,7 @@ async def test_a_clerks_semicolon_file_with_the_example_left_in(
         example_without_hash,  # the example with its '#' removed: still never a record
         row(f"{tag}-1", nid),
         row(f"{tag}-2", nid, birth_date="31/02/1985", title="Hàn điện cơ bản"),
+        row(f"{tag}-3", nid, completed_on="10/10/1980"),  # refused by the service itself
     ]
     source = tmp_path / "hoso.csv"
     write(source, rows, ";", "utf-8")  # Excel's "CSV" under Vietnamese regional settings
@@ -87,12 +88,20 @@ async def test_a_clerks_semicolon_file_with_the_example_left_in(
     text = errors.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0].startswith("provider_record_ref;national_id;")
     left = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-    assert len(left) == 2
-    example, wrong = left
+    assert len(left) == 3
+    example, wrong, early = left
     assert "ví dụ" in example["ly_do"].lower() or "example" in example["ly_do"]
     assert example["ly_do"].startswith("Không hợp lệ")
     assert wrong["provider_record_ref"] == f"{tag}-2" and wrong["title"] == "Hàn điện cơ bản"
-    assert "birth_date" in wrong["ly_do"] and wrong["dong"] == "6"
+    assert wrong["ly_do"] == (
+        "Không hợp lệ: cột birth_date: ngày không có thật (kiểm tra ngày và tháng)"
+    )
+    assert wrong["dong"] == "6" and "not a real date" in wrong["chi_tiet"]
+    # the service's English problem, in Vietnamese; its words in the detail column
+    assert early["ly_do"] == (
+        "Không hợp lệ: cột completed_on: ngày hoàn thành không được trước ngày sinh"
+    )
+    assert "record.completed_on" in early["chi_tiet"]
 
     # the clerk fixes the date in the error file, drops the example, and imports that file
     wrong["birth_date"] = "02/09/1985"
@@ -117,8 +126,8 @@ async def test_a_clerks_semicolon_file_with_the_example_left_in(
             delimiter="\t",
         )
     )
-    # the example, and the wrong date the original file still holds; the rest is in
-    assert [r["dong"] for r in listed] == ["4", "6"]
+    # the example and the two wrong rows the original file still holds; the rest is in
+    assert [r["dong"] for r in listed] == ["4", "6", "7"]
 
 
 async def test_an_excel_workbook_is_imported_directly(

@@ -535,7 +535,9 @@ async def test_csv_import_reports_rejects_and_is_safe_to_rerun(
         reported[0]["ly_do"].startswith("Không hợp lệ: ") and "birth_date" in reported[0]["ly_do"]
     )
     assert reported[1]["provider_record_ref"] == "'=CSV-4"  # a formula is defused there
-    assert "provider_record_ref: starts with '='" in reported[1]["ly_do"]  # and refused
+    # and refused: why in Vietnamese, the check's own words beside it
+    assert reported[1]["ly_do"].startswith("Không hợp lệ: cột provider_record_ref: ")
+    assert "provider_record_ref: starts with '='" in reported[1]["chi_tiet"]
 
     again, _ = await asyncio.to_thread(
         import_csv, path, pid, centre["api_key"], stack.endpoints.learner, console

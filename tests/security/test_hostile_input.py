@@ -393,8 +393,8 @@ def test_formula_cells_are_refused_on_import_and_the_error_file_is_safe(
         for cell in cells:
             assert not cell.lstrip(" ").startswith(FORMULA_STARTS), f"unsafe cell {cell!r}"
     header = written[0]
-    ref_at, why = header.index("provider_record_ref"), header.index("ly_do")
-    reasons = {cells[ref_at].lstrip("'"): cells[why].split(": ", 1)[1] for cells in written[1:]}
+    ref_at, why = header.index("provider_record_ref"), header.index("chi_tiet")
+    reasons = {cells[ref_at].lstrip("'"): cells[why] for cells in written[1:]}
     for ref, column in [
         (f"{tag}-name", "full_name"),
         (f"{tag}-title", "title"),

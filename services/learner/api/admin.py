@@ -36,6 +36,21 @@ Admin = Annotated[Claims, Depends(require_admin)]
 
 
 class Provider(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f6d2a9e-1b7c-4e58-a0d4-6c9b8e2f1a37",
+                    "name": "Trung tâm Giáo dục nghề nghiệp – Giáo dục thường xuyên Ninh Phước",
+                    "kind": "vocational_continuing_centre",
+                    "unit_code": "22735",
+                    "pathways": ["vocational", "continuing"],
+                    "active": True,
+                }
+            ]
+        }
+    )
+
     id: str
     name: str
     kind: ProviderKind

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.text import STORED
 from services.common.mongo import Document
@@ -35,6 +35,27 @@ router = APIRouter(prefix="/v1", tags=["learners"])
 
 class LearnerView(BaseModel):
     """A learner's profile as they and the department see it (never the national ID)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "learner_id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10",
+                    "full_name": "Trần Thị Thu Hà",
+                    "birth_date": "1992-11-03",
+                    "commune_code": "22735",
+                    "email": "thuha.tran@example.vn",
+                    "phone": "0912345678",
+                    "preferred_language": "vi",
+                    "interests": ["vocational", "continuing"],
+                    "topics": ["Nông nghiệp công nghệ cao"],
+                    "registered_at": "2025-03-15T02:30:00Z",
+                    "merged_into": None,
+                    "revision": 2,
+                }
+            ]
+        }
+    )
 
     learner_id: str
     full_name: str

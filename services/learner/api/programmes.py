@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from contracts.text import STORED
 from services.common.mongo import Document
@@ -33,6 +33,39 @@ Writer = Annotated[ProviderCaller, Depends(programmes_writer)]
 
 
 class ProgrammeView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "programme_id": "b7c1e9d2-4a3f-4f0e-8d6b-1e2a3c4d5f60",
+                    "state": "announced",
+                    "announced_at": "2025-08-01T01:00:00Z",
+                    "updated_at": None,
+                    "withdrawn_at": None,
+                    "programme": {
+                        "title": "Kỹ thuật trồng nho an toàn",
+                        "description": "Khóa sơ cấp 3 tháng tại xã Phước Hậu, học thực hành "
+                        "tại vườn nho của hợp tác xã",
+                        "pathway": "vocational",
+                        "vqf_level": 1,
+                        "place_codes": ["22735"],
+                        "starts_on": "2025-09-08",
+                        "ends_on": "2025-12-05",
+                        "min_age": 18,
+                        "max_age": None,
+                        "prior_vqf_level": None,
+                        "topics": ["Nông nghiệp công nghệ cao"],
+                        "capacity": 35,
+                        "fee_vnd": 0,
+                        "how_to_enrol": "Đăng ký tại Trung tâm GDNN-GDTX Ninh Phước, "
+                        "ĐT 0259 3822 123",
+                    },
+                    "revision": 0,
+                }
+            ]
+        }
+    )
+
     programme_id: str
     state: Literal["announced", "withdrawn"]
     announced_at: datetime

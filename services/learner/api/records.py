@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts.records import LearningRecordContent
 from contracts.text import STORED
@@ -35,7 +35,7 @@ router = APIRouter(prefix="/v1", tags=["records"])
 Writer = Annotated[ProviderCaller, Depends(records_writer)]
 BATCH_LIMIT = 1000
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "provider_record_ref": "GDTX-NP-2025-000123",
     "learner": {
         "national_id": "079190001234",
@@ -59,6 +59,19 @@ EXAMPLE = {
 
 
 class RecordAccepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "record_id": "0d9f8e7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f",
+                    "learner_id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10",
+                    "status": "accepted",
+                    "detail": None,
+                }
+            ]
+        }
+    )
+
     record_id: str = Field(description="Stable id; the same for a retried submission.")
     learner_id: str | None = Field(description="None while the record is held for review.")
     status: Status
@@ -67,6 +80,25 @@ class RecordAccepted(BaseModel):
 
 class RecordView(BaseModel):
     """A record as its training centre sees it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "record_id": "0d9f8e7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f",
+                    "provider_record_ref": EXAMPLE["provider_record_ref"],
+                    "learner_id": "5b0e4c1a-8f3e-4d7a-9c61-2f8a7d3e9b10",
+                    "status": "accepted",
+                    "revision": 1,
+                    "content": {**EXAMPLE["record"], "hours": 30},
+                    "created_at": "2025-03-16T03:12:45Z",
+                    "corrected_at": "2025-03-20T08:05:00Z",
+                    "revoked_at": None,
+                    "review_reason": None,
+                }
+            ]
+        }
+    )
 
     record_id: str
     provider_record_ref: str
@@ -162,6 +194,37 @@ async def submit_record(
 
 
 class BatchSubmission(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "records": [
+                        EXAMPLE,
+                        {
+                            "provider_record_ref": "GDTX-NP-2025-000124",
+                            "learner": {
+                                "national_id": "058085002317",
+                                "full_name": "Phạm Văn Đức",
+                                "birth_date": "1985-09-02",
+                                "commune_code": "22738",
+                                "phone": "0987654321",
+                            },
+                            "record": {
+                                "pathway": "continuing",
+                                "kind": "programme",
+                                "title": "Chương trình GDTX cấp trung học phổ thông",
+                                "general_education_level": "upper_secondary",
+                                "hours": 1200,
+                                "result": {"status": "completed"},
+                                "completed_on": "2025-05-31",
+                            },
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+
     records: list[dict[str, Any]] = Field(
         min_length=1,
         max_length=BATCH_LIMIT,
