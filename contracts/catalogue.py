@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from contracts import accounts, credentials, learners, notifications, programmes, records
+from contracts import accounts, credentials, learners, notifications, programmes, records, xapi
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(credentials.TOPIC, key="learner_id"),
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
+    TopicSpec(xapi.TOPIC, key="provider_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -61,6 +62,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
+    EventType(xapi.STATEMENT_STORED, xapi.TOPIC, xapi.StatementStored),
 )
 
 

@@ -22,6 +22,13 @@ from services.learner.relay import OutboxRelay
 from services.learner.sessions import Sessions
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
+from services.learner.xapi.documents import Documents
+from services.learner.xapi.links import Links
+from services.learner.xapi.routes import Lrs, XapiVersionHeader
+from services.learner.xapi.routes import router as xapi_router
+from services.learner.xapi.routes import setup as xapi_setup_router
+from services.learner.xapi.statements import Statements
+from services.learner.xapi.store import XapiStore
 
 DESCRIPTION = """Where learning enters Learning Trail.
 
@@ -31,6 +38,8 @@ DESCRIPTION = """Where learning enters Learning Trail.
   `Authorization: Bearer …`), bind it to their national ID with a centre's claim code, and
   keep their profile.
 * **Training centres** also issue claim codes to people whose card they checked.
+* **Training centres' e-learning tools** (Moodle, Open edX, …) send xAPI 2.0 statements to
+  the Learning Record Store under `/xapi` (HTTP Basic: the centre's id and API key).
 * **The department** (admin token) registers training centres, issues and revokes keys,
   decides held records, merges learners, and sees and undoes bindings.
 
@@ -41,6 +50,7 @@ Every error is `application/problem+json` (RFC 9457) and says what to fix.
 def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
     store = LearnerStore(runtime.db)
+    xapi_store = XapiStore(runtime.db, store)
     identity_key = settings.identity_hmac_key.get_secret_value().encode()
     relay = OutboxRelay(
         store, runtime.log, settings.outbox_grace_seconds, settings.outbox_orphan_seconds
@@ -48,6 +58,7 @@ def build(settings: Settings) -> FastAPI:
 
     async def on_start() -> None:
         await store.ensure_indexes()
+        await xapi_store.ensure_indexes()
         await relay.start()
 
     async def backlog() -> tuple[int, datetime | None]:
@@ -79,10 +90,9 @@ def build(settings: Settings) -> FastAPI:
         settings.access_token_seconds,
         settings.session_days,
     )
+    records = Records(store, runtime.log, identity_key, settings.fault_pause_before_append_seconds)
     app.state.services = Services(
-        records=Records(
-            store, runtime.log, identity_key, settings.fault_pause_before_append_seconds
-        ),
+        records=records,
         programmes=Programmes(store, runtime.log),
         providers=Providers(store),
         profiles=Profiles(store, runtime.log, identity_key),
@@ -107,7 +117,13 @@ def build(settings: Settings) -> FastAPI:
         and settings.oidc_redirect_uri
         else None
     )
+    app.state.lrs = Lrs(
+        Statements(xapi_store, runtime.log, records),
+        Documents(xapi_store),
+        Links(xapi_store, identity_key),
+    )
+    app.add_middleware(XapiVersionHeader)
     install_handlers(app)
-    for router in ROUTERS:
+    for router in (*ROUTERS, xapi_setup_router, xapi_router):
         app.include_router(router)
     return app

@@ -27,7 +27,7 @@ from services.learner.appending import append_pending_many
 from services.learner.store import LearnerStore, OutboxKind
 
 _log = logging.getLogger("learningtrail.learner.relay")
-KINDS: tuple[OutboxKind, ...] = ("learners", "programmes", "records", "bindings")
+KINDS: tuple[OutboxKind, ...] = ("learners", "programmes", "records", "bindings", "statements")
 assert set(KINDS) == set(get_args(OutboxKind))
 
 

@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError
 from services.common.keyed import by_ids, chunks, insert_new
 from services.common.mongo import Document
 
-OutboxKind = Literal["learners", "records", "programmes", "bindings"]
+OutboxKind = Literal["learners", "records", "programmes", "bindings", "statements"]
 
 
 ABANDONED_CLAIM = timedelta(seconds=30)
@@ -98,6 +98,8 @@ class LearnerStore:
         self.refresh_uses = db["refresh_uses"]
         self.oidc_flows = db["oidc_flows"]
         self.oidc_flow_uses = db["oidc_flow_uses"]
+        # the xAPI Learning Record Store's statements (services/learner/xapi/store.py)
+        self.statements = db["xapi_statements"]
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -286,6 +288,7 @@ class LearnerStore:
             "records": self.records,
             "programmes": self.programmes,
             "bindings": self.bindings,
+            "statements": self.statements,
         }[kind]
 
     # the outbox: which documents' events still wait for Kafka
