@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from contracts import xapi
-from tests.conftest import Stack, eventually, new_provider, read_topic
+from tests.conftest import Stack, eventually, national_id, new_provider, read_topic
+from tests.e2e.test_record_path import trail_of
 
 pytestmark = pytest.mark.stack
 
@@ -538,3 +539,168 @@ async def test_activities_and_agents_resources(lrs: Lrs) -> None:
     )
     assert person.json() == {"objectType": "Person", "mbox": ["mailto:a@example.org"]}
     assert (await lrs.request("GET", "/agents", params={"agent": "{}"})).status_code == 400
+
+
+# statements into learning records (the centre's mapping and agent links)
+
+COURSE_CODE = "https://learningtrail.vn/xapi/extensions/course-code"
+HOURS = "https://learningtrail.vn/xapi/extensions/hours"
+MAPPING = {
+    "rules": [
+        {
+            "verbs": [VERBS + "completed", VERBS + "passed"],
+            "activity_types": [
+                "http://id.tincanapi.com/activitytype/lms/course",
+                "http://adlnet.gov/expapi/activities/course",
+            ],
+            "pathway": "online",
+            "kind": "course",
+            "code": {"extension": COURSE_CODE},
+            "hours": {"extension": HOURS},
+            "vqf_level": {"value": 1},
+            "require_success": True,
+        }
+    ]
+}
+
+
+def moodle_completion(user: str, course: int) -> dict[str, Any]:
+    """A course completion as Moodle's xAPI log store sends it (logstore_xapi)."""
+    site = "https://moodle.gdtx-ninhphuoc.edu.vn"
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {"name": "Nguyen Thi Huong", "account": {"homePage": site, "name": user}},
+        "verb": {"id": VERBS + "completed", "display": {"en": "completed"}},
+        "object": {
+            "id": f"{site}/course/view.php?id={course}",
+            "objectType": "Activity",
+            "definition": {
+                "type": "http://id.tincanapi.com/activitytype/lms/course",
+                "name": {"vi": "Tin học văn phòng cơ bản", "en": "Basic office computing"},
+                "extensions": {COURSE_CODE: "THVP-01", HOURS: 45},
+            },
+        },
+        "timestamp": "2025-06-20T16:30:00+07:00",
+        "context": {
+            "platform": "Moodle",
+            "language": "vi",
+            "contextActivities": {
+                "grouping": [
+                    {"id": site, "definition": {"type": "http://id.tincanapi.com/activitytype/lms"}}
+                ],
+                "category": [
+                    {
+                        "id": "http://moodle.org",
+                        "definition": {"type": "http://id.tincanapi.com/activitytype/source"},
+                    }
+                ],
+            },
+            "extensions": {
+                "http://lrs.learninglocker.net/define/extensions/info": {
+                    "https://moodle.org/": "4.4"
+                }
+            },
+        },
+    }
+
+
+def open_edx_passed(anonymous_id: str) -> dict[str, Any]:
+    """A course passed as Open edX's event-routing backends send it (xAPI transformer)."""
+    lms = "https://learn.gdtx-ninhphuoc.edu.vn"
+    return {
+        "id": str(uuid.uuid4()),
+        "actor": {"objectType": "Agent", "account": {"homePage": lms, "name": anonymous_id}},
+        "verb": {"id": VERBS + "passed", "display": {"en": "passed"}},
+        "object": {
+            "id": f"{lms}/course/course-v1:GDTX+KNS101+2025",
+            "objectType": "Activity",
+            "definition": {
+                "type": "http://adlnet.gov/expapi/activities/course",
+                "name": {"en-US": "Life skills 101"},
+                "extensions": {COURSE_CODE: "KNS-101"},
+            },
+        },
+        "result": {"success": True, "score": {"scaled": 0.86}},
+        "timestamp": "2025-07-01T02:00:00.123456+00:00",
+        "context": {
+            "registration": str(uuid.uuid4()),
+            "contextActivities": {"parent": [{"id": f"{lms}/course/course-v1:GDTX+KNS101+2025"}]},
+            "extensions": {
+                "https://w3id.org/xapi/openedx/extension/transformer-version": (
+                    "event-routing-backends@9.0.0"
+                ),
+                "https://w3id.org/xapi/openedx/extensions/session-id": uuid.uuid4().hex,
+            },
+        },
+    }
+
+
+async def link(lrs: Lrs, stack: Stack, actor: dict[str, Any], nid: str) -> httpx.Response:
+    return await lrs.http.put(
+        f"{stack.endpoints.learner}/v1/xapi/agent-links",
+        json={
+            "agent": actor,
+            "learner": {
+                "national_id": nid,
+                "full_name": "Nguyễn Thị Hương",
+                "birth_date": "1990-05-14",
+                "commune_code": "22735",
+            },
+        },
+        headers={"X-API-Key": lrs.provider["api_key"]},
+    )
+
+
+async def test_moodle_and_open_edx_completions_reach_the_learners_trail(
+    lrs: Lrs, stack: Stack
+) -> None:
+    learner_api = f"{stack.endpoints.learner}/v1/xapi"
+    key = {"X-API-Key": lrs.provider["api_key"]}
+    wrong = {"rules": [{**MAPPING["rules"][0], "pathway": "in_service"}]}
+    assert (
+        await lrs.http.put(f"{learner_api}/mapping", json=wrong, headers=key)
+    ).status_code == 422
+    put = await lrs.http.put(f"{learner_api}/mapping", json=MAPPING, headers=key)
+    assert put.status_code == 200, put.text
+    assert (await lrs.http.get(f"{learner_api}/mapping", headers=key)).json()["rules"][0][
+        "pathway"
+    ] == "online"
+
+    nid = national_id()
+    moodle = moodle_completion(uuid.uuid4().hex[:8], 7)
+    edx = open_edx_passed(str(uuid.uuid4()))
+    unlinked = moodle_completion("nobody-" + uuid.uuid4().hex[:6], 8)
+    failed = open_edx_passed(str(uuid.uuid4()))
+    failed["result"] = {"success": False, "score": {"scaled": 0.2}}
+    for actor in (moodle["actor"], edx["actor"], failed["actor"]):
+        linked = await link(lrs, stack, actor, nid)
+        assert linked.status_code == 200, linked.text
+    learner_id = linked.json()["learner_id"]
+    assert nid not in linked.text
+    assert (await link(lrs, stack, {"name": "no identifier"}, nid)).status_code == 422
+
+    response = await lrs.post([moodle, edx, unlinked, failed])
+    assert response.status_code == 200, response.text
+    trail = await eventually(
+        lambda: trail_of(lrs.http, stack, learner_id), lambda t: t.get("entry_count") == 2
+    )
+    entries = [e for group in trail["pathways"] for e in group["entries"]]
+    assert {g["pathway"] for g in trail["pathways"]} == {"online"}
+    by_title = {e["title"]: e for e in entries}
+    assert set(by_title) == {"Tin học văn phòng cơ bản", "Life skills 101"}
+    assert trail["total_hours"] == 45
+
+    # the unlinked and the failed statements are stored and queryable, and add nothing
+    for kept in (unlinked, failed):
+        assert (await lrs.get(statementId=kept["id"])).status_code == 200
+    # a repeat adds nothing; voiding a statement revokes its record
+    assert (await lrs.post([moodle, edx])).status_code == 200
+    voiding = statement(
+        actor=agent(),
+        verb={"id": VERBS + "voided"},
+        object={"objectType": "StatementRef", "id": moodle["id"]},
+    )
+    assert (await lrs.post(voiding)).status_code == 200
+    await eventually(
+        lambda: trail_of(lrs.http, stack, learner_id), lambda t: t.get("entry_count") == 1
+    )
