@@ -42,6 +42,7 @@ Access = Literal[
     "session",  # a learner's own live sign-in session (its access token), nobody else
     "admin",  # the department only
     "capability",  # whoever holds an unguessable id or a signed link
+    "xapi",  # HTTP Basic: a centre's id (or the key's id) and its live key, records:write
 ]
 PROBLEM = "application/problem+json"
 
@@ -62,6 +63,7 @@ class World:
 
     stack: Stack
     key_a: str = ""
+    key_a_id: str = ""
     key_b: str = ""
     provider_a: str = ""
     provider_b: str = ""
@@ -227,6 +229,100 @@ def _oidc_guesses(w: World) -> list[tuple[str, Call, int]]:
     ]
 
 
+XAPI_VERSION = {"X-Experience-API-Version": "2.0.0"}
+
+
+def _xapi_mapping() -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "verbs": ["http://adlnet.gov/expapi/verbs/completed"],
+                "pathway": "online",
+                "kind": "course",
+            }
+        ]
+    }
+
+
+def _statement() -> dict[str, Any]:
+    return {
+        "actor": {"mbox": f"mailto:{uuid.uuid4().hex}@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": "https://example.org/activities/security"},
+    }
+
+
+def _xapi(path: str, json: Any = None, **params: str) -> Call:
+    return Call(path, json, params or None, XAPI_VERSION)
+
+
+def _xapi_operations() -> dict[str, Rule]:
+    """The LRS's resources: HTTP Basic with a centre's key (records:write) and the version
+    header; /xapi/about is anyone's."""
+    agent = json.dumps({"mbox": "mailto:security@example.org"})
+    activity = "https://example.org/activities/security"
+    scopes = {
+        "/xapi/activities/state": {"activityId": activity, "agent": agent},
+        "/xapi/activities/profile": {"activityId": activity},
+        "/xapi/agents/profile": {"agent": agent},
+    }
+    operations: dict[str, Rule] = {
+        "GET /xapi/about": Rule("public", 200, lambda w: Call("/xapi/about")),
+        "HEAD /xapi/about": Rule("public", 200, lambda w: Call("/xapi/about")),
+        "GET /xapi/statements": Rule("xapi", 200, lambda w: _xapi("/xapi/statements")),
+        "HEAD /xapi/statements": Rule("xapi", 200, lambda w: _xapi("/xapi/statements")),
+        "POST /xapi/statements": Rule(
+            "xapi", 200, lambda w: _xapi("/xapi/statements", _statement())
+        ),
+        "PUT /xapi/statements": Rule(
+            "xapi",
+            204,
+            lambda w: _xapi("/xapi/statements", _statement(), statementId=str(uuid.uuid4())),
+        ),
+        "GET /xapi/activities": Rule(
+            "xapi", 200, lambda w: _xapi("/xapi/activities", activityId=activity)
+        ),
+        "HEAD /xapi/activities": Rule(
+            "xapi", 200, lambda w: _xapi("/xapi/activities", activityId=activity)
+        ),
+        "GET /xapi/agents": Rule("xapi", 200, lambda w: _xapi("/xapi/agents", agent=agent)),
+        "HEAD /xapi/agents": Rule("xapi", 200, lambda w: _xapi("/xapi/agents", agent=agent)),
+        "PUT /v1/xapi/agent-links": Rule(
+            "provider",
+            200,
+            lambda w: Call(
+                "/v1/xapi/agent-links",
+                {"agent": {"mbox": "mailto:linked@example.org"}, **_card()},
+            ),
+            scope="records:write",
+        ),
+        "GET /v1/xapi/mapping": Rule(
+            "provider", 200, lambda w: Call("/v1/xapi/mapping"), scope="records:write"
+        ),
+        "PUT /v1/xapi/mapping": Rule(
+            "provider",
+            200,
+            lambda w: Call("/v1/xapi/mapping", _xapi_mapping()),
+            scope="records:write",
+        ),
+    }
+    for path, params in scopes.items():
+        doc_id = "stateId" if path.endswith("state") else "profileId"
+        for method, ok in (("GET", 200), ("HEAD", 200)):
+            operations[f"{method} {path}"] = Rule(
+                "xapi", ok, lambda w, p=path, q=params: _xapi(p, **q)
+            )
+        for method in ("PUT", "POST", "DELETE"):
+            operations[f"{method} {path}"] = Rule(
+                "xapi",
+                204,
+                lambda w, p=path, q=params, d=doc_id: _xapi(
+                    p, {"page": 1}, **q, **{d: uuid.uuid4().hex}
+                ),
+            )
+    return operations
+
+
 def _operations() -> dict[tuple[Service, str], Rule]:
     health = {"GET /healthz": Rule("public", 200, lambda w: Call("/healthz"))}
     health["GET /readyz"] = Rule("public", 200, lambda w: Call("/readyz"))
@@ -380,6 +476,7 @@ def _operations() -> dict[tuple[Service, str], Rule]:
                 f"/v1/admin/reviews/{w.held_record}", {"accept": False, "note": "Không cùng người"}
             ),
         ),
+        **_xapi_operations(),
         "POST /v1/admin/learners/{learner_id}/merge": Rule(
             "admin",
             202,
@@ -493,7 +590,7 @@ async def world(stack: Stack) -> AsyncIterator[World]:
     async with httpx.AsyncClient(timeout=60) as http:
         a = await new_provider(http, stack)
         b = await new_provider(http, stack, name="Trường Cao đẳng Kỹ thuật", kind="school")
-        w.provider_a, w.key_a = a["provider"]["id"], a["api_key"]
+        w.provider_a, w.key_a, w.key_a_id = a["provider"]["id"], a["api_key"], a["key_id"]
         w.provider_b, w.key_b = b["provider"]["id"], b["api_key"]
         keys = f"{learner_url}/v1/admin/providers/{w.provider_a}/keys"
 
@@ -539,6 +636,10 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         w.held_record = held_answer["record_id"]
         programmes = f"{learner_url}/v1/programmes"
         a_key = {"X-API-Key": w.key_a}
+        mapping = await http.put(
+            f"{learner_url}/v1/xapi/mapping", json=_xapi_mapping(), headers=a_key
+        )
+        assert mapping.status_code == 200, mapping.text
         w.programme_update = (await _post(http, programmes, a_key, _programme()))["programme_id"]
         w.programme_withdraw = (await _post(http, programmes, a_key, _programme()))["programme_id"]
         registrations = f"{learner_url}/v1/learners"
@@ -673,6 +774,25 @@ def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]
         if rule.access in ("own_record", "own_programme"):
             callers.append(("another centre's key", key(w.key_b), 404))
         return callers
+    if rule.access == "xapi":
+
+        def basic(username: str, password: str) -> dict[str, str]:
+            token = base64.b64encode(f"{username}:{password}".encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+
+        return [
+            ("no credentials", {}, 401),
+            ("garbage Basic credentials", {"Authorization": "Basic !!!"}, 401),
+            ("a garbage key", basic(w.provider_a, "ltk_" + "x" * 43), 401),
+            ("a revoked key", basic(w.provider_a, w.key_revoked), 401),
+            ("a key rotated away", basic(w.provider_a, w.key_rotated_away), 401),
+            ("an inactive centre's key", basic(w.provider_a, w.key_inactive), 401),
+            ("the key under another centre's id", basic(w.provider_b, w.key_a), 401),
+            ("the key in X-API-Key, not Basic", key(w.key_a), 401),
+            ("a learner token", w.bearer(w.learner), 401),
+            ("the admin token", w.stack.admin, 401),
+            ("a key without records:write", basic(w.provider_a, w.key_programmes_only), 403),
+        ]
     if rule.access == "learner_or_admin":
         return [
             ("no credentials", {}, 401),
@@ -715,6 +835,17 @@ def _bearer(token: str) -> dict[str, str]:
 def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
     if rule.access in ("provider", "provider_self", "own_record", "own_programme"):
         return [("the centre", {"X-API-Key": rule.key(w) if rule.key else w.key_a})]
+    if rule.access == "xapi":
+        return [
+            (
+                f"the centre, as {username}",
+                {
+                    "Authorization": "Basic "
+                    + base64.b64encode(f"{username}:{w.key_a}".encode()).decode()
+                },
+            )
+            for username in (w.provider_a, w.key_a_id)
+        ]
     if rule.access == "learner_or_admin":
         return [("the learner", w.bearer(w.learner)), ("the department", w.stack.admin)]
     if rule.access == "session":
@@ -757,7 +888,8 @@ def _assert_refused(response: httpx.Response, expected: int, who: str) -> None:
         f"{who}: expected {expected}, got {response.status_code}: {response.text[:300]}"
     )
     assert response.headers["content-type"].startswith(PROBLEM), f"{who}: not problem+json"
-    assert response.json()["status"] == expected, who
+    if response.request.method != "HEAD":  # an answer to HEAD has no body
+        assert response.json()["status"] == expected, who
     if expected == 401:
         assert "WWW-Authenticate" in response.headers, f"{who}: a 401 names its scheme"
 

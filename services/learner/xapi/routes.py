@@ -212,7 +212,7 @@ async def _json_body(request: Request) -> Any:
 # about
 
 
-@router.get("/about", summary="The LRS's xAPI version (anyone).")
+@router.api_route("/about", methods=["GET", "HEAD"], summary="The LRS's xAPI version (anyone).")
 async def about() -> dict[str, Any]:
     """The xAPI versions this LRS speaks; no credentials needed."""
     return {"version": [SUPPORTED_VERSION], "extensions": {}}
