@@ -704,3 +704,21 @@ async def test_moodle_and_open_edx_completions_reach_the_learners_trail(
     await eventually(
         lambda: trail_of(lrs.http, stack, learner_id), lambda t: t.get("entry_count") == 1
     )
+
+
+async def test_a_voiding_statement_stored_first_voids_its_target_when_it_comes(lrs: Lrs) -> None:
+    target = statement()
+    voiding = statement(
+        verb={"id": VERBS + "voided"},
+        object={"objectType": "StatementRef", "id": target["id"]},
+    )
+    assert (await lrs.post(voiding)).status_code == 200  # the target is not there: accepted
+    assert (await lrs.post(target)).status_code == 200
+    assert (await lrs.get(statementId=target["id"])).status_code == 404
+    assert (await lrs.get(voidedStatementId=target["id"])).status_code == 200
+
+
+async def test_more_than_1000_statements_in_one_request_are_refused(lrs: Lrs) -> None:
+    response = await lrs.post([statement() for _ in range(1001)])
+    assert response.status_code == 413
+    assert "1000" in response.json()["detail"]
