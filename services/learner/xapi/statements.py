@@ -11,6 +11,7 @@ nothing and finishes what an interrupted one left undone.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -163,14 +164,20 @@ class Statements:
             unique.append(statement)
 
         pid = provider["_id"]
-        existing = await self.store.statements_by_ids(pid, prints)
+        # every lookup the request needs, at once: one round trip's wait
+        link_keys = {f"{pid}:{k}" for s in unique if (k := agent_key(s.get("actor")))}
+        existing, voided, mapping, links = await asyncio.gather(
+            self.store.statements_by_ids(pid, prints),
+            self.store.voided_among(pid, prints),
+            self.store.mapping(pid),
+            self.store.links_by_ids(link_keys),
+        )
         for sid, doc in existing.items():
             if doc["fingerprint"] != prints[sid]:
                 raise _conflict(sid)
         fresh = [s for s in unique if s["id"].lower() not in existing]
-        voids = await self._voids(pid, fresh, existing)
+        voids = await self._voids(pid, fresh)
         now = _now()
-        voided = await self.store.voided_among(pid, (s["id"] for s in fresh))
         docs = [
             self._doc(provider, s, prints[s["id"].lower()], now, s["id"].lower() in voided)
             for s in fresh
@@ -182,20 +189,27 @@ class Statements:
             for doc in raced:
                 if again[doc["statement_id"]]["fingerprint"] != doc["fingerprint"]:
                     raise _conflict(doc["statement_id"])
+        mine = [d for d in docs if d["_id"] in inserted] + list(existing.values())
+        await self.store.add_index([_index_entry(d) for d in mine])
         if voids:
             await self.store.note_voids(pid, voids)
-        mine = [d for d in docs if d["_id"] in inserted] + list(existing.values())
-        failed = await append_pending_many(
-            self.log, self.store.learner_store, "statements", mine, noted=inserted
+        # the statements are stored: their events and their records go at the same time
+        appended, applied = await asyncio.gather(
+            append_pending_many(
+                self.log, self.store.learner_store, "statements", mine, noted=inserted
+            ),
+            self._apply(provider, statements, voids, mapping, links),
+            return_exceptions=True,
         )
-        if failed:
-            raise AppendFailed(str(next(iter(failed.values()))))
-        await self._apply(provider, statements, voids)
+        if isinstance(appended, BaseException):
+            raise appended
+        if isinstance(applied, BaseException):
+            raise applied
+        if appended:
+            raise AppendFailed(str(next(iter(appended.values()))))
         return [s["id"] for s in statements]
 
-    async def _voids(
-        self, pid: str, fresh: list[dict[str, Json]], existing: dict[str, Document]
-    ) -> dict[str, str]:
+    async def _voids(self, pid: str, fresh: list[dict[str, Json]]) -> dict[str, str]:
         """The statements the new voiding statements void (target → voiding id); a voiding
         statement that targets a voiding statement is refused: those cannot be voided."""
         voids = {
@@ -214,7 +228,6 @@ class Statements:
                     f"Statement {target} is itself a voiding statement, and a voiding "
                     "statement cannot be voided (xAPI 2.0, Voiding)."
                 )
-        del existing
         return voids
 
     def _doc(
@@ -264,14 +277,18 @@ class Statements:
     # statements into records
 
     async def _apply(
-        self, provider: Document, statements: list[dict[str, Json]], voids: dict[str, str]
+        self,
+        provider: Document,
+        statements: list[dict[str, Json]],
+        voids: dict[str, str],
+        stored: Document | None,
+        links: dict[str, Document],
     ) -> None:
         """Make the records the centre's mapping asks for (idempotent: one record per
         statement id), and revoke the records of statements voided now."""
-        stored = await self.store.mapping(provider["_id"])
-        if stored is not None:
+        if stored is not None and links:
             mapping = Mapping.model_validate(stored["mapping"])
-            await self._records(provider, mapping, statements)
+            await self._records(provider, mapping, statements, links)
         for target, voiding in voids.items():
             try:
                 await self.records.revoke(
@@ -283,7 +300,11 @@ class Statements:
                 continue  # the voided statement made no record, or it cannot be revoked
 
     async def _records(
-        self, provider: Document, mapping: Mapping, statements: list[dict[str, Json]]
+        self,
+        provider: Document,
+        mapping: Mapping,
+        statements: list[dict[str, Json]],
+        links: dict[str, Document],
     ) -> None:
         candidates: list[tuple[dict[str, Json], str]] = []
         for statement in statements:
@@ -292,7 +313,6 @@ class Statements:
                 candidates.append((statement, f"{provider['_id']}:{key}"))
         if not candidates:
             return
-        links = await self.store.links_by_ids({link for _, link in candidates})
         items: list[tuple[str, RecordSubmission]] = []
         now = _now()
         for statement, link_key in candidates:
@@ -379,6 +399,25 @@ class Statements:
         docs = await self.store.query(query, ascending, after, size + 1)
         more = _cursor(docs[size - 1]) if len(docs) > size else None
         return Page([json.loads(d["raw"]) for d in docs[:size]], more)
+
+
+_INDEXED = (
+    "provider_id",
+    "statement_id",
+    "stored",
+    "verb_id",
+    "agents",
+    "related_agents",
+    "activities",
+    "related_activities",
+    "registration",
+    "voided",
+)
+
+
+def _index_entry(doc: Document) -> Document:
+    """What queries filter on, of a stored statement."""
+    return {"_id": doc["_id"], **{k: doc.get(k) for k in _INDEXED}}
 
 
 def _conflict(statement_id: str) -> Problem:

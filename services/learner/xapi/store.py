@@ -3,10 +3,15 @@
 Every collection is keyed so the hot reads are ``_id`` lookups (FerretDB serves nothing else
 from an index): a statement by ``<centre>:<statement id>``, the voiding of a statement by the
 same key in ``xapi_voids``, a document by its resource and parameters, a centre's mapping by
-its id, an agent link by ``<centre>:<agent identifier>``. Statement queries with filters
-(``GET /xapi/statements?agent=…``) read the centre's statements in ``stored`` order: indexed on
-MongoDB, a scan on FerretDB. Statements are kept as JSON text: their keys (IRIs, language
-tags) are not field names every server accepts.
+its id, an agent link by ``<centre>:<agent identifier>``. Statements are kept as JSON text
+(their keys, IRIs and language tags, are not field names every server accepts) with their
+event, in ``xapi_statements``; what queries filter on is kept apart, small, in
+``xapi_statement_index`` (same keys): a query with filters (``GET /xapi/statements?agent=…``)
+reads the index in ``stored`` order — indexed on MongoDB, a scan on FerretDB, which costs in
+proportion to the bytes it reads — and then the statements it found by ``_id``. An index entry
+is written after its statement; one a dead request left unwritten is written by its retry
+(``add_index`` is idempotent), and until then the statement is read by id but not found by
+queries.
 """
 
 from __future__ import annotations
@@ -33,13 +38,14 @@ class XapiStore:
     def __init__(self, db: AsyncDatabase[Document], learner_store: LearnerStore) -> None:
         self.learner_store = learner_store
         self.statements = learner_store.statements
+        self.index = db["xapi_statement_index"]
         self.voids = db["xapi_voids"]
         self.documents = db["xapi_documents"]
         self.mappings = db["xapi_mappings"]
         self.links = db["xapi_agent_links"]
 
     async def ensure_indexes(self) -> None:
-        await self.statements.create_index(
+        await self.index.create_index(
             [("provider_id", ASCENDING), ("stored", ASCENDING), ("statement_id", ASCENDING)]
         )
         await self.documents.create_index([("provider_id", ASCENDING), ("scope", ASCENDING)])
@@ -53,6 +59,10 @@ class XapiStore:
     async def add_statements(self, docs: list[Document]) -> set[str]:
         """Insert statements with their events noted in the outbox; the keys inserted."""
         return await self.learner_store.add_many("statements", docs)
+
+    async def add_index(self, entries: list[Document]) -> None:
+        """The query index entries of stored statements (those already there are kept)."""
+        await insert_new(self.index, entries)
 
     async def voided_among(self, provider_id: str, ids: Iterable[str]) -> dict[str, str]:
         """Of these statement ids, those a stored voiding statement voids (→ its id)."""
@@ -71,7 +81,8 @@ class XapiStore:
         )
         keys = [statement_key(provider_id, t) for t in voids]
         if keys:
-            await self.statements.update_many({"_id": {"$in": keys}}, {"$set": {"voided": True}})
+            for collection in (self.statements, self.index):
+                await collection.update_many({"_id": {"$in": keys}}, {"$set": {"voided": True}})
 
     async def query(
         self, query: Document, ascending: bool, after: tuple[datetime, str] | None, limit: int
@@ -86,11 +97,13 @@ class XapiStore:
             }
         order = ASCENDING if ascending else DESCENDING
         cursor = (
-            self.statements.find(query, {"pending": 0})
+            self.index.find(query, {"stored": 1, "statement_id": 1})
             .sort([("stored", order), ("statement_id", order)])
             .limit(limit)
         )
-        return [doc async for doc in cursor]
+        found = [doc async for doc in cursor]
+        bodies = await by_ids(self.statements, (d["_id"] for d in found))
+        return [{**bodies[d["_id"]], **d} for d in found if d["_id"] in bodies]
 
     # documents (State, Activity Profile, Agent Profile)
 
