@@ -8,6 +8,7 @@ Data 2.2–2.4 (statement rules), 2.3.2 (voiding).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from joserfc import jws
+from joserfc.jwk import RSAKey
 
 from contracts import xapi
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic
@@ -722,3 +729,121 @@ async def test_more_than_1000_statements_in_one_request_are_refused(lrs: Lrs) ->
     response = await lrs.post([statement() for _ in range(1001)])
     assert response.status_code == 413
     assert "1000" in response.json()["detail"]
+
+
+# attachments and signed statements (Communication 1.5, Data 2.4.11, 2.6)
+
+SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
+
+
+def _multipart(statements: Any, parts: list[tuple[str, bytes]]) -> tuple[bytes, str]:
+    boundary = "xapi-" + uuid.uuid4().hex
+    chunks = [
+        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+        + json.dumps(statements).encode()
+        + b"\r\n"
+    ]
+    for content_type, data in parts:
+        chunks.append(
+            (
+                f"--{boundary}\r\nContent-Type: {content_type}\r\n"
+                "Content-Transfer-Encoding: binary\r\n"
+                f"X-Experience-API-Hash: {hashlib.sha256(data).hexdigest()}\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/mixed; boundary={boundary}"
+
+
+def _attachment(data: bytes, usage: str, content_type: str) -> dict[str, Any]:
+    return {
+        "usageType": usage,
+        "display": {"en-US": "attachment"},
+        "contentType": content_type,
+        "length": len(data),
+        "sha2": hashlib.sha256(data).hexdigest(),
+    }
+
+
+async def _post_multipart(lrs: Lrs, statements: Any, parts: list[tuple[str, bytes]]) -> Any:
+    body, media = _multipart(statements, parts)
+    return await lrs.request("POST", "/statements", content=body, headers={"Content-Type": media})
+
+
+async def test_attachments_come_as_parts_and_go_back_with_attachments_true(lrs: Lrs) -> None:
+    data = "Chứng nhận hoàn thành".encode()
+    sent = statement(
+        attachments=[_attachment(data, "https://example.org/certificate", "text/plain")]
+    )
+    response = await _post_multipart(lrs, sent, [("text/plain", data)])
+    assert response.status_code == 200, response.text
+    plain = await lrs.get(statementId=sent["id"])
+    assert plain.headers["content-type"].startswith("application/json")
+    full = await lrs.get(statementId=sent["id"], attachments="true")
+    assert full.headers["content-type"].startswith("multipart/mixed")
+    assert data in full.content
+    assert hashlib.sha256(data).hexdigest().encode() in full.content
+
+    wrong = await _post_multipart(
+        lrs, statement(attachments=sent["attachments"]), [("text/plain", b"other")]
+    )
+    assert wrong.status_code == 400
+    stray = await _post_multipart(lrs, statement(), [("text/plain", data)])
+    assert stray.status_code == 400
+
+
+def _signed(
+    sent: dict[str, Any], payload: dict[str, Any], signer: Any, certificate_key: Any
+) -> tuple[dict[str, Any], bytes]:
+    """A JWS (RS256) of ``payload`` by ``signer``, carrying a certificate of ``certificate_key``."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Trung tâm GDNN-GDTX")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(certificate_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=30))
+        .sign(certificate_key, hashes.SHA256())
+    )
+    x5c = base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+    pem = signer.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    token = jws.serialize_compact(
+        {"alg": "RS256", "x5c": [x5c]}, json.dumps(payload).encode(), RSAKey.import_key(pem)
+    ).encode()
+    signed = {**sent, "attachments": [_attachment(token, SIGNATURE, "application/octet-stream")]}
+    return signed, token
+
+
+async def test_signed_statements_are_checked(lrs: Lrs) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    sent = statement()
+    signed, token = _signed(sent, sent, key, key)
+    response = await _post_multipart(lrs, signed, [("application/octet-stream", token)])
+    assert response.status_code == 200, response.text
+
+    tampered = statement()
+    forged = statement()
+    for why, (bad, bad_token) in (
+        (
+            "a payload that is another statement",
+            _signed(tampered, {**tampered, "verb": {"id": VERBS + "failed"}}, key, key),
+        ),
+        ("a signature by another key than the certificate's", _signed(forged, forged, other, key)),
+    ):
+        refused = await _post_multipart(lrs, bad, [("application/octet-stream", bad_token)])
+        assert refused.status_code == 400, (why, refused.text)
+        assert "signature" in refused.json()["detail"], why
+    not_jws = statement()
+    junk = b"not a jws"
+    bad = {**not_jws, "attachments": [_attachment(junk, SIGNATURE, "application/octet-stream")]}
+    assert (
+        await _post_multipart(lrs, bad, [("application/octet-stream", junk)])
+    ).status_code == 400

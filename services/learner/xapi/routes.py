@@ -30,6 +30,7 @@ from services.learner.api.deps import (
     records_writer,
     throttle,
 )
+from services.learner.xapi.attachments import AttachmentError, Part, multipart, parse_multipart
 from services.learner.xapi.documents import Address, Documents, last_modified
 from services.learner.xapi.links import AgentLink, AgentLinkError, Links
 from services.learner.xapi.mapping import Mapping
@@ -193,18 +194,25 @@ def _time_param(params: dict[str, str], name: str) -> datetime | None:
     return parsed
 
 
-async def _json_body(request: Request) -> Any:
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if media.startswith("multipart/"):
-        raise bad_request(
-            "This LRS takes statements as application/json only: attachments by fileUrl, and "
-            "no signed statements (multipart/mixed is not accepted)."
-        )
-    if media != "application/json":
-        raise bad_request(f"Send statements as application/json, not {media}.")
+async def _statements_body(request: Request) -> tuple[Any, dict[str, Part]]:
+    """The statements sent, and the attachments' contents when they come as multipart/mixed."""
+    content_type = request.headers.get("content-type", "application/json")
+    media = content_type.split(";")[0].strip().lower()
     body = await request.body()
+    if media == "multipart/mixed":
+        try:
+            return parse_multipart(content_type, body)
+        except AttachmentError as exc:
+            raise bad_request(
+                f"The multipart/mixed body is not as xAPI 2.0 sends it: {exc}."
+            ) from exc
+    if media != "application/json":
+        raise bad_request(
+            f"Send statements as application/json (or multipart/mixed with attachments), not "
+            f"{media}."
+        )
     try:
-        return json.loads(body)
+        return json.loads(body), {}
     except ValueError as exc:
         raise bad_request(f"The body is not valid JSON: {exc}.") from exc
 
@@ -251,10 +259,10 @@ async def put_statement(request: Request, centre: Centre, lrs: LrsDep) -> Respon
     statement_id = _uuid_param(params, "statementId")
     if statement_id is None:
         raise bad_request("PUT needs the statementId parameter (a UUID).")
-    body = await _json_body(request)
+    body, parts = await _statements_body(request)
     if not isinstance(body, dict):
         raise bad_request("PUT takes one statement (a JSON object).")
-    await lrs.statements.store_statements(centre.provider, [body], put_id=statement_id)
+    await lrs.statements.store_statements(centre.provider, [body], statement_id, parts)
     return Response(status_code=204)
 
 
@@ -266,9 +274,9 @@ async def post_statements(request: Request, centre: Centre, lrs: LrsDep) -> list
     """The ids of the statements, in order; all are stored or none. Statements the centre's
     mapping takes, whose actor it linked, become learning records."""
     _params(request, set())
-    body = await _json_body(request)
+    body, parts = await _statements_body(request)
     given = body if isinstance(body, list) else [body]
-    return await lrs.statements.store_statements(centre.provider, given)
+    return await lrs.statements.store_statements(centre.provider, given, None, parts)
 
 
 def _languages(request: Request) -> list[str]:
@@ -303,7 +311,7 @@ async def get_statements(request: Request, centre: Centre, lrs: LrsDep) -> Respo
     how = params.get("format", "exact")
     if how not in ("ids", "exact", "canonical"):
         raise bad_request("The 'format' parameter is ids, exact or canonical.")
-    _bool_param(params, "attachments")
+    with_attachments = _bool_param(params, "attachments")
     consistent = {"X-Experience-API-Consistent-Through": iso(datetime.now().astimezone())}
     single = {"statementId", "voidedStatementId"} & set(params)
     if single:
@@ -319,7 +327,10 @@ async def get_statements(request: Request, centre: Centre, lrs: LrsDep) -> Respo
             centre.provider, statement_id, voided=name == "voidedStatementId"
         )
         headers = {**consistent, "Last-Modified": statement["stored"]}
-        return JSONResponse(_shape(statement, how, _languages(request)), headers=headers)
+        shaped = _shape(statement, how, _languages(request))
+        if with_attachments:
+            return await _with_attachments(centre, lrs, shaped, [statement], headers)
+        return JSONResponse(shaped, headers=headers)
     filters: dict[str, Any] = {}
     if "agent" in params:
         key = agent_key(_agent(params["agent"]))
@@ -361,7 +372,35 @@ async def get_statements(request: Request, centre: Centre, lrs: LrsDep) -> Respo
         body["more"] = f"/xapi/statements?{urlencode(kept)}"
     else:
         body["more"] = ""
+    if with_attachments:
+        return await _with_attachments(centre, lrs, body, page.statements, consistent)
     return JSONResponse(body, headers=consistent)
+
+
+async def _with_attachments(
+    centre: ProviderCaller,
+    lrs: Lrs,
+    answer: Any,
+    statements: list[dict[str, Any]],
+    headers: dict[str, str],
+) -> Response:
+    """``attachments=true``: the answer, then each attachment's content the LRS holds."""
+    hashes = {
+        str(a.get("sha2", "")).lower()
+        for s in statements
+        for a in s.get("attachments") or []
+        if isinstance(a, dict)
+    }
+    found = await lrs.statements.store.attachments_by_hash(centre.provider["_id"], hashes)
+    parts: list[tuple[str, dict[str, str], bytes]] = [
+        ("application/json", {}, json.dumps(answer, ensure_ascii=False).encode())
+    ]
+    parts += [
+        (kind, {"Content-Transfer-Encoding": "binary", "X-Experience-API-Hash": sha2}, data)
+        for sha2, (kind, data) in sorted(found.items())
+    ]
+    content, media = multipart(parts)
+    return Response(content, media_type=media, headers=headers)
 
 
 # activities and agents

@@ -36,6 +36,7 @@ from services.learner.submissions import (
     RecordStateConflict,
     SubmissionRejected,
 )
+from services.learner.xapi.attachments import Part, attachment_errors
 from services.learner.xapi.mapping import Mapping, map_statement
 from services.learner.xapi.store import XapiStore, statement_key
 from services.learner.xapi.validation import (
@@ -119,7 +120,11 @@ class Statements:
     # storing
 
     async def store_statements(
-        self, provider: Document, given: list[Json], put_id: str | None = None
+        self,
+        provider: Document,
+        given: list[Json],
+        put_id: str | None = None,
+        parts: dict[str, Part] | None = None,
     ) -> list[str]:
         """Store statements (all or none); their ids, in order. Raises a 400 problem for a
         statement that breaks a rule, 409 for an id that names a different statement."""
@@ -140,6 +145,12 @@ class Statements:
                 "The statement breaks rules of xAPI 2.0; fix these and send it again: "
                 + "; ".join(problems[:20])
                 + (f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""),
+                errors=problems[:200],
+            )
+        problems = attachment_errors(given, parts or {})
+        if problems:
+            raise bad_request(
+                "The statements' attachments break rules of xAPI 2.0: " + "; ".join(problems[:20]),
                 errors=problems[:200],
             )
         statements: list[dict[str, Json]] = []
@@ -182,6 +193,10 @@ class Statements:
             self._doc(provider, s, prints[s["id"].lower()], now, s["id"].lower() in voided)
             for s in fresh
         ]
+        if parts:  # the contents first: a stored statement always finds its attachments
+            await self.store.add_attachments(
+                pid, {h: (p.content_type, p.data) for h, p in parts.items()}
+            )
         inserted = await self.store.add_statements(docs)
         raced = [d for d in docs if d["_id"] not in inserted]
         if raced:

@@ -43,6 +43,7 @@ class XapiStore:
         self.documents = db["xapi_documents"]
         self.mappings = db["xapi_mappings"]
         self.links = db["xapi_agent_links"]
+        self.attachments = db["xapi_attachments"]
 
     async def ensure_indexes(self) -> None:
         await self.index.create_index(
@@ -104,6 +105,26 @@ class XapiStore:
         found = [doc async for doc in cursor]
         bodies = await by_ids(self.statements, (d["_id"] for d in found))
         return [{**bodies[d["_id"]], **d} for d in found if d["_id"] in bodies]
+
+    # attachments' contents, by centre and SHA-256 (the same content is kept once)
+
+    async def add_attachments(self, provider_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
+        await insert_new(
+            self.attachments,
+            [
+                {"_id": f"{provider_id}:{sha2}", "content_type": kind, "content": data}
+                for sha2, (kind, data) in parts.items()
+            ],
+        )
+
+    async def attachments_by_hash(
+        self, provider_id: str, hashes: Iterable[str]
+    ) -> dict[str, tuple[str, bytes]]:
+        found = await by_ids(self.attachments, (f"{provider_id}:{h}" for h in hashes))
+        return {
+            key.split(":", 1)[1]: (doc["content_type"], bytes(doc["content"]))
+            for key, doc in found.items()
+        }
 
     # documents (State, Activity Profile, Agent Profile)
 

@@ -549,18 +549,6 @@ def _attachments(value: Json, path: str, errors: _Errors) -> None:
             errors.add(f"{here}.length", "must be an integer")
         if "fileUrl" in attachment:
             _iri(attachment["fileUrl"], f"{here}.fileUrl", errors)
-        elif attachment.get("usageType") == SIGNATURE_USAGE:
-            errors.add(
-                here,
-                "signed statements need their JWS as a multipart part, which this LRS does not "
-                "accept; send the statement unsigned",
-            )
-        else:
-            errors.add(
-                f"{here}.fileUrl",
-                "this LRS takes statements as application/json only, so an attachment's "
-                "content must be referenced by fileUrl (multipart/mixed is not accepted)",
-            )
 
 
 _STATEMENT_KEYS = {
