@@ -187,7 +187,9 @@ class Statements:
             if doc["fingerprint"] != prints[sid]:
                 raise _conflict(sid)
         fresh = [s for s in unique if s["id"].lower() not in existing]
-        voids = await self._voids(pid, fresh)
+        # all the request's voidings, also those stored by an earlier try of it: a try that
+        # died before noting them is finished by this one
+        voids = await self._voids(pid, unique)
         now = _now()
         docs = [
             self._doc(provider, s, prints[s["id"].lower()], now, s["id"].lower() in voided)
@@ -224,15 +226,15 @@ class Statements:
             raise AppendFailed(str(next(iter(appended.values()))))
         return [s["id"] for s in statements]
 
-    async def _voids(self, pid: str, fresh: list[dict[str, Json]]) -> dict[str, str]:
+    async def _voids(self, pid: str, given: list[dict[str, Json]]) -> dict[str, str]:
         """The statements the new voiding statements void (target → voiding id); a voiding
         statement that targets a voiding statement is refused: those cannot be voided."""
         voids = {
-            s["object"]["id"].lower(): s["id"].lower() for s in fresh if s["verb"]["id"] == VOIDED
+            s["object"]["id"].lower(): s["id"].lower() for s in given if s["verb"]["id"] == VOIDED
         }
         if not voids:
             return voids
-        batch = {s["id"].lower(): s for s in fresh}
+        batch = {s["id"].lower(): s for s in given}
         stored = await self.store.statements_by_ids(pid, voids)
         for target in voids:
             voiding = (target in batch and batch[target]["verb"]["id"] == VOIDED) or (
