@@ -7,6 +7,7 @@ Data 2.2–2.4 (statement rules), 2.3.2 (voiding).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -847,3 +848,25 @@ async def test_signed_statements_are_checked(lrs: Lrs) -> None:
     assert (
         await _post_multipart(lrs, bad, [("application/octet-stream", junk)])
     ).status_code == 400
+
+
+async def test_two_writes_from_the_same_version_never_both_apply(lrs: Lrs) -> None:
+    params = {
+        "activityId": "https://example.org/a/" + uuid.uuid4().hex,
+        "agent": json.dumps(agent()),
+        "stateId": "race",
+    }
+    assert (
+        await lrs.request("PUT", "/activities/state", params=params, json={"n": 0})
+    ).status_code == 204
+    etag = (await lrs.request("GET", "/activities/state", params=params)).headers["ETag"]
+    answers = await asyncio.gather(
+        *(
+            lrs.request(
+                "PUT", "/activities/state", params=params, json={"n": n}, headers={"If-Match": etag}
+            )
+            for n in range(1, 7)
+        )
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [204] + [412] * 5, statuses

@@ -6,13 +6,16 @@ an ETag (the SHA-1 of its content, quoted) for optimistic concurrency, as xAPI 2
 whose ``If-None-Match: *`` finds a document, is refused with ``412`` and changes nothing; a
 PUT with neither header over an existing document is refused with ``409``. A POST merges a JSON
 object into the stored JSON object (top-level properties of the new one win); a POST where
-either is not a JSON object is ``400``.
+either is not a JSON object is ``400``. Each stored version has a ``version_id``; a write that
+replaces or deletes it first claims it by a unique insert (``xapi_document_claims``), so two
+writes that read the same version never both apply, on FerretDB too (the loser gets ``412``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -165,9 +168,10 @@ class Documents:
             "content": content,
             "content_type": media or "application/octet-stream",
             "etag": etag_of(content),
+            "version_id": str(uuid.uuid4()),  # what a write that replaces this one claims
             "updated": now,
         }
-        if not await self.store.put_document(doc, None if current is None else current["etag"]):
+        if not await self.store.put_document(doc, current):
             raise Problem(
                 412,
                 "Precondition failed",
@@ -177,8 +181,12 @@ class Documents:
     async def delete(self, address: Address, if_match: str | None) -> None:
         current = await self.store.document(address.key)
         check_preconditions(current, if_match, None, put=False)
-        if current is not None:
-            await self.store.delete_document(address.key, current["etag"])
+        if current is not None and not await self.store.delete_document(current):
+            raise Problem(
+                412,
+                "Precondition failed",
+                "The document changed while this request was being handled; GET it again.",
+            )
 
     async def delete_all(self, address: Address) -> None:
         await self.store.delete_documents(address.provider_id, address.scope)

@@ -41,6 +41,7 @@ class XapiStore:
         self.index = db["xapi_statement_index"]
         self.voids = db["xapi_voids"]
         self.documents = db["xapi_documents"]
+        self.document_claims = db["xapi_document_claims"]
         self.mappings = db["xapi_mappings"]
         self.links = db["xapi_agent_links"]
         self.attachments = db["xapi_attachments"]
@@ -131,19 +132,27 @@ class XapiStore:
     async def document(self, key: str) -> Document | None:
         return await self.documents.find_one({"_id": key})
 
-    async def put_document(self, doc: Document, expect_etag: str | None) -> bool:
-        """Store the document: replace the one with ``expect_etag`` or, with None, create it
-        only if it is absent. False if the stored one is not as expected (changed meanwhile)."""
-        if expect_etag is None:
+    async def _claim(self, current: Document) -> bool:
+        """Claim the replacing (or deleting) of this stored version of a document: a unique
+        insert, so of two writers that read the same version only one goes on — atomic on
+        FerretDB too, where two conditional updates of one document could both pass."""
+        claim = {"_id": f"{current['_id']}:{current.get('version_id', current['etag'])}"}
+        return bool(await insert_new(self.document_claims, [claim]))
+
+    async def put_document(self, doc: Document, current: Document | None) -> bool:
+        """Store the document: replace ``current`` (the version the caller read) or, with
+        None, create it only if it is absent. False if another write came first."""
+        if current is None:
             return bool(await insert_new(self.documents, [doc]))
-        result = await self.documents.replace_one({"_id": doc["_id"], "etag": expect_etag}, doc)
+        if not await self._claim(current):
+            return False
+        result = await self.documents.replace_one({"_id": doc["_id"], "etag": current["etag"]}, doc)
         return result.matched_count == 1
 
-    async def delete_document(self, key: str, expect_etag: str | None) -> bool:
-        query: Document = {"_id": key}
-        if expect_etag is not None:
-            query["etag"] = expect_etag
-        result = await self.documents.delete_one(query)
+    async def delete_document(self, current: Document) -> bool:
+        if not await self._claim(current):
+            return False
+        result = await self.documents.delete_one({"_id": current["_id"], "etag": current["etag"]})
         return result.deleted_count == 1
 
     async def documents_in(self, provider_id: str, scope: str) -> list[Document]:
