@@ -701,6 +701,19 @@ async def test_moodle_and_open_edx_completions_reach_the_learners_trail(
     # the unlinked and the failed statements are stored and queryable, and add nothing
     for kept in (unlinked, failed):
         assert (await lrs.get(statementId=kept["id"])).status_code == 200
+
+    async def record_of(sid: str) -> httpx.Response:
+        return await lrs.http.get(f"{learner_api}/statements/{sid}/record", headers=key)
+
+    made = await record_of(moodle["id"])
+    assert made.status_code == 200 and made.json()["status"] == "accepted"
+    record = await lrs.http.get(
+        f"{stack.endpoints.learner}/v1/records/{made.json()['record_id']}", headers=key
+    )
+    assert record.json()["provider_record_ref"] == f"xapi:{moodle['id']}"
+    assert record.json()["content"]["code"] == "THVP-01"
+    assert "not linked" in (await record_of(unlinked["id"])).json()["detail"]
+    assert "success: false" in (await record_of(failed["id"])).json()["detail"]
     # a repeat adds nothing; voiding a statement revokes its record
     assert (await lrs.post([moodle, edx])).status_code == 200
     voiding = statement(

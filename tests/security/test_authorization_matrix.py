@@ -80,6 +80,7 @@ class World:
     record_read: str = ""
     record_correct: str = ""
     record_revoke: str = ""
+    statement_with_record: str = ""
     held_record: str = ""
     programme_update: str = ""
     programme_withdraw: str = ""
@@ -295,6 +296,12 @@ def _xapi_operations() -> dict[str, Rule]:
                 {"agent": {"mbox": "mailto:linked@example.org"}, **_card()},
             ),
             scope="records:write",
+        ),
+        "GET /v1/xapi/statements/{statement_id}/record": Rule(
+            "own_record",
+            200,
+            lambda w: Call(f"/v1/xapi/statements/{w.statement_with_record}/record"),
+            "records:write",
         ),
         "GET /v1/xapi/mapping": Rule(
             "provider", 200, lambda w: Call("/v1/xapi/mapping"), scope="records:write"
@@ -640,6 +647,28 @@ async def world(stack: Stack) -> AsyncIterator[World]:
             f"{learner_url}/v1/xapi/mapping", json=_xapi_mapping(), headers=a_key
         )
         assert mapping.status_code == 200, mapping.text
+        actor = {"mbox": f"mailto:{uuid.uuid4().hex}@example.org"}
+        linked = await http.put(
+            f"{learner_url}/v1/xapi/agent-links", json={"agent": actor, **_card()}, headers=a_key
+        )
+        assert linked.status_code == 200, linked.text
+        completed = {
+            **_statement(),
+            "actor": actor,
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {
+                "id": "https://example.org/courses/security",
+                "definition": {"name": {"vi": "Khoá học trực tuyến"}},
+            },
+        }
+        basic = base64.b64encode(f"{w.provider_a}:{w.key_a}".encode()).decode()
+        posted = await http.post(
+            f"{learner_url}/xapi/statements",
+            json=completed,
+            headers={"Authorization": f"Basic {basic}", **XAPI_VERSION},
+        )
+        assert posted.status_code == 200, posted.text
+        w.statement_with_record = posted.json()[0]
         w.programme_update = (await _post(http, programmes, a_key, _programme()))["programme_id"]
         w.programme_withdraw = (await _post(http, programmes, a_key, _programme()))["programme_id"]
         registrations = f"{learner_url}/v1/learners"

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.problems import Problem
@@ -30,6 +30,7 @@ from services.learner.api.deps import (
     records_writer,
     throttle,
 )
+from services.learner.submissions import status_of
 from services.learner.xapi.attachments import AttachmentError, Part, multipart, parse_multipart
 from services.learner.xapi.documents import Address, Documents, last_modified
 from services.learner.xapi.links import AgentLink, AgentLinkError, Links
@@ -587,6 +588,29 @@ async def link_agent(link: AgentLink, caller: Writer, lrs: LrsDep) -> LinkView:
             type_="https://learningtrail.vn/problems/validation",
         ) from exc
     return LinkView(agent=doc["agent"], learner_id=doc["learner_id"], linked_at=doc["linked_at"])
+
+
+class StatementRecord(BaseModel):
+    statement_id: str
+    record_id: str
+    status: str = Field(description="As GET /v1/records/{record_id} says it.")
+
+
+@setup.get(
+    "/statements/{statement_id}/record",
+    response_model=StatementRecord,
+    summary="The record a statement made (the centre that sent it; records:write).",
+    responses={404: {"description": "It made none; `detail` says why."}},
+)
+async def record_of_statement(statement_id: str, caller: Writer, lrs: LrsDep) -> StatementRecord:
+    """Which learning record a statement became — or why it became none (no mapping, actor
+    not linked, no rule takes it, or the record intake refused it)."""
+    record, reason = await lrs.statements.record_of(caller.provider, statement_id)
+    if record is None:
+        raise Problem(404, "No record", f"Statement {statement_id} made no record: {reason}.")
+    return StatementRecord(
+        statement_id=statement_id, record_id=record["_id"], status=status_of(record)
+    )
 
 
 @setup.put(

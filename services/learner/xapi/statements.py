@@ -383,6 +383,32 @@ class Statements:
                     extra={"ref": submission.provider_record_ref, "record_id": outcome.record_id},
                 )
 
+    async def record_of(self, provider: Document, statement_id: str) -> tuple[Document | None, str]:
+        """The record a statement made, or None and why it made none."""
+        sid = statement_id.lower()
+        found = await self.store.statements_by_ids(provider["_id"], [sid])
+        doc = found.get(sid)
+        if doc is None:
+            return None, f"no statement {statement_id} is stored for this centre"
+        record = await self.records.store.record(record_key(provider["_id"], record_ref(sid)))
+        if record is not None:
+            return record, "made by the centre's mapping"
+        statement: dict[str, Json] = json.loads(doc["raw"])
+        stored = await self.store.mapping(provider["_id"])
+        if stored is None:
+            return None, "the centre has set no mapping (PUT /v1/xapi/mapping)"
+        key = agent_key(statement.get("actor"))
+        link = await self.store.link(f"{provider['_id']}:{key}") if key else None
+        if link is None:
+            return None, "its actor is not linked to a learner (PUT /v1/xapi/agent-links)"
+        mapped = map_statement(statement, Mapping.model_validate(stored["mapping"]), doc["stored"])
+        if mapped.content is None:
+            return None, mapped.reason or "the mapping does not take it"
+        return None, (
+            "it maps to a record the record intake refused, or the mapping or link came after "
+            "it; send the statement again to apply the current mapping and links"
+        )
+
     # reading
 
     async def one(self, provider: Document, statement_id: str, voided: bool) -> dict[str, Json]:
