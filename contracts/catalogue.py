@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from contracts import accounts, credentials, learners, notifications, programmes, records, xapi
+from contracts import (
+    accounts,
+    credentials,
+    learners,
+    notifications,
+    prior_learning,
+    programmes,
+    records,
+    xapi,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(credentials.TOPIC, key="learner_id"),
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
+    TopicSpec(prior_learning.TOPIC, key="learner_id"),
     TopicSpec(xapi.TOPIC, key="provider_id"),
 )
 
@@ -62,6 +72,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
+    EventType(
+        prior_learning.PRIOR_LEARNING_IMPORTED,
+        prior_learning.TOPIC,
+        prior_learning.PriorLearningImported,
+    ),
     EventType(xapi.STATEMENT_STORED, xapi.TOPIC, xapi.StatementStored),
 )
 

@@ -59,6 +59,8 @@ def _entry_facts(entry: TrailEntry, lang: Lang) -> list[tuple[str, str]]:
     )
     if entry.certificate_number:
         facts.append((t("certificate"), entry.certificate_number))
+    if entry.imported is not None:
+        facts.append((t("imported"), entry.provider_name or entry.imported.issuer_id))
     return facts
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import FastAPI
 
 from services.common.http import create_app
@@ -18,7 +16,6 @@ from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers
 from services.learner.ratelimit import RateLimiter
-from services.learner.relay import OutboxRelay
 from services.learner.sessions import Sessions
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
@@ -49,22 +46,16 @@ Every error is `application/problem+json` (RFC 9457) and says what to fix.
 
 def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
-    store = LearnerStore(runtime.db)
+    store = LearnerStore(runtime.db, settings.fault_pause_before_append_seconds)
     xapi_store = XapiStore(runtime.db, store)
     identity_key = settings.identity_hmac_key.get_secret_value().encode()
-    relay = OutboxRelay(
-        store, runtime.log, settings.outbox_grace_seconds, settings.outbox_orphan_seconds
-    )
+    relay = runtime.relay(store.outbox)
 
     async def on_start() -> None:
         await store.ensure_indexes()
         await xapi_store.ensure_indexes()
         await relay.start()
 
-    async def backlog() -> tuple[int, datetime | None]:
-        return await store.outbox_backlog()
-
-    runtime.watch_outbox(backlog)
     app = create_app(
         settings=settings,
         title="Learning Trail — learner service",
@@ -90,7 +81,7 @@ def build(settings: Settings) -> FastAPI:
         settings.access_token_seconds,
         settings.session_days,
     )
-    records = Records(store, runtime.log, identity_key, settings.fault_pause_before_append_seconds)
+    records = Records(store, runtime.log, identity_key)
     app.state.services = Services(
         records=records,
         programmes=Programmes(store, runtime.log),

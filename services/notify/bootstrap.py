@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from contracts import credentials, learners, programmes, records
 from services.common.http import create_app
 from services.common.runtime import Runtime
-from services.common.settings import Settings
 from services.notify.api import router
 from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
@@ -23,10 +22,11 @@ from services.notify.worker import DeliveryWorkers
 TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
 
 
-def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
-    notify = notify or NotifySettings()
+def build(settings: NotifySettings) -> FastAPI:
+    notify = settings.delivery
     runtime = Runtime(settings)
-    store = NotifyStore(runtime.db)
+    store = NotifyStore(runtime.db, settings.fault_pause_before_append_seconds)
+    relay = runtime.relay(store.outbox)
     isolation = Isolation(
         runtime.metrics.counter(
             "learningtrail_notify_isolated_failures",
@@ -41,7 +41,6 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         notify,
         owner=notify.owner(settings.http_port),
         isolation=isolation,
-        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     matchmaker = Matchmaker(
         store,
@@ -60,14 +59,19 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
 
     async def on_start() -> None:
         await store.ensure_indexes()
+        await relay.start()
         await workers.start()
+
+    async def on_stop() -> None:
+        await workers.stop()
+        await relay.stop()
 
     app = create_app(
         settings=settings,
         title="Learning Trail — notify service",
         description="Tells learners, once and on the channel they chose, about the programmes "
         "that fit them and about their recognitions and credentials.",
-        lifespan=runtime.lifespan(on_start, workers.stop),
+        lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
         openapi_tags=[

@@ -25,9 +25,11 @@ import httpx
 import pytest
 
 from services.common.tokens import issue_token
+from services.credential.vc.keys import did_document
 from services.notify.signing import unsubscribe_token
 from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
 from tests.e2e.test_oidc_sign_in import sign_in
+from tests.e2e.test_recognition_import import School
 from tests.e2e.test_record_path import submit, trail_of
 
 Service = Literal["learner", "credential", "notify"]
@@ -88,6 +90,8 @@ class World:
     merge_into: str = ""
     credential_id: str = ""
     credential: dict[str, Any] = field(default_factory=dict)
+    clr_import: dict[str, Any] = field(default_factory=dict)
+    spare_trusted_issuer: str = ""
     notification_id: str = ""
     session_token: str = ""  # an account's access token, for the session operations
     sign_out_token: str = ""  # another account's, for signing out
@@ -522,6 +526,26 @@ def _operations() -> dict[tuple[Service, str], Rule]:
         "POST /v1/verify": Rule("public", 200, lambda w: Call("/v1/verify", w.credential)),
         "GET /v1/status-lists/{list_id}": Rule("public", 200, lambda w: Call("/v1/status-lists/1")),
         "GET /.well-known/did.json": Rule("public", 200, lambda w: Call("/.well-known/did.json")),
+        "PUT /v1/admin/trusted-issuers": Rule(
+            "admin",
+            200,
+            lambda w: Call(
+                "/v1/admin/trusted-issuers",
+                {"name": "Trường Y", "did_document": did_document(School("y.example").ring)},
+            ),
+        ),
+        "GET /v1/admin/trusted-issuers": Rule(
+            "admin", 200, lambda w: Call("/v1/admin/trusted-issuers")
+        ),
+        "DELETE /v1/admin/trusted-issuers/{issuer_id}": Rule(
+            "admin",
+            204,
+            lambda w: Call(f"/v1/admin/trusted-issuers/{w.spare_trusted_issuer}"),
+        ),
+        "POST /v1/recognitions:import": Rule(
+            "admin", 202, lambda w: Call("/v1/recognitions:import", w.clr_import)
+        ),
+        "GET /v1/frameworks/{framework}": Rule("public", 200, lambda w: Call("/v1/frameworks/vqf")),
         "POST /v1/admin/issuer-keys:rotate": Rule(
             "admin", 200, lambda w: Call("/v1/admin/issuer-keys:rotate")
         ),
@@ -742,6 +766,20 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         assert issued.status_code == 201, issued.text
         w.credential_id = issued.headers["Location"].removeprefix("/v1/credentials/")
         w.credential = issued.json()
+        school, spare = School(), School("spare.example")
+        for trusted in (school, spare):
+            await http.put(
+                f"{stack.endpoints.credential}/v1/admin/trusted-issuers",
+                json={"name": "Trường B", "did_document": did_document(trusted.ring)},
+                headers=admin,
+            )
+        w.spare_trusted_issuer = spare.ring.controller
+        w.clr_import = {
+            "learner_id": w.learner,
+            "pathway": "vocational",
+            "credential": school.clr(),
+            "status_lists": [school.status_list()],
+        }
 
         async def inbox() -> list[dict[str, Any]]:
             response = await http.get(

@@ -24,8 +24,8 @@ from contracts import xapi
 from contracts.xapi import StatementStored
 from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.outbox import AppendFailed, pending_event
 from services.common.problems import Problem
-from services.learner.appending import AppendFailed, append_pending_many, pending_event
 from services.learner.intake import LearnerIdentity, RecordRevocation, RecordSubmission
 from services.learner.store import record_key
 from services.learner.submissions import (
@@ -212,9 +212,7 @@ class Statements:
             await self.store.note_voids(pid, voids)
         # the statements are stored: their events and their records go at the same time
         appended, applied = await asyncio.gather(
-            append_pending_many(
-                self.log, self.store.learner_store, "statements", mine, noted=inserted
-            ),
+            self.store.learner_store.outbox.append(self.log, "statements", mine, noted=inserted),
             self._apply(provider, statements, voids, mapping, links),
             return_exceptions=True,
         )
