@@ -386,7 +386,7 @@ async def test_a_statement_stored_whose_append_failed_is_announced_by_the_relay(
         await statements.store_statements(provider, [sent])
     stored = await store.statements.find_one({"_id": f"{provider['_id']}:{sent['id']}"})
     assert stored is not None
-    assert await store.outbox.find_one({"_id": stored["pending"]["event_id"]}) is not None
+    assert await store.outbox.entries.find_one({"_id": stored["pending"]["event_id"]}) is not None
     announced = await eventually(
         lambda: _events(stack, xapi.TOPIC, provider["_id"]),
         lambda found: len(found) >= 1,
