@@ -14,6 +14,7 @@ from contracts import (
     prior_learning,
     programmes,
     records,
+    xapi,
 )
 
 
@@ -43,6 +44,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
     TopicSpec(prior_learning.TOPIC, key="learner_id"),
+    TopicSpec(xapi.TOPIC, key="provider_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -76,6 +78,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         prior_learning.PriorLearningImported,
     ),
     EventType(accounts.SESSIONS_SIGNED_OUT, accounts.TOPIC, accounts.SessionsSignedOut),
+    EventType(xapi.STATEMENT_STORED, xapi.TOPIC, xapi.StatementStored),
 )
 
 

@@ -56,8 +56,10 @@ _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def body_limit(path: str, settings: Settings) -> int:
-    """The largest request body accepted on ``path``: batch endpoints (``…:batch``) take more."""
-    return settings.max_batch_body_bytes if path.endswith(":batch") else settings.max_body_bytes
+    """The largest request body accepted on ``path``: batch endpoints (``…:batch``, and the
+    xAPI statements resource, which takes up to 1,000 statements) take more."""
+    batch = path.endswith(":batch") or path == "/xapi/statements"
+    return settings.max_batch_body_bytes if batch else settings.max_body_bytes
 
 
 def json_body_problem(body: bytes, max_depth: int) -> str | None:

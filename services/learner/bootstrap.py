@@ -20,6 +20,13 @@ from services.learner.ratelimit import RateLimiter
 from services.learner.sessions import Sessions
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
+from services.learner.xapi.documents import Documents
+from services.learner.xapi.links import Links
+from services.learner.xapi.routes import Lrs, XapiVersionHeader
+from services.learner.xapi.routes import router as xapi_router
+from services.learner.xapi.routes import setup as xapi_setup_router
+from services.learner.xapi.statements import Statements
+from services.learner.xapi.store import XapiStore
 
 DESCRIPTION = """Where learning enters Learning Trail.
 
@@ -29,6 +36,8 @@ DESCRIPTION = """Where learning enters Learning Trail.
   `Authorization: Bearer …`), bind it to their national ID with a centre's claim code, and
   keep their profile.
 * **Training centres** also issue claim codes to people whose card they checked.
+* **Training centres' e-learning tools** (Moodle, Open edX, …) send xAPI 2.0 statements to
+  the Learning Record Store under `/xapi` (HTTP Basic: the centre's id and API key).
 * **The department** (admin token) registers training centres, issues and revokes keys,
   decides held records, merges learners, and sees and undoes bindings.
 
@@ -39,11 +48,13 @@ Every error is `application/problem+json` (RFC 9457) and says what to fix.
 def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
     store = LearnerStore(runtime.db, settings.fault_pause_before_append_seconds)
+    xapi_store = XapiStore(runtime.db, store)
     identity_key = settings.identity_hmac_key.get_secret_value().encode()
     relay = runtime.relay(store.outbox)
 
     async def on_start() -> None:
         await store.ensure_indexes()
+        await xapi_store.ensure_indexes()
         await relay.start()
 
     app = create_app(
@@ -72,8 +83,9 @@ def build(settings: Settings) -> FastAPI:
         settings.access_token_seconds,
         settings.session_days,
     )
+    records = Records(store, runtime.log, identity_key)
     app.state.services = Services(
-        records=Records(store, runtime.log, identity_key),
+        records=records,
         programmes=Programmes(store, runtime.log),
         providers=Providers(store),
         profiles=Profiles(store, runtime.log, identity_key),
@@ -98,9 +110,15 @@ def build(settings: Settings) -> FastAPI:
         and settings.oidc_redirect_uri
         else None
     )
+    app.state.lrs = Lrs(
+        Statements(xapi_store, runtime.log, records),
+        Documents(xapi_store),
+        Links(xapi_store, identity_key),
+    )
+    app.add_middleware(XapiVersionHeader)
     install_handlers(app)
     app.state.portal_sessions = sessions
     install_portal(app)
-    for router in ROUTERS:
+    for router in (*ROUTERS, xapi_setup_router, xapi_router):
         app.include_router(router)
     return app

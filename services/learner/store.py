@@ -22,7 +22,7 @@ from services.common.keyed import by_ids, insert_new
 from services.common.mongo import Document
 from services.common.outbox import Kind, Outbox
 
-OutboxKind = Literal["learners", "records", "programmes", "bindings", "sign_outs"]
+OutboxKind = Literal["learners", "records", "programmes", "bindings", "sign_outs", "statements"]
 # learners' events before records': a relayed record never reaches a consumer before its learner
 OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "learners",
@@ -30,6 +30,7 @@ OUTBOX_KINDS: tuple[OutboxKind, ...] = (
     "records",
     "bindings",
     "sign_outs",
+    "statements",
 )
 SOURCE = "/learner"
 
@@ -100,6 +101,8 @@ class LearnerStore:
         self.oidc_flow_uses = db["oidc_flow_uses"]
         # sessions that ended early, each carrying the event that tells the other services
         self.sign_outs = db["sign_outs"]
+        # the xAPI Learning Record Store's statements (services/learner/xapi/store.py)
+        self.statements = db["xapi_statements"]
         self.outbox = Outbox(
             db,
             [Kind(kind, self._collection(kind)) for kind in OUTBOX_KINDS],
@@ -296,6 +299,7 @@ class LearnerStore:
             "programmes": self.programmes,
             "bindings": self.bindings,
             "sign_outs": self.sign_outs,
+            "statements": self.statements,
         }[kind]
 
     # accounts, bindings, claim codes and sessions

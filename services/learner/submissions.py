@@ -218,8 +218,22 @@ class Records:
         traceparent = current_traceparent()
         return await self._submit([(provider, item, traceparent) for item in items])
 
+    async def submit_linked(
+        self, provider: Document, items: list[tuple[str, RecordSubmission]]
+    ) -> list[Outcome | Exception]:
+        """Submit records of learners the centre linked beforehand, known by the keyed hash of
+        their national ID (xAPI agents linked to learners): the national ID itself is not
+        kept, so ``learner.national_id`` of these submissions is not read."""
+        traceparent = current_traceparent()
+        return await self._submit(
+            [(provider, submission, traceparent) for _, submission in items],
+            [id_hash for id_hash, _ in items],
+        )
+
     async def _submit(
-        self, items: list[tuple[Document, RecordSubmission | list[FieldError], str | None]]
+        self,
+        items: list[tuple[Document, RecordSubmission | list[FieldError], str | None]],
+        hashes: list[str] | None = None,
     ) -> list[Outcome | Exception]:
         """Submit a batch, possibly from several centres; one result per item, in order.
 
@@ -243,7 +257,11 @@ class Records:
             if errors:
                 results[index] = SubmissionRejected(errors)
                 continue
-            id_hash = national_id_hash(self.identity_key, given.learner.national_id)
+            id_hash = (
+                hashes[index]
+                if hashes is not None
+                else national_id_hash(self.identity_key, given.learner.national_id)
+            )
             digest = fingerprint(id_hash, given.record)
             record_id = record_key(provider["_id"], given.provider_record_ref)
             wanted.append(_Item(index, provider, given, id_hash, digest, record_id, traceparent))

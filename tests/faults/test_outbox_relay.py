@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import json
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,7 +17,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from cli import localstack
-from contracts import credentials
+from contracts import credentials, xapi
 from contracts import notifications as notifications_contract
 from contracts import records as records_contract
 from contracts.credentials import CredentialIssued
@@ -29,6 +30,8 @@ from services.learner.identity import national_id_hash
 from services.learner.intake import RecordSubmission
 from services.learner.store import LearnerStore, learner_key, record_key
 from services.learner.submissions import Records
+from services.learner.xapi.statements import Statements
+from services.learner.xapi.store import XapiStore
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
 from tests.e2e.test_credentials import learner_with_records
 from tests.e2e.test_record_path import submit, trail_of
@@ -359,3 +362,36 @@ async def test_a_credential_instance_killed_between_storing_and_announcing_an_is
         duplicated=len(told) - 1,
         announced_within_seconds=round(announced_after, 1),
     )
+
+
+async def test_a_statement_stored_whose_append_failed_is_announced_by_the_relay(
+    stack: Stack, http: httpx.AsyncClient, mongo: AsyncMongoClient[Document]
+) -> None:
+    """The LRS stores a statement with its event in the outbox, as every change: when Kafka
+    does not take it, the request fails (503) but the relay announces it once anyway."""
+    centre = await new_provider(http, stack)
+    store = LearnerStore(mongo["lt_learner"])
+    provider = await store.provider(centre["provider"]["id"])
+    assert provider is not None
+    dead_log = EventLog(stack.kafka, "test-dead-producer")
+    records = Records(store, dead_log, stack.secrets["LT_IDENTITY_HMAC_KEY"].encode())
+    statements = Statements(XapiStore(mongo["lt_learner"], store), dead_log, records)
+    sent = {
+        "id": str(uuid.uuid4()),
+        "actor": {"mbox": "mailto:relay@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": "https://example.org/relay"},
+    }
+    with pytest.raises(AppendFailed):
+        await statements.store_statements(provider, [sent])
+    stored = await store.statements.find_one({"_id": f"{provider['_id']}:{sent['id']}"})
+    assert stored is not None
+    assert await store.outbox.entries.find_one({"_id": stored["pending"]["event_id"]}) is not None
+    announced = await eventually(
+        lambda: _events(stack, xapi.TOPIC, provider["_id"]),
+        lambda found: len(found) >= 1,
+        within=45,
+    )
+    await asyncio.sleep(2)  # a doubled event would show by now
+    announced = await _events(stack, xapi.TOPIC, provider["_id"])
+    assert [e["statement_id"] for e in announced] == [sent["id"]]

@@ -49,6 +49,7 @@ Access = Literal[
     # the portal's browser session: the access token in the lt_access cookie (never a header);
     # a form also needs the session's form token and an Origin of the portal's services
     "portal",
+    "xapi",  # HTTP Basic: a centre's id (or the key's id) and its live key, records:write
 ]
 PROBLEM = "application/problem+json"
 OWNER = {"full_name": "Nguyễn Thị Hương", "birth_date": "1990-05-14"}  # as submission() posts
@@ -71,6 +72,7 @@ class World:
 
     stack: Stack
     key_a: str = ""
+    key_a_id: str = ""
     key_b: str = ""
     provider_a: str = ""
     provider_b: str = ""
@@ -87,6 +89,7 @@ class World:
     record_read: str = ""
     record_correct: str = ""
     record_revoke: str = ""
+    statement_with_record: str = ""
     held_record: str = ""
     programme_update: str = ""
     programme_withdraw: str = ""
@@ -255,6 +258,106 @@ def _oidc_guesses(w: World) -> list[tuple[str, Call, int]]:
         ("another browser's answer", Call(path, params=params), 400),
         ("a replayed answer", Call(path, params=params, headers={"Cookie": cookie}), 400),
     ]
+
+
+XAPI_VERSION = {"X-Experience-API-Version": "2.0.0"}
+
+
+def _xapi_mapping() -> dict[str, Any]:
+    return {
+        "rules": [
+            {
+                "verbs": ["http://adlnet.gov/expapi/verbs/completed"],
+                "pathway": "online",
+                "kind": "course",
+            }
+        ]
+    }
+
+
+def _statement() -> dict[str, Any]:
+    return {
+        "actor": {"mbox": f"mailto:{uuid.uuid4().hex}@example.org"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/experienced"},
+        "object": {"id": "https://example.org/activities/security"},
+    }
+
+
+def _xapi(path: str, json: Any = None, **params: str) -> Call:
+    return Call(path, json, params or None, XAPI_VERSION)
+
+
+def _xapi_operations() -> dict[str, Rule]:
+    """The LRS's resources: HTTP Basic with a centre's key (records:write) and the version
+    header; /xapi/about is anyone's."""
+    agent = json.dumps({"mbox": "mailto:security@example.org"})
+    activity = "https://example.org/activities/security"
+    scopes = {
+        "/xapi/activities/state": {"activityId": activity, "agent": agent},
+        "/xapi/activities/profile": {"activityId": activity},
+        "/xapi/agents/profile": {"agent": agent},
+    }
+    operations: dict[str, Rule] = {
+        "GET /xapi/about": Rule("public", 200, lambda w: Call("/xapi/about")),
+        "HEAD /xapi/about": Rule("public", 200, lambda w: Call("/xapi/about")),
+        "GET /xapi/statements": Rule("xapi", 200, lambda w: _xapi("/xapi/statements")),
+        "HEAD /xapi/statements": Rule("xapi", 200, lambda w: _xapi("/xapi/statements")),
+        "POST /xapi/statements": Rule(
+            "xapi", 200, lambda w: _xapi("/xapi/statements", _statement())
+        ),
+        "PUT /xapi/statements": Rule(
+            "xapi",
+            204,
+            lambda w: _xapi("/xapi/statements", _statement(), statementId=str(uuid.uuid4())),
+        ),
+        "GET /xapi/activities": Rule(
+            "xapi", 200, lambda w: _xapi("/xapi/activities", activityId=activity)
+        ),
+        "HEAD /xapi/activities": Rule(
+            "xapi", 200, lambda w: _xapi("/xapi/activities", activityId=activity)
+        ),
+        "GET /xapi/agents": Rule("xapi", 200, lambda w: _xapi("/xapi/agents", agent=agent)),
+        "HEAD /xapi/agents": Rule("xapi", 200, lambda w: _xapi("/xapi/agents", agent=agent)),
+        "PUT /v1/xapi/agent-links": Rule(
+            "provider",
+            200,
+            lambda w: Call(
+                "/v1/xapi/agent-links",
+                {"agent": {"mbox": "mailto:linked@example.org"}, **_card()},
+            ),
+            scope="records:write",
+        ),
+        "GET /v1/xapi/statements/{statement_id}/record": Rule(
+            "own_record",
+            200,
+            lambda w: Call(f"/v1/xapi/statements/{w.statement_with_record}/record"),
+            "records:write",
+        ),
+        "GET /v1/xapi/mapping": Rule(
+            "provider", 200, lambda w: Call("/v1/xapi/mapping"), scope="records:write"
+        ),
+        "PUT /v1/xapi/mapping": Rule(
+            "provider",
+            200,
+            lambda w: Call("/v1/xapi/mapping", _xapi_mapping()),
+            scope="records:write",
+        ),
+    }
+    for path, params in scopes.items():
+        doc_id = "stateId" if path.endswith("state") else "profileId"
+        for method, ok in (("GET", 200), ("HEAD", 200)):
+            operations[f"{method} {path}"] = Rule(
+                "xapi", ok, lambda w, p=path, q=params: _xapi(p, **q)
+            )
+        for method in ("PUT", "POST", "DELETE"):
+            operations[f"{method} {path}"] = Rule(
+                "xapi",
+                204,
+                lambda w, p=path, q=params, d=doc_id: _xapi(
+                    p, {"page": 1}, **q, **{d: uuid.uuid4().hex}
+                ),
+            )
+    return operations
 
 
 def _operations() -> dict[tuple[Service, str], Rule]:
@@ -433,6 +536,7 @@ def _operations() -> dict[tuple[Service, str], Rule]:
                 f"/v1/admin/reviews/{w.held_record}", {"accept": False, "note": "Không cùng người"}
             ),
         ),
+        **_xapi_operations(),
         "POST /v1/admin/learners/{learner_id}/merge": Rule(
             "admin",
             202,
@@ -603,7 +707,7 @@ async def world(stack: Stack) -> AsyncIterator[World]:
     async with httpx.AsyncClient(timeout=60) as http:
         a = await new_provider(http, stack)
         b = await new_provider(http, stack, name="Trường Cao đẳng Kỹ thuật", kind="school")
-        w.provider_a, w.key_a = a["provider"]["id"], a["api_key"]
+        w.provider_a, w.key_a, w.key_a_id = a["provider"]["id"], a["api_key"], a["key_id"]
         w.provider_b, w.key_b = b["provider"]["id"], b["api_key"]
         keys = f"{learner_url}/v1/admin/providers/{w.provider_a}/keys"
 
@@ -649,6 +753,32 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         w.held_record = held_answer["record_id"]
         programmes = f"{learner_url}/v1/programmes"
         a_key = {"X-API-Key": w.key_a}
+        mapping = await http.put(
+            f"{learner_url}/v1/xapi/mapping", json=_xapi_mapping(), headers=a_key
+        )
+        assert mapping.status_code == 200, mapping.text
+        actor = {"mbox": f"mailto:{uuid.uuid4().hex}@example.org"}
+        linked = await http.put(
+            f"{learner_url}/v1/xapi/agent-links", json={"agent": actor, **_card()}, headers=a_key
+        )
+        assert linked.status_code == 200, linked.text
+        completed = {
+            **_statement(),
+            "actor": actor,
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"},
+            "object": {
+                "id": "https://example.org/courses/security",
+                "definition": {"name": {"vi": "Khoá học trực tuyến"}},
+            },
+        }
+        basic = base64.b64encode(f"{w.provider_a}:{w.key_a}".encode()).decode()
+        posted = await http.post(
+            f"{learner_url}/xapi/statements",
+            json=completed,
+            headers={"Authorization": f"Basic {basic}", **XAPI_VERSION},
+        )
+        assert posted.status_code == 200, posted.text
+        w.statement_with_record = posted.json()[0]
         w.programme_update = (await _post(http, programmes, a_key, _programme()))["programme_id"]
         w.programme_withdraw = (await _post(http, programmes, a_key, _programme()))["programme_id"]
         registrations = f"{learner_url}/v1/learners"
@@ -847,6 +977,25 @@ def _wrong_callers(
         if rule.access in ("own_record", "own_programme"):
             callers.append(("another centre's key", key(w.key_b), 404))
         return callers
+    if rule.access == "xapi":
+
+        def basic(username: str, password: str) -> dict[str, str]:
+            token = base64.b64encode(f"{username}:{password}".encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+
+        return [
+            ("no credentials", {}, 401),
+            ("garbage Basic credentials", {"Authorization": "Basic !!!"}, 401),
+            ("a garbage key", basic(w.provider_a, "ltk_" + "x" * 43), 401),
+            ("a revoked key", basic(w.provider_a, w.key_revoked), 401),
+            ("a key rotated away", basic(w.provider_a, w.key_rotated_away), 401),
+            ("an inactive centre's key", basic(w.provider_a, w.key_inactive), 401),
+            ("the key under another centre's id", basic(w.provider_b, w.key_a), 401),
+            ("the key in X-API-Key, not Basic", key(w.key_a), 401),
+            ("a learner token", w.bearer(w.learner), 401),
+            ("the admin token", w.stack.admin, 401),
+            ("a key without records:write", basic(w.provider_a, w.key_programmes_only), 403),
+        ]
     if rule.access == "learner_or_admin":
         return [
             ("no credentials", {}, 401),
@@ -944,6 +1093,17 @@ def _portal_wrong_callers(
 def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
     if rule.access in ("provider", "provider_self", "own_record", "own_programme"):
         return [("the centre", {"X-API-Key": rule.key(w) if rule.key else w.key_a})]
+    if rule.access == "xapi":
+        return [
+            (
+                f"the centre, as {username}",
+                {
+                    "Authorization": "Basic "
+                    + base64.b64encode(f"{username}:{w.key_a}".encode()).decode()
+                },
+            )
+            for username in (w.provider_a, w.key_a_id)
+        ]
     if rule.access == "learner_or_admin":
         return [("the learner", w.bearer(w.learner)), ("the department", w.stack.admin)]
     if rule.access == "session":
@@ -1000,7 +1160,8 @@ def _assert_refused(response: httpx.Response, expected: int, who: str, stack: St
         f"{who}: expected {expected}, got {response.status_code}: {response.text[:300]}"
     )
     assert response.headers["content-type"].startswith(PROBLEM), f"{who}: not problem+json"
-    assert response.json()["status"] == expected, who
+    if response.request.method != "HEAD":  # an answer to HEAD has no body
+        assert response.json()["status"] == expected, who
     if expected == 401 and "cookie" not in who and "Authorization header" not in who:
         assert "WWW-Authenticate" in response.headers, f"{who}: a 401 names its scheme"
 

@@ -1,0 +1,186 @@
+"""Where the LRS keeps what training centres send it: statements, documents, mappings, links.
+
+Every collection is keyed so the hot reads are ``_id`` lookups (FerretDB serves nothing else
+from an index): a statement by ``<centre>:<statement id>``, the voiding of a statement by the
+same key in ``xapi_voids``, a document by its resource and parameters, a centre's mapping by
+its id, an agent link by ``<centre>:<agent identifier>``. Statements are kept as JSON text
+(their keys, IRIs and language tags, are not field names every server accepts) with their
+event, in ``xapi_statements``; what queries filter on is kept apart, small, in
+``xapi_statement_index`` (same keys): a query with filters (``GET /xapi/statements?agent=…``)
+reads the index in ``stored`` order — indexed on MongoDB, a scan on FerretDB, which costs in
+proportion to the bytes it reads — and then the statements it found by ``_id``. An index entry
+is written after its statement; one a dead request left unwritten is written by its retry
+(``add_index`` is idempotent), and until then the statement is read by id but not found by
+queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.common.keyed import by_ids, insert_new
+from services.common.mongo import Document
+from services.learner.store import LearnerStore
+
+
+def statement_key(provider_id: str, statement_id: str) -> str:
+    return f"{provider_id}:{statement_id.lower()}"
+
+
+class XapiStore:
+    """The LRS's collections; statements are inserted through the learner store's outbox."""
+
+    def __init__(self, db: AsyncDatabase[Document], learner_store: LearnerStore) -> None:
+        self.learner_store = learner_store
+        self.statements = learner_store.statements
+        self.index = db["xapi_statement_index"]
+        self.voids = db["xapi_voids"]
+        self.documents = db["xapi_documents"]
+        self.document_claims = db["xapi_document_claims"]
+        self.mappings = db["xapi_mappings"]
+        self.links = db["xapi_agent_links"]
+        self.attachments = db["xapi_attachments"]
+
+    async def ensure_indexes(self) -> None:
+        await self.index.create_index(
+            [("provider_id", ASCENDING), ("stored", ASCENDING), ("statement_id", ASCENDING)]
+        )
+        await self.documents.create_index([("provider_id", ASCENDING), ("scope", ASCENDING)])
+
+    # statements
+
+    async def statements_by_ids(self, provider_id: str, ids: Iterable[str]) -> dict[str, Document]:
+        found = await by_ids(self.statements, (statement_key(provider_id, i) for i in ids))
+        return {doc["statement_id"]: doc for doc in found.values()}
+
+    async def add_statements(self, docs: list[Document]) -> set[str]:
+        """Insert statements with their events noted in the outbox; the keys inserted."""
+        return await self.learner_store.add_many("statements", docs)
+
+    async def add_index(self, entries: list[Document]) -> None:
+        """The query index entries of stored statements (those already there are kept)."""
+        await insert_new(self.index, entries)
+
+    async def voided_among(self, provider_id: str, ids: Iterable[str]) -> dict[str, str]:
+        """Of these statement ids, those a stored voiding statement voids (→ its id)."""
+        found = await by_ids(self.voids, (statement_key(provider_id, i) for i in ids))
+        return {doc["target"]: doc["voiding_id"] for doc in found.values()}
+
+    async def note_voids(self, provider_id: str, voids: dict[str, str]) -> None:
+        """Note that each target statement is voided by the voiding statement given, and mark
+        the targets stored already."""
+        await insert_new(
+            self.voids,
+            [
+                {"_id": statement_key(provider_id, t), "target": t.lower(), "voiding_id": v}
+                for t, v in voids.items()
+            ],
+        )
+        keys = [statement_key(provider_id, t) for t in voids]
+        if keys:
+            for collection in (self.statements, self.index):
+                await collection.update_many({"_id": {"$in": keys}}, {"$set": {"voided": True}})
+
+    async def query(
+        self, query: Document, ascending: bool, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Document]:
+        """Statements matching ``query`` in stored order, after the paging cursor."""
+        if after is not None:
+            stored, sid = after
+            op = "$gt" if ascending else "$lt"
+            query = {
+                **query,
+                "$or": [{"stored": {op: stored}}, {"stored": stored, "statement_id": {op: sid}}],
+            }
+        order = ASCENDING if ascending else DESCENDING
+        cursor = (
+            self.index.find(query, {"stored": 1, "statement_id": 1})
+            .sort([("stored", order), ("statement_id", order)])
+            .limit(limit)
+        )
+        found = [doc async for doc in cursor]
+        bodies = await by_ids(self.statements, (d["_id"] for d in found))
+        return [{**bodies[d["_id"]], **d} for d in found if d["_id"] in bodies]
+
+    # attachments' contents, by centre and SHA-256 (the same content is kept once)
+
+    async def add_attachments(self, provider_id: str, parts: dict[str, tuple[str, bytes]]) -> None:
+        await insert_new(
+            self.attachments,
+            [
+                {"_id": f"{provider_id}:{sha2}", "content_type": kind, "content": data}
+                for sha2, (kind, data) in parts.items()
+            ],
+        )
+
+    async def attachments_by_hash(
+        self, provider_id: str, hashes: Iterable[str]
+    ) -> dict[str, tuple[str, bytes]]:
+        found = await by_ids(self.attachments, (f"{provider_id}:{h}" for h in hashes))
+        return {
+            key.split(":", 1)[1]: (doc["content_type"], bytes(doc["content"]))
+            for key, doc in found.items()
+        }
+
+    # documents (State, Activity Profile, Agent Profile)
+
+    async def document(self, key: str) -> Document | None:
+        return await self.documents.find_one({"_id": key})
+
+    async def _claim(self, current: Document) -> bool:
+        """Claim the replacing (or deleting) of this stored version of a document: a unique
+        insert, so of two writers that read the same version only one goes on — atomic on
+        FerretDB too, where two conditional updates of one document could both pass."""
+        claim = {"_id": f"{current['_id']}:{current.get('version_id', current['etag'])}"}
+        return bool(await insert_new(self.document_claims, [claim]))
+
+    async def put_document(self, doc: Document, current: Document | None) -> bool:
+        """Store the document: replace ``current`` (the version the caller read) or, with
+        None, create it only if it is absent. False if another write came first."""
+        if current is None:
+            return bool(await insert_new(self.documents, [doc]))
+        if not await self._claim(current):
+            return False
+        result = await self.documents.replace_one({"_id": doc["_id"], "etag": current["etag"]}, doc)
+        return result.matched_count == 1
+
+    async def delete_document(self, current: Document) -> bool:
+        if not await self._claim(current):
+            return False
+        result = await self.documents.delete_one({"_id": current["_id"], "etag": current["etag"]})
+        return result.deleted_count == 1
+
+    async def documents_in(self, provider_id: str, scope: str) -> list[Document]:
+        """The documents of one scope (an activity and agent's states, an activity's or
+        agent's profiles): a scan on FerretDB, a rare read."""
+        cursor = self.documents.find({"provider_id": provider_id, "scope": scope}, {"content": 0})
+        return [d async for d in cursor]
+
+    async def delete_documents(self, provider_id: str, scope: str) -> int:
+        result = await self.documents.delete_many({"provider_id": provider_id, "scope": scope})
+        return result.deleted_count
+
+    # mappings and agent links
+
+    async def mapping(self, provider_id: str) -> Document | None:
+        return await self.mappings.find_one({"_id": provider_id})
+
+    async def set_mapping(self, provider_id: str, mapping: Document) -> None:
+        await self.mappings.replace_one({"_id": provider_id}, mapping, upsert=True)
+
+    async def link(self, key: str) -> Document | None:
+        return await self.links.find_one({"_id": key})
+
+    async def links_by_ids(self, keys: Iterable[str]) -> dict[str, Document]:
+        return await by_ids(self.links, keys)
+
+    async def set_link(self, link: Document) -> None:
+        await self.links.replace_one({"_id": link["_id"]}, link, upsert=True)
+
+    async def counts(self) -> dict[str, Any]:
+        return {"statements": await self.statements.count_documents({})}
