@@ -13,7 +13,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LT_", extra="ignore")
 
-    service: str = Field(default="learner", description="learner, credential or notify.")
+    service: str = Field(default="learner", description="learner, credential, notify or insights.")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     mongodb_uri: str = Field(
         default="mongodb://127.0.0.1:27017",

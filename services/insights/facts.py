@@ -13,7 +13,7 @@ No name, national ID, contact or free text is kept: only ids, dates, codes and n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -247,7 +247,7 @@ def grouped(events: list[Envelope[BaseModel]]) -> dict[str, list[Fact]]:
     return {name: list(facts.values()) for name, facts in found.items()}
 
 
-def latest(versions: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+def latest(versions: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     """The version that counts: the newest by time, then by version number (a correction made
     in the same instant as its record follows it), then by event id (UUIDv7, in order)."""
     return max(versions, key=lambda v: (v["at"], v.get("version", 0), v["_id"]))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -357,7 +357,7 @@ def _level(fact: Mapping[str, Any]) -> str:
     return str(fact.get("general_education_level") or "none")
 
 
-def resolve(facts: Mapping[str, list[Mapping[str, Any]]], catalogue: Catalogue) -> State:
+def resolve(facts: Mapping[str, Sequence[Mapping[str, Any]]], catalogue: Catalogue) -> State:
     """The state the figures count, from the stored facts."""
     state = State()
     final = survivors_of(facts.get(MERGES, []))
