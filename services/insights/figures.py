@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from services.common.merges import final_survivors
 from services.insights.facts import (
     CREDENTIAL_VERSIONS,
     DELIVERIES,
@@ -338,19 +339,6 @@ class State:
     providers: dict[str, str] = field(default_factory=dict)  # training centre id → name
 
 
-def survivors_of(merges: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    """Each merged learner id → the id it finally lives on as (through chains of merges)."""
-    into = {m["_id"]: m["into"] for m in merges}
-    final: dict[str, str] = {}
-    for start in into:
-        seen, current = {start}, into[start]
-        while current in into and current not in seen:
-            seen.add(current)
-            current = into[current]
-        final[start] = current
-    return final
-
-
 def _level(fact: Mapping[str, Any]) -> str:
     if fact.get("vqf_level"):
         return f"vqf-{fact['vqf_level']}"
@@ -360,7 +348,7 @@ def _level(fact: Mapping[str, Any]) -> str:
 def resolve(facts: Mapping[str, Sequence[Mapping[str, Any]]], catalogue: Catalogue) -> State:
     """The state the figures count, from the stored facts."""
     state = State()
-    final = survivors_of(facts.get(MERGES, []))
+    final = final_survivors({m["_id"]: m["into"] for m in facts.get(MERGES, [])})
 
     def survivor(learner: str) -> str:
         return final.get(learner, learner)
