@@ -395,21 +395,38 @@ def dlq_replay(
 
 @app.command()
 def rebuild(
-    service: Annotated[str, typer.Argument(help="The projection to rebuild: credential.")],
-    into: Annotated[str, typer.Option(help="The fresh database to rebuild into.")] = (
-        "lt_credential_rebuild"
-    ),
-    live: Annotated[str, typer.Option(help="The live database to compare with.")] = "lt_credential",
+    service: Annotated[
+        str, typer.Argument(help="The projection to rebuild: credential, insights.")
+    ],
+    into: Annotated[
+        str | None, typer.Option(help="The fresh database to rebuild into (lt_<service>_rebuild).")
+    ] = None,
+    live: Annotated[
+        str | None, typer.Option(help="The live database to compare with (lt_<service>).")
+    ] = None,
+    period: Annotated[
+        list[str] | None,
+        typer.Option(help="insights: also compare the figures of these periods (e.g. 2026-Q3)."),
+    ] = None,
 ) -> None:
     """Replay the topics from the beginning into fresh collections and compare with the live
     projection; exits 1 if they differ."""
-    from services.credential.rebuild import rebuild as replay
-
-    if service != "credential":
-        raise _fail("only the credential projection can be rebuilt so far")
+    if service not in ("credential", "insights"):
+        raise _fail("the projections that can be rebuilt are: credential, insights")
+    into = into or f"lt_{service}_rebuild"
+    live = live or f"lt_{service}"
     started = time.monotonic()
     mongodb_uri = localstack.mongodb_uri(localstack.Ports.from_env())
-    report = asyncio.run(replay(_bootstrap(), mongodb_uri, live, into))
+    if service == "credential":
+        from services.credential.rebuild import rebuild as replay
+
+        report = asyncio.run(replay(_bootstrap(), mongodb_uri, live, into))
+    else:
+        from services.insights.rebuild import rebuild as replay_figures
+
+        report = asyncio.run(  # type: ignore[assignment]
+            replay_figures(_bootstrap(), mongodb_uri, live, into, tuple(period or ()))
+        )
     console.print(
         f"replayed {report.events} events ({report.skipped} undecodable skipped) into {into} "
         f"in {time.monotonic() - started:.1f}s: {report.collections}"
