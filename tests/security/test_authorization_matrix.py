@@ -1,4 +1,4 @@
-"""Who may call what, over every operation of the three running services.
+"""Who may call what, over every operation of the four running services.
 
 ``TABLE`` classifies each operation (method and path). A test compares it with the services'
 own OpenAPI documents, so an endpoint nobody classified — or a classified one that is gone —
@@ -25,12 +25,13 @@ import httpx
 import pytest
 
 from services.common.tokens import issue_token
+from services.insights.units import catalogue
 from services.notify.signing import unsubscribe_token
 from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
 from tests.e2e.test_oidc_sign_in import sign_in
 from tests.e2e.test_record_path import submit, trail_of
 
-Service = Literal["learner", "credential", "notify"]
+Service = Literal["learner", "credential", "notify", "insights"]
 Access = Literal[
     "public",  # anyone; credentials sent along change nothing
     "operator",  # /metrics: a caller on this host, or the metrics or admin token
@@ -42,6 +43,7 @@ Access = Literal[
     "session",  # a learner's own live sign-in session (its access token), nobody else
     "admin",  # the department only
     "capability",  # whoever holds an unguessable id or a signed link
+    "figures",  # the department, or an officer of the unit asked for (or of a unit holding it)
 ]
 PROBLEM = "application/problem+json"
 
@@ -97,6 +99,12 @@ class World:
     oidc_answers: list[tuple[dict[str, str], str]] = field(default_factory=list)
     oidc_spent: tuple[dict[str, str], str] = ({}, "")
     spent_refresh_token: str = ""
+    officer_unit: str = ""  # a commune; the world's officer serves it
+    other_unit: str = ""  # another commune of the same province
+
+    def officer(self, unit: str | None = None) -> dict[str, str]:
+        """An officer credential as the department issues it, for ``unit``."""
+        return {"Authorization": f"Bearer {self.signed(unit or self.officer_unit, 'officer', 600)}"}
 
     def bearer(self, learner_id: str) -> dict[str, str]:
         return self.stack.learner_token(learner_id)
@@ -461,8 +469,32 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             "admin", 200, lambda w: Call("/v1/admin/notifications")
         ),
     }
+    insights: dict[str, Rule] = {
+        **health,
+        "GET /v1/figures": Rule(
+            "figures",
+            200,
+            lambda w: Call("/v1/figures", params={"period": "2026", "unit": w.officer_unit}),
+        ),
+        "POST /v1/admin/officers": Rule(
+            "admin",
+            201,
+            lambda w: Call("/v1/admin/officers", {"unit_code": w.officer_unit, "days": 1}),
+        ),
+        "PUT /v1/admin/populations/{unit_code}/{year}": Rule(
+            "admin",
+            200,
+            lambda w: Call(f"/v1/admin/populations/{w.officer_unit}/2026", {"adults": 1200}),
+        ),
+        "GET /v1/admin/populations": Rule("admin", 200, lambda w: Call("/v1/admin/populations")),
+    }
     table: dict[tuple[Service, str], Rule] = {}
-    for service, rules in (("learner", learner), ("credential", credential), ("notify", notify)):
+    for service, rules in (
+        ("learner", learner),
+        ("credential", credential),
+        ("notify", notify),
+        ("insights", insights),
+    ):
         for operation, rule in rules.items():
             table[(service, operation)] = rule  # type: ignore[index]
     return table
@@ -488,6 +520,9 @@ async def _post(http: httpx.AsyncClient, url: str, headers: dict[str, str], body
 @pytest.fixture(scope="module")
 async def world(stack: Stack) -> AsyncIterator[World]:
     w = World(stack)
+    units = catalogue()
+    w.officer_unit = units.commune("22735") or ""
+    w.other_unit = next(c for c in units.communes_in("56") if c != w.officer_unit)
     learner_url = stack.endpoints.learner
     admin = stack.admin
     async with httpx.AsyncClient(timeout=60) as http:
@@ -629,7 +664,7 @@ async def world(stack: Stack) -> AsyncIterator[World]:
 # the table matches the services
 
 
-@pytest.mark.parametrize("service", ["learner", "credential", "notify"])
+@pytest.mark.parametrize("service", ["learner", "credential", "notify", "insights"])
 async def test_every_operation_is_classified(
     stack: Stack, http: httpx.AsyncClient, service: Service
 ) -> None:
@@ -681,6 +716,7 @@ def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]
             ("a tampered token", w.tampered(w.learner, "learner"), 401),
             ("a token signed with another secret", w.forged(w.learner, "learner"), 401),
             ("another learner's token", w.bearer(w.other_learner), 403),
+            ("an officer's credential", w.officer(), 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
     if rule.access == "session":
@@ -703,6 +739,22 @@ def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]
             ("a learner token altered to claim admin", w.tampered(w.learner, "admin"), 401),
             ("an admin token signed with another secret", w.forged("department", "admin"), 401),
             ("a learner token", w.bearer(w.learner), 403),
+            ("an officer's credential", w.officer(), 403),
+            ("a centre's API key", key(w.key_a), 401),
+        ]
+    if rule.access == "figures":
+        return [
+            ("no credentials", {}, 401),
+            ("a garbage token", {"Authorization": "Bearer garbage"}, 401),
+            ("the officer's expired credential", w.expired(w.officer_unit, "officer"), 401),
+            ("a learner token altered to an officer's", w.tampered(w.officer_unit, "officer"), 401),
+            (
+                "an officer credential signed with another secret",
+                w.forged(w.officer_unit, "officer"),
+                401,
+            ),
+            ("a learner token", w.bearer(w.learner), 403),
+            ("another commune's officer", w.officer(w.other_unit), 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
     return []
@@ -723,6 +775,12 @@ def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
         ]
     if rule.access == "admin":
         return [("the department", w.stack.admin)]
+    if rule.access == "figures":
+        return [
+            ("the department", w.stack.admin),
+            ("the unit's officer", w.officer()),
+            ("the province's officer", w.officer("56")),
+        ]
     if rule.access == "operator":
         return [("a caller on this host", {}), ("the department", w.stack.admin)]
     # public and capability: whatever credentials come along, valid or not, change nothing
