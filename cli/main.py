@@ -439,6 +439,42 @@ def rebuild(
 
 
 @app.command()
+def report(
+    period: Annotated[str, typer.Option(help="2026 (year), 2026-Q3 (quarter) or 2026-07 (month).")],
+    unit: Annotated[
+        str | None, typer.Option(help="Province (2 digits), former district (3) or commune (5).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="xlsx, csv or html (printable).")] = "xlsx",
+    out: Annotated[
+        Path | None, typer.Option(help="The file to write (bao-cao-<period>.<format>).")
+    ] = None,
+    number: Annotated[str, typer.Option(help="The report's number, e.g. 123/BC-SGDĐT.")] = (
+        "     /BC-SGDĐT"
+    ),
+    issuing_body: Annotated[str, typer.Option(help="Who issues it.")] = "SỞ GIÁO DỤC VÀ ĐÀO TẠO",
+) -> None:
+    """The department's periodic report from the insights service's figures: a workbook (one
+    sheet per indicator group), CSV, or a printable page laid out as an administrative report.
+    PDF: print the page (a browser's "Save as PDF"); no PDF is written here."""
+    from datetime import UTC, datetime
+
+    from cli.report import FORMATS, ReportFailed, fetch, write
+
+    if fmt not in FORMATS:
+        raise _fail(
+            f"--format {fmt}: use xlsx, csv or html (for PDF, print the html report to PDF)"
+        )
+    target = out or Path(f"bao-cao-{period}{'-' + unit if unit else ''}.{fmt}")
+    started = time.monotonic()
+    try:
+        found = fetch(period, unit)
+        write(found, fmt, target, number, issuing_body, datetime.now(UTC).date())
+    except ReportFailed as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"wrote {target} in {time.monotonic() - started:.1f}s", markup=False)
+
+
+@app.command()
 def verify(
     file: Annotated[Path, typer.Argument(help="A credential (JSON) to verify.")],
     trusted_only: Annotated[

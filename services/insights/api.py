@@ -7,14 +7,16 @@ import time
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.access import app_settings, caller, require_admin
+from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims, issue_token
 from services.insights.figures import Period, Scope, figures, resolve
+from services.insights.figures_page import render
 from services.insights.store import InsightsStore
 from services.insights.units import Catalogue, Level, Unit, catalogue
 from services.insights.workbook import csv_bytes, workbook_bytes
@@ -119,13 +121,18 @@ UnitQuery = Annotated[
 @router.get(
     "/v1/figures",
     summary="The indicators of a period and unit (department, or an officer of the unit)",
+    description="JSON for a program; the dashboard page for a browser (`Accept: text/html`, "
+    "or `?format=html&lang=vi|en`); the workbook with `?format=xlsx`, CSV with `?format=csv`. "
+    "The credential goes in the `Authorization` header only.",
+    openapi_extra=FOR_PEOPLE,
 )
 async def get_figures(
+    request: Request,
     records: Store,
     who: Annotated[Claims, Depends(figures_reader)],
     period: PeriodQuery,
     unit: UnitQuery = None,
-    format: Annotated[Literal["json", "xlsx", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "html", "xlsx", "csv"] | None, Query()] = None,
 ) -> Response:
     chosen = period_of(period)
     scope = scope_for(who, unit)
@@ -142,6 +149,12 @@ async def get_figures(
             csv_bytes(found),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "html" or (format is None and wants_page(request)):
+        lang = page_language(request)
+        return HTMLResponse(
+            render(found, lang),
+            headers={"Cache-Control": "no-store", "Content-Language": lang},
         )
     return JSONResponse(found, headers={"Cache-Control": "no-store"})
 
