@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from contracts.credentials import CredentialIssued, RecognitionGranted, RecognitionRevoked
 from contracts.envelope import Envelope
-from contracts.learners import LearnerMerged, LearnerRegistered, LearnerUpdated
+from contracts.learners import LearnerMerged, LearnerRegistered
 from contracts.notifications import NotificationDelivered
 from contracts.programmes import ProgrammeAnnounced, ProgrammeWithdrawn
 from contracts.records import (
@@ -361,3 +361,33 @@ def test_every_indicator_is_defined_once_with_both_names_and_how_it_is_counted()
     for indicator in INDICATORS:
         assert indicator.name_vi and indicator.name_en
         assert indicator.counting_vi and indicator.counting_en
+
+
+def test_every_output_carries_the_published_cells_and_so_the_suppression() -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from services.insights.figures_page import render
+    from services.insights.workbook import csv_bytes, rows_of, workbook_bytes
+
+    found = published(seeded_log(), unit=OLD_NINH_THUAN)  # a commune: every small cell hidden
+    assert total(found, "learners_with_learning") == SUPPRESSED
+    expected = [row for i in found["indicators"] for row in rows_of(i)]
+    book = load_workbook(io.BytesIO(workbook_bytes(found)))
+    in_book = [
+        row for sheet in book.worksheets[1:] for row in sheet.iter_rows(min_row=3, values_only=True)
+    ]
+
+    def ordered(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return sorted(rows, key=lambda row: repr(row[:5]))
+
+    assert ordered(in_book) == ordered(
+        [tuple(v if v != "" else None for v in row) for row in expected]
+    )
+    lines = list(csv.reader(io.StringIO(csv_bytes(found).decode("utf-8-sig"))))[1:]
+    assert [line[-1] for line in lines] == [str(row[-1]) for row in expected]
+    page = render(found, "vi")
+    assert page.count("&lt;5") >= sum(1 for row in expected if row[-1] == SUPPRESSED)
+    assert "L0" not in page and "Nguyễn Thị" not in page
