@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from contracts import accounts, credentials, learners, notifications, programmes, records
+from contracts import (
+    accounts,
+    credentials,
+    insights,
+    learners,
+    notifications,
+    programmes,
+    records,
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(credentials.TOPIC, key="learner_id"),
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
+    TopicSpec(insights.TOPIC, key="report_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -61,6 +70,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
+    EventType(insights.REPORT_PUBLISHED, insights.TOPIC, insights.ReportPublished),
 )
 
 

@@ -171,6 +171,11 @@ class Settings(BaseSettings):
     jsonld_cache_dir: str | None = Field(
         default=None, description="Credential service: where the fetched JSON-LD contexts live."
     )
+    report_check_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Insights service: how often it checks whether a periodic report is due.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -229,3 +229,51 @@ async def list_populations(
     records: Store, _: Annotated[Claims, Depends(require_admin)]
 ) -> list[dict[str, Any]]:
     return await records.population_list()
+
+
+@router.get("/v1/reports", summary="The stored periodic reports (the department)")
+async def list_reports(
+    records: Store, _: Annotated[Claims, Depends(require_admin)]
+) -> list[dict[str, Any]]:
+    return await records.reports()
+
+
+@router.get(
+    "/v1/reports/{period}",
+    summary="A stored periodic report: its figures as they stood when produced (the department)",
+)
+async def get_report(
+    period: str,
+    records: Store,
+    _: Annotated[Claims, Depends(require_admin)],
+    format: Annotated[Literal["json", "html", "xlsx", "csv"], Query()] = "json",
+) -> Response:
+    doc = await records.report(period)
+    if doc is None:
+        raise Problem(
+            404,
+            "No such report",
+            f"No periodic report is stored for {period!r}: reports are produced on the 5th "
+            "for the month, quarter and year before (GET /v1/reports lists them); for any "
+            "period use GET /v1/figures.",
+        )
+    found: dict[str, Any] = doc["figures"]
+    if format == "xlsx":
+        return Response(
+            workbook_bytes(found),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="bao-cao-{period}.xlsx"'},
+        )
+    if format == "csv":
+        return Response(csv_bytes(found), media_type="text/csv; charset=utf-8")
+    if format == "html":
+        return HTMLResponse(render(found, "vi"), headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "period": period,
+            "produced_at": doc["produced_at"],
+            "event_id": doc.get("event_id"),  # once announced
+            "figures": found,
+        },
+        headers={"Cache-Control": "no-store"},
+    )

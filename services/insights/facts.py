@@ -38,7 +38,7 @@ from contracts.records import (
 
 Fact = dict[str, Any]
 
-# collection → what each fact in it is; the store keeps one collection each
+# each kind of fact, and what it is (the store packs a batch's facts of every kind together)
 LEARNER_VERSIONS = "learner_versions"  # a learner's profile as of an event (birth date, commune)
 MERGES = "merges"  # a learner id that ceased to exist → the one it lives on as
 RECORD_VERSIONS = "record_versions"  # a record's content as recorded, then as each correction

@@ -64,8 +64,7 @@ async def rebuild(
             await projection.handle(events[start : start + BATCH])
         live = InsightsStore(client[live_database])
         report.differences = await compare(live, rebuilt, periods)
-        for name in PROJECTED:
-            report.collections[name] = await client[target_database][name].count_documents({})
+        report.collections = {name: len(docs) for name, docs in (await rebuilt.facts()).items()}
     finally:
         await client.close()
     return report

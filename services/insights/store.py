@@ -8,7 +8,8 @@ batch twice inserts nothing new.
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.common.keyed import Document, insert_new
 from services.insights.facts import PROJECTED, Fact
 
+# The facts of each consumed batch, packed as JSON text in one document: FerretDB converts
+# every field of every document it returns, so reading 170,000 small documents took 144 s
+# on the development machine and the same facts packed in JSON took about a tenth of that
+# (bench/insights_report.py, BENCHMARKS.md).
+PACKS = "fact_packs"
 POPULATIONS = "populations"
+REPORTS = "reports"
+
+
+def _canonical(doc: Document) -> str:
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False)
 
 
 class InsightsStore:
@@ -25,22 +36,34 @@ class InsightsStore:
         self.db = db
 
     async def add(self, facts: dict[str, list[Fact]]) -> int:
-        """Insert the facts not yet stored; how many were new."""
-        new = 0
-        for collection, docs in facts.items():
-            new += len(await insert_new(self.db[collection], docs))
-        return new
+        """Store a batch's facts as one packed document; how many facts it held (0 when the
+        same facts were stored before as this very document)."""
+        found = {name: sorted(docs, key=lambda d: str(d["_id"])) for name, docs in facts.items()}
+        count = sum(len(docs) for docs in found.values())
+        if not count:
+            return 0
+        names = sorted(f"{name}/{d['_id']}" for name, docs in found.items() for d in docs)
+        packed = {
+            "_id": hashlib.sha256("\n".join(names).encode()).hexdigest(),
+            "count": count,
+            "facts": json.dumps(found, ensure_ascii=False, sort_keys=True),
+        }
+        return count if await insert_new(self.db[PACKS], [packed]) else 0
 
     async def facts(self) -> dict[str, list[Document]]:
-        """Every stored fact, by collection (what the figures are computed from)."""
-
-        async def whole(collection: str) -> list[Document]:
-            cursor = self.db[collection].find({}, batch_size=10_000)
-            return [doc async for doc in cursor]
-
-        # the collections at once: one wait for the largest, not the sum of all
-        read = await asyncio.gather(*(whole(collection) for collection in PROJECTED))
-        return dict(zip(PROJECTED, read, strict=True))
+        """Every stored fact, by collection, each once (what the figures are computed from)."""
+        found: dict[str, dict[str, Document]] = {name: {} for name in PROJECTED}
+        async for pack in self.db[PACKS].find({}, batch_size=1_000):
+            for name, docs in json.loads(pack["facts"]).items():
+                known = found.setdefault(name, {})
+                for doc in docs:
+                    # the same fact in two packs (a batch delivered again in other company) is
+                    # one fact; should two events ever give one id different facts (a record
+                    # revoked twice), the same one is kept whatever the order packs are read in
+                    held = known.get(doc["_id"])
+                    if held is None or (held != doc and _canonical(doc) < _canonical(held)):
+                        known[doc["_id"]] = doc
+        return {name: [docs[k] for k in sorted(docs)] for name, docs in found.items()}
 
     async def populations(self) -> dict[tuple[str, int], int]:
         """The adult population the department entered, by (commune code, year)."""
@@ -66,3 +89,29 @@ class InsightsStore:
         }
         await self.db[POPULATIONS].replace_one({"_id": f"{unit}:{year}"}, doc, upsert=True)
         return doc
+
+    async def report(self, period: str) -> Document | None:
+        """A stored periodic report, by its period."""
+        found: Document | None = await self.db[REPORTS].find_one({"_id": period})
+        return found
+
+    async def reports(self) -> list[dict[str, Any]]:
+        """The stored reports, newest period first, without their figures."""
+        cursor = self.db[REPORTS].find({}, {"figures": 0, "pending": 0})
+        return sorted(
+            [{"period": d["_id"], "produced_at": d["produced_at"]} async for d in cursor],
+            key=lambda d: d["period"],
+            reverse=True,
+        )
+
+    async def add_report(self, doc: Document) -> bool:
+        """Store a report unless its period has one; whether this call stored it."""
+        return bool(await insert_new(self.db[REPORTS], [doc]))
+
+    async def unannounced_reports(self) -> list[Document]:
+        return [d async for d in self.db[REPORTS].find({"pending": {"$exists": True}})]
+
+    async def report_announced(self, period: str, event_id: str) -> None:
+        await self.db[REPORTS].update_one(
+            {"_id": period}, {"$set": {"event_id": event_id}, "$unset": {"pending": ""}}
+        )

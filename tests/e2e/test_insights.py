@@ -6,6 +6,7 @@ equals the live projection."""
 from __future__ import annotations
 
 import io
+import json
 import random
 from typing import Any
 
@@ -158,3 +159,47 @@ async def test_figures_follow_the_log_by_unit_with_officers_scoped(
         stack.kafka, stack.mongodb_uri, "lt_insights", "lt_insights_rebuild_test", (month,)
     )
     assert report.events > 0 and report.differences == [], report.differences[:5]
+
+
+async def test_the_periodic_reports_are_produced_stored_and_announced(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    from datetime import UTC, datetime
+
+    from contracts import insights
+    from services.insights.figures import VIETNAM
+    from services.insights.schedule import latest_due
+    from tests.conftest import read_topic
+
+    due = latest_due(datetime.now(UTC).astimezone(VIETNAM).date())
+
+    async def stored() -> list[str]:
+        answer = await http.get(f"{stack.endpoints.insights}/v1/reports", headers=stack.admin)
+        return [r["period"] for r in answer.json()] if answer.status_code == 200 else []
+
+    await eventually(stored, lambda periods: set(due) <= set(periods))
+
+    async def reports() -> dict[str, dict[str, Any]]:
+        found = {}
+        for period in due:
+            answer = await http.get(
+                f"{stack.endpoints.insights}/v1/reports/{period}", headers=stack.admin
+            )
+            assert answer.status_code == 200, answer.text
+            found[period] = answer.json()
+        return found
+
+    held = await eventually(reports, lambda found: all(r["event_id"] for r in found.values()))
+    for period, report in held.items():
+        assert report["figures"]["period"] == period
+        assert report["figures"]["unit"] is None  # the department's whole figures
+    missing = await http.get(f"{stack.endpoints.insights}/v1/reports/1999-Q1", headers=stack.admin)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+
+    announced: dict[str, set[str]] = {}
+    for record in await read_topic(stack.kafka, insights.TOPIC):
+        event_id = dict(record.headers)["ce_id"].decode()
+        announced.setdefault(json.loads(record.value)["report_id"], set()).add(event_id)
+    for period, report in held.items():
+        assert report["event_id"] in announced[period], (period, announced.get(period))

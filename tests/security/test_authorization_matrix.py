@@ -101,6 +101,7 @@ class World:
     spent_refresh_token: str = ""
     officer_unit: str = ""  # a commune; the world's officer serves it
     other_unit: str = ""  # another commune of the same province
+    report_period: str = ""  # a periodic report the insights service has stored
 
     def officer(self, unit: str | None = None) -> dict[str, str]:
         """An officer credential as the department issues it, for ``unit``."""
@@ -487,6 +488,10 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             lambda w: Call(f"/v1/admin/populations/{w.officer_unit}/2026", {"adults": 1200}),
         ),
         "GET /v1/admin/populations": Rule("admin", 200, lambda w: Call("/v1/admin/populations")),
+        "GET /v1/reports": Rule("admin", 200, lambda w: Call("/v1/reports")),
+        "GET /v1/reports/{period}": Rule(
+            "admin", 200, lambda w: Call(f"/v1/reports/{w.report_period}")
+        ),
     }
     table: dict[tuple[Service, str], Rule] = {}
     for service, rules in (
@@ -658,6 +663,13 @@ async def world(stack: Stack) -> AsyncIterator[World]:
             return notes
 
         w.notification_id = (await eventually(inbox, bool))[0]["id"]
+
+        async def reports() -> list[dict[str, Any]]:
+            response = await http.get(f"{stack.endpoints.insights}/v1/reports", headers=admin)
+            found: list[dict[str, Any]] = response.json() if response.status_code == 200 else []
+            return found
+
+        w.report_period = (await eventually(reports, bool))[0]["period"]
         yield w
 
 

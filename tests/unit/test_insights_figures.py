@@ -391,3 +391,21 @@ def test_every_output_carries_the_published_cells_and_so_the_suppression() -> No
     page = render(found, "vi")
     assert page.count("&lt;5") >= sum(1 for row in expected if row[-1] == SUPPRESSED)
     assert "L0" not in page and "Nguyễn Thị" not in page
+
+
+@pytest.mark.parametrize(
+    ("today", "due"),
+    [
+        (date(2026, 12, 2), ["2026-10", "2026-Q3", "2025"]),  # before the 5th: last month's
+        (date(2026, 12, 5), ["2026-11", "2026-Q3", "2025"]),
+        (date(2026, 10, 4), ["2026-08", "2026-Q2", "2025"]),
+        (date(2026, 10, 5), ["2026-09", "2026-Q3", "2025"]),
+        (date(2026, 1, 4), ["2025-11", "2025-Q3", "2024"]),
+        (date(2026, 1, 5), ["2025-12", "2025-Q4", "2025"]),
+        (date(2026, 3, 31), ["2026-02", "2025-Q4", "2025"]),
+    ],
+)
+def test_the_reports_due_on_a_day(today: date, due: list[str]) -> None:
+    from services.insights.schedule import latest_due
+
+    assert latest_due(today) == due
