@@ -561,40 +561,57 @@ def count(
     end = period.end
     year = period.year()
     adults_learning: dict[str, set[str]] = {}
+    # what a learner contributes is the same for each of their records: worked out once each
+    seen: dict[str, tuple[bool, bool, dict[str, str | None]] | None] = {}
+
+    def about(learner_id: str) -> tuple[bool, bool, dict[str, str | None]] | None:
+        if learner_id not in seen:
+            learner = state.learners.get(learner_id, NOWHERE)
+            if not scope.holds(learner, catalogue):
+                seen[learner_id] = None
+            else:
+                adult = bool(learner.commune) and age_band(learner.birth_date, year.end) not in (
+                    "0-14",
+                    "unknown",
+                )
+                keys = {
+                    **_place_keys(learner, catalogue),
+                    "age_band": age_band(learner.birth_date, end),
+                }
+                seen[learner_id] = (True, adult, keys)
+        return seen[learner_id]
+
     for record in state.records:
-        learner = state.learners.get(record.learner, NOWHERE)
-        if not scope.holds(learner, catalogue):
+        known = about(record.learner)
+        if known is None:
             continue
-        band = age_band(learner.birth_date, end)
-        if (
-            learner.commune
-            and year.contains(record.completed_on)
-            and age_band(learner.birth_date, year.end) not in ("0-14", "unknown")
-        ):
-            adults_learning.setdefault(learner.commune, set()).add(record.learner)
+        _, adult, learner_keys = known
+        if adult and year.contains(record.completed_on):
+            commune = learner_keys["commune"]
+            assert commune is not None
+            adults_learning.setdefault(commune, set()).add(record.learner)
         if not period.contains(record.completed_on):
             continue
         keys: dict[str, str | None] = {
-            **_place_keys(learner, catalogue),
+            **learner_keys,
             "pathway": record.pathway,
             "provider": record.provider,
             "level": record.level,
-            "age_band": band,
+            "rule": None,
         }
+        month = f"{record.completed_on.year}-{record.completed_on.month:02d}"
         for indicator_id, test in RECORD_TESTS.items():
             if test(record, state):
                 indicator = BY_ID[indicator_id]
+                amount = _amount(indicator, record)
                 if indicator_id in trends:
-                    month = f"{record.completed_on.year}-{record.completed_on.month:02d}"
-                    trends[indicator_id][month].add(record.learner, _amount(indicator, record))
+                    trends[indicator_id][month].add(record.learner, amount)
                 if indicator_id == "continuing_recognised":
                     for rule in sorted(state.recognised[record.record_id]):
                         counters[indicator_id].cells["rule"].setdefault(rule, Tally()).add(
                             record.learner, 1.0
                         )
-                counters[indicator_id].add(
-                    record.learner, _amount(indicator, record), {**keys, "rule": None}
-                )
+                counters[indicator_id].add(record.learner, amount, keys)
     for learner_id, rule, day in state.recognitions:
         learner = state.learners.get(learner_id, NOWHERE)
         if period.contains(day) and scope.holds(learner, catalogue):

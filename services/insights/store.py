@@ -23,6 +23,8 @@ from services.insights.facts import PROJECTED, Fact
 # on the development machine and the same facts packed in JSON took about a tenth of that
 # (bench/insights_report.py, BENCHMARKS.md).
 PACKS = "fact_packs"
+PACK_FACTS = 1_000  # facts a pack holds at most (about 0.4 MB of JSON)
+PACKS_A_BATCH = 50
 POPULATIONS = "populations"
 REPORTS = "reports"
 
@@ -36,24 +38,40 @@ class InsightsStore:
         self.db = db
 
     async def add(self, facts: dict[str, list[Fact]]) -> int:
-        """Store a batch's facts as one packed document; how many facts it held (0 when the
-        same facts were stored before as this very document)."""
-        found = {name: sorted(docs, key=lambda d: str(d["_id"])) for name, docs in facts.items()}
-        count = sum(len(docs) for docs in found.values())
-        if not count:
+        """Store a batch's facts packed, at most PACK_FACTS a document; how many facts went
+        into packs not stored before (a batch delivered again as it was adds nothing)."""
+        every = sorted(
+            ((name, doc) for name, docs in facts.items() for doc in docs),
+            key=lambda item: (item[0], str(item[1]["_id"])),
+        )
+        packs: list[Document] = []
+        counts: dict[str, int] = {}
+        for start in range(0, len(every), PACK_FACTS):
+            part = every[start : start + PACK_FACTS]
+            grouped: dict[str, list[Fact]] = {}
+            for name, doc in part:
+                grouped.setdefault(name, []).append(doc)
+            names = "\n".join(f"{name}/{doc['_id']}" for name, doc in part)
+            pack_id = hashlib.sha256(names.encode()).hexdigest()
+            counts[pack_id] = len(part)
+            packs.append(
+                {
+                    "_id": pack_id,
+                    "count": len(part),
+                    "facts": json.dumps(grouped, ensure_ascii=False, sort_keys=True),
+                }
+            )
+        if not packs:
             return 0
-        names = sorted(f"{name}/{d['_id']}" for name, docs in found.items() for d in docs)
-        packed = {
-            "_id": hashlib.sha256("\n".join(names).encode()).hexdigest(),
-            "count": count,
-            "facts": json.dumps(found, ensure_ascii=False, sort_keys=True),
-        }
-        return count if await insert_new(self.db[PACKS], [packed]) else 0
+        stored = await insert_new(self.db[PACKS], packs)
+        return sum(counts[pack_id] for pack_id in stored)
 
     async def facts(self) -> dict[str, list[Document]]:
         """Every stored fact, by collection, each once (what the figures are computed from)."""
         found: dict[str, dict[str, Document]] = {name: {} for name in PROJECTED}
-        async for pack in self.db[PACKS].find({}, batch_size=1_000):
+        # FerretDB sends a batch as one message however large (MongoDB stops at 16 MiB): a
+        # batch of PACKS_A_BATCH full packs stays far under the 48 MB a message may carry
+        async for pack in self.db[PACKS].find({}, batch_size=PACKS_A_BATCH):
             for name, docs in json.loads(pack["facts"]).items():
                 known = found.setdefault(name, {})
                 for doc in docs:
