@@ -203,3 +203,45 @@ async def test_the_periodic_reports_are_produced_stored_and_announced(
         announced.setdefault(json.loads(record.value)["report_id"], set()).add(event_id)
     for period, report in held.items():
         assert report["event_id"] in announced[period], (period, announced.get(period))
+
+
+async def test_trail_report_writes_the_apis_figures_and_rebuild_insights_agrees(
+    stack: Stack, http: httpx.AsyncClient, tmp_path: Any
+) -> None:
+    from tests.e2e.test_cli_providers import trail
+
+    period = "2025"
+    book_path, page_path, csv_path = (tmp_path / f"r.{ext}" for ext in ("xlsx", "html", "csv"))
+    for fmt, path in (("xlsx", book_path), ("html", page_path), ("csv", csv_path)):
+        done = trail(
+            "report",
+            "--period",
+            period,
+            "--unit",
+            "56",
+            "--format",
+            fmt,
+            "--out",
+            str(path),
+            "--number",
+            "7/BC-SGDĐT",
+        )
+        assert done.returncode == 0, done.stderr + done.stdout
+    api = (await _figures(http, stack, period, "56", stack.admin)).json()
+    book = load_workbook(book_path)
+    assert book.sheetnames[0] == "Giải thích" and len(book.sheetnames) == 6
+    rows = [
+        row for sheet in book.worksheets[1:] for row in sheet.iter_rows(min_row=3, values_only=True)
+    ]
+    assert {r[0]: r[5] for r in rows if r[2] == TOTAL} == {
+        i["id"]: i["total"] for i in api["indicators"]
+    }
+    page = page_path.read_text(encoding="utf-8")
+    assert "Số: 7/BC-SGDĐT" in page and "ỦY BAN NHÂN DÂN TỈNH KHÁNH HÒA" in page
+    assert "<style>" in page and "/assets/site/site.css" not in page
+    assert csv_path.read_bytes().startswith("\ufeff".encode())
+    refused = trail("report", "--period", "2025-Q7")
+    assert refused.returncode == 1 and "2025-Q7" in refused.stdout + refused.stderr
+    agreed = trail("rebuild", "insights", "--into", "lt_insights_rebuild_cli", "--period", period)
+    assert agreed.returncode == 0, agreed.stdout + agreed.stderr
+    assert "identical to the live projection" in agreed.stdout

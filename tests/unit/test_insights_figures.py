@@ -409,3 +409,29 @@ def test_the_reports_due_on_a_day(today: date, due: list[str]) -> None:
     from services.insights.schedule import latest_due
 
     assert latest_due(today) == due
+
+
+def test_an_officer_reaches_their_unit_and_what_lies_inside_it_only() -> None:
+    from services.insights.api import within
+
+    units = catalogue()
+
+    def unit(code: str) -> Any:
+        found = units.resolve(code)
+        assert found is not None
+        return found
+
+    commune, other = unit("22738"), unit(next(c for c in units.communes_in("56") if c != "22738"))
+    province, district, hanoi = unit("56"), unit("582"), unit("00097")
+    assert within(commune, commune, units)
+    assert not within(commune, other, units)
+    assert not within(commune, province, units)
+    assert within(province, commune, units) and within(province, district, units)
+    assert not within(province, hanoi, units)
+    assert within(district, commune, units)
+    assert not within(district, province, units)
+    assert not within(
+        district,
+        unit(next(c for c in units.communes_in("56") if units.old_district_of(c) != "582")),
+        units,
+    )
