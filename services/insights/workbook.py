@@ -12,24 +12,36 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from contracts.text import safe_cell
 from services.insights.figures import DIMENSIONS, GROUPS
 
 HEADERS = ("Mã chỉ tiêu", "Chỉ tiêu", "Phân tổ", "Mã", "Tên", "Giá trị")
 TOTAL = "Tổng"
 
 
+def _text(value: Any) -> Any:
+    """Numbers stay numbers; text goes through safe_cell, so that a name starting like a
+    formula (a training centre's, say) is shown, never run, in a spreadsheet."""
+    return value if isinstance(value, int | float) else safe_cell(value)
+
+
 def rows_of(indicator: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """An indicator's rows: its total, then each breakdown's cells."""
-    yield (indicator["id"], indicator["name_vi"], TOTAL, "", "", indicator["total"])
+    """An indicator's rows: its total, then each breakdown's cells (every text cell safe)."""
+    yield tuple(
+        _text(v) for v in (indicator["id"], indicator["name_vi"], TOTAL, "", "", indicator["total"])
+    )
     for dimension, cells in indicator["breakdowns"].items():
         for cell in cells:
-            yield (
-                indicator["id"],
-                indicator["name_vi"],
-                DIMENSIONS[dimension][0],
-                cell["key"],
-                cell["label"],
-                cell["value"],
+            yield tuple(
+                _text(v)
+                for v in (
+                    indicator["id"],
+                    indicator["name_vi"],
+                    DIMENSIONS[dimension][0],
+                    cell["key"],
+                    cell["label"],
+                    cell["value"],
+                )
             )
 
 
@@ -49,19 +61,16 @@ def workbook_bytes(found: Mapping[str, Any]) -> bytes:
     assert about is not None
     about.title = "Giải thích"
     for row in heading(found):
-        about.append(row)
+        about.append(tuple(safe_cell(v) for v in row))
     about.append(())
     about.append(("Mã chỉ tiêu", "Chỉ tiêu", "Indicator", "Cách tính", "How it is counted"))
     for cell in about[about.max_row]:
         cell.font = Font(bold=True)
     for indicator in found["indicators"]:
         about.append(
-            (
-                indicator["id"],
-                indicator["name_vi"],
-                indicator["name_en"],
-                indicator["counting_vi"],
-                indicator["counting_en"],
+            tuple(
+                safe_cell(indicator[k])
+                for k in ("id", "name_vi", "name_en", "counting_vi", "counting_en")
             )
         )
     about.column_dimensions["A"].width = 26
@@ -94,12 +103,12 @@ def csv_bytes(found: Mapping[str, Any]) -> bytes:
     unit = found["unit"]
     writer.writerow(("Kỳ", "Mã đơn vị", "Nhóm", *HEADERS))
     for indicator in found["indicators"]:
-        for row in rows_of(indicator):
+        for row in rows_of(indicator):  # rows_of: every text cell through safe_cell
             writer.writerow(
                 (
-                    found["period"],
-                    unit["code"] if unit else "",
-                    GROUPS[indicator["group"]][0],
+                    safe_cell(found["period"]),
+                    safe_cell(unit["code"] if unit else ""),
+                    safe_cell(GROUPS[indicator["group"]][0]),
                     *row,
                 )
             )
