@@ -608,6 +608,35 @@ class Bench:
                     found = (found or 0) + sample.value
         return found
 
+    async def outbox_samples(self, url: str) -> tuple[float, float] | None:
+        """(events waiting, age of the oldest in seconds) from a service's /metrics."""
+        try:
+            response = await self.http.get(f"{url}/metrics", timeout=15)
+        except httpx.HTTPError:
+            return None
+        waiting = oldest = 0.0
+        for family in text_string_to_metric_families(response.text):
+            for sample in family.samples:
+                if sample.name == "learningtrail_outbox_events":
+                    waiting = sample.value
+                elif sample.name == "learningtrail_outbox_oldest_seconds":
+                    oldest = sample.value
+        return waiting, oldest
+
+    async def watch_outboxes(self, seen: Json, stop: asyncio.Event) -> None:
+        """Every 5 s while the run lasts: how many events each service's outbox holds and how
+        long the oldest has waited (the relay's lag), keeping the highest of each."""
+        while not stop.is_set():
+            for name, url in vars(self.endpoints).items():
+                got = await self.outbox_samples(url)
+                if got is None:
+                    continue
+                mine = seen.setdefault(name, {"max_waiting": 0, "max_oldest_seconds": 0.0})
+                mine["max_waiting"] = max(mine["max_waiting"], int(got[0]))
+                mine["max_oldest_seconds"] = round(max(mine["max_oldest_seconds"], got[1]), 1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 5)
+
     async def rough_trail_count(self) -> int:
         """The entry count from the server's statistics (``collStats``; SQLite's own row
         count on the local FerretDB): cheap enough to show progress every second, where a
@@ -893,6 +922,8 @@ class Bench:
         await asyncio.wait([submitting, started], return_when=asyncio.FIRST_COMPLETED)
         started.cancel()
         watcher = asyncio.create_task(self.watch(intake, target, done, stop))
+        outboxes: Json = {}
+        outbox_watcher = asyncio.create_task(self.watch_outboxes(outboxes, stop))
         _, persons = await submitting
         intake_s = intake.finished - intake.started
         accepted = len(intake.accepted_ids)
@@ -904,6 +935,7 @@ class Bench:
         )
         await watcher
         stop.set()
+        await outbox_watcher
         cpu_caught_up = self.rss.cpu_seconds()
         results["intake"] = {
             "records": args.records,
@@ -930,6 +962,9 @@ class Bench:
             e2e["notify_seconds"] = round(done["notify"] - intake.started, 2)
         e2e["last_seen"] = done.get("last")
         results["end_to_end"] = e2e
+        results["outbox"] = outboxes
+        left = {name: await self.outbox_samples(url) for name, url in vars(self.endpoints).items()}
+        results["outbox_after"] = {n: v[0] for n, v in left.items() if v is not None}
         print("checks:", flush=True)
         self.check(
             "no HTTP 500",
@@ -1048,6 +1083,14 @@ def summary(results: Json) -> str:
             f"{e2e['notify_seconds']} s" if "notify_seconds" in e2e else "not reached",
         ),
     ]
+    for name, seen in results.get("outbox", {}).items():
+        rows.append(
+            (
+                f"outbox {name}: most events waiting / oldest wait (relay lag)",
+                f"{seen['max_waiting']:,} / {seen['max_oldest_seconds']} s; "
+                f"{results.get('outbox_after', {}).get(name, '?')} waiting once caught up",
+            )
+        )
     for name, check in results.get("checks", {}).items():
         rows.append(
             (f"check: {name}", f"{'ok' if check['ok'] else '**FAIL**'} — {check['detail']}")

@@ -27,7 +27,7 @@ from contracts.programmes import ProgrammeAnnounced
 from services.common.mongo import Document
 from services.notify.matching import reasons_against
 from services.notify.preferences import subscriber
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.store import NotifyStore
 
 COMMUNES = [f"{22000 + i:05d}" for i in range(500)]
@@ -66,7 +66,7 @@ async def main() -> None:
     client: AsyncMongoClient[Document] = AsyncMongoClient(args.uri, tz_aware=True)
     name = f"lt_bench_{new_event_id()[-12:]}"
     store = NotifyStore(client[name])
-    settings = NotifySettings()
+    settings = DeliverySettings()
     rng = random.Random(7)
     try:
         await store.ensure_indexes()

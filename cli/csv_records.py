@@ -37,6 +37,7 @@ COLUMNS: tuple[tuple[str, bool, str], ...] = (
     ("code", False, "Mã khóa học của trung tâm"),
     ("vqf_level", False, "Bậc Khung trình độ quốc gia 1–8 (1–3 sơ cấp, 4 trung cấp, 5 cao đẳng…)"),
     ("general_education_level", False, "Cấp phổ thông: primary, lower_secondary, upper_secondary"),
+    ("field_of_study", False, "Ngành / lĩnh vực, ví dụ Công nghệ thông tin"),
     ("credits", False, "Số tín chỉ, ví dụ 3 hoặc 2,5"),
     ("hours", False, "Số giờ học"),
     ("result_status", True, "Kết quả: passed (đạt), completed (hoàn thành), failed (không đạt)"),
@@ -114,6 +115,7 @@ def template_rows() -> list[list[str]]:
         "title": "Sơ cấp Kỹ thuật trồng nho",
         "code": "SC-NHO-01",
         "vqf_level": "1",
+        "field_of_study": "Trồng trọt",
         "hours": "300",
         "result_status": "passed",
         "grade": "8,0",
@@ -189,7 +191,13 @@ def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
         "result": {"status": cells["result_status"].lower()},
         "completed_on": parse_date(cells["completed_on"], "completed_on"),
     }
-    for column in ("code", "general_education_level", "certificate_number", "evidence_url"):
+    for column in (
+        "code",
+        "general_education_level",
+        "field_of_study",
+        "certificate_number",
+        "evidence_url",
+    ):
         if value := optional(column):
             record[column] = value
     if value := optional("vqf_level"):

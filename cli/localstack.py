@@ -47,6 +47,8 @@ FERRETDB_PATCHES = sorted((DEPLOY / "ferretdb").glob("*.patch"))
 OIDC_SOURCE = DEPLOY / "oidc"  # package.json and its lock, provider.mjs, citizens.json
 OIDC_HOME = CACHE / "oidc"  # where npm installs oidc-provider, from the npm registry
 OIDC_CLIENT_ID = "learning-trail-learner"
+AXE_SOURCE = DEPLOY / "axe"  # package.json and its lock: axe-core for the browser tests
+AXE_HOME = CACHE / "axe"  # where npm installs it, from the npm registry
 KAFKA_LIBS = CACHE / "kafka" / "libs"
 FERRETDB_PATCHES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in FERRETDB_PATCHES))
 FERRETDB_BIN = (
@@ -181,6 +183,26 @@ def install_oidc_provider() -> None:
         )
     for name in ("provider.mjs", "citizens.json"):
         shutil.copy(OIDC_SOURCE / name, OIDC_HOME / name)
+
+
+def install_axe() -> Path:
+    """axe-core (Deque's accessibility engine) from the npm registry, at the version the
+    committed lock file pins, into .cache/axe (again only when the lock file changed); the
+    script the browser tests inject into pages."""
+    AXE_HOME.mkdir(parents=True, exist_ok=True)
+    script = AXE_HOME / "node_modules" / "axe-core" / "axe.min.js"
+    lock = (AXE_SOURCE / "package-lock.json").read_text()
+    installed = AXE_HOME / "package-lock.json"
+    if not script.exists() or not installed.exists() or installed.read_text() != lock:
+        _require("npm", "to install axe-core for the browser tests", "apt-get install -y npm")
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(AXE_SOURCE / name, AXE_HOME / name)
+        _run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            "Installing axe-core (npm ci)",
+            cwd=AXE_HOME,
+        )
+    return script
 
 
 def oidc_ready(port: int) -> bool:
@@ -541,6 +563,9 @@ def components(ports: Ports) -> list[Component]:
                     "LT_SERVICE": service,
                     "LT_HTTP_PORT": str(port),
                     "LT_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                    "LT_PORTAL_LEARNER_URL": f"http://127.0.0.1:{ports.learner}",
+                    "LT_PORTAL_CREDENTIAL_URL": f"http://127.0.0.1:{ports.credential}",
+                    "LT_PORTAL_NOTIFY_URL": f"http://127.0.0.1:{ports.notify}",
                     **extra,
                 },
             )

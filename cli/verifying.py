@@ -2,7 +2,11 @@
 issuers' DID documents and status lists fetched over HTTPS (``--online``).
 
 Online, status lists are fetched and cached by URL under ``.cache/status-lists/``: a cached
-list is used until its ``validUntil`` (or for :data:`STATUS_LIST_TTL` when it has none).
+list is used until its ``validUntil`` (or for :data:`STATUS_LIST_TTL` when it has none). A URL
+can serve another list than the one cached (a development stack started afresh at the same
+address, with new keys and new bits): when a verification that used a cached list finds a
+status check failed or unknown, the cached lists are dropped, fetched again and the credential
+verified once more, so a verdict never rests on an old copy that fails its proof or is stale.
 Offline, the lists given with ``--status-list`` are all there is.
 """
 
@@ -96,6 +100,8 @@ class StatusLists:
     ) -> None:
         self.online = online
         self.cache = cache
+        self.from_cache: set[str] = set()  # URLs answered from the cache so far
+        self.bypass: set[str] = set()  # URLs to fetch again, whatever the cache holds
         self.given: dict[str, Mapping[str, Any]] = {}
         for path in given:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -110,12 +116,16 @@ class StatusLists:
             return None
         now = datetime.now(UTC)
         cached_file = _cache_file(url, self.cache)
-        if cached_file.exists():
-            stored = json.loads(cached_file.read_text(encoding="utf-8"))
+        if cached_file.exists() and url not in self.bypass:
+            try:
+                stored = json.loads(cached_file.read_text(encoding="utf-8"))
+            except ValueError:
+                stored = {}  # a damaged cache file is only a miss
             if stored.get("url") == url:
                 cached: Mapping[str, Any] | None = stored["credential"]
                 fetched = datetime.fromisoformat(stored["fetched"])
                 if cached is not None and _fresh(cached, fetched, now):
+                    self.from_cache.add(url)
                     return cached
         found = _get_json(url)
         if found is None:
@@ -127,6 +137,20 @@ class StatusLists:
         )
         return found
 
+    def forget_cached(self) -> set[str]:
+        """Drop every list this verification took from the cache, so the next asks the
+        network; the URLs dropped."""
+        dropped = set(self.from_cache)
+        for url in dropped:
+            _cache_file(url, self.cache).unlink(missing_ok=True)
+        self.bypass |= dropped
+        self.from_cache.clear()
+        return dropped
+
+
+def _status_questioned(report: VerificationReport) -> bool:
+    return any(c.check == "status" and c.result in ("failed", "unknown") for c in report.checks)
+
 
 def verify_file(
     path: Path,
@@ -134,20 +158,32 @@ def verify_file(
     trusted_only: bool,
     online: bool = False,
     status_lists: Sequence[Path] = (),
+    cache_dir: Path = STATUS_LIST_CACHE,
 ) -> VerificationReport:
     """Verify the credential in ``path``. Offline, issuer keys come only from the trust list
     and status lists only from ``status_lists`` or the cache; ``online`` fetches the
-    ``did:web`` DID documents and status lists the trust list and cache do not give."""
+    ``did:web`` DID documents and status lists the trust list and cache do not give; a
+    status check failed or unknown on a cached list is checked again on a fresh one."""
     text = path.read_text(encoding="utf-8").strip()
     document: dict[str, Any] | str = text if not text.startswith("{") else json.loads(text)
-    cache = ensure_assets()
-    return verify_credential(
-        document,
-        loader=runtime_loader(cache),
-        schemas=runtime_schemas(cache),
-        trust_list=read_trust_list(trust_list),
-        now=datetime.now(UTC),
-        status_source=StatusLists(status_lists, online),
-        trusted_only=trusted_only,
-        did_source=resolve_did_web if online else None,
-    )
+    assets = ensure_assets()
+    lists = StatusLists(status_lists, online, cache_dir)
+    loader, schemas = runtime_loader(assets), runtime_schemas(assets)
+    pinned = read_trust_list(trust_list)
+
+    def run() -> VerificationReport:
+        return verify_credential(
+            document,
+            loader=loader,
+            schemas=schemas,
+            trust_list=pinned,
+            now=datetime.now(UTC),
+            status_source=lists,
+            trusted_only=trusted_only,
+            did_source=resolve_did_web if online else None,
+        )
+
+    report = run()
+    if online and _status_questioned(report) and lists.forget_cached():
+        report = run()  # the cached copy may be an old stack's or stale: ask the URL again
+    return report

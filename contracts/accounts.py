@@ -20,6 +20,7 @@ from contracts.vocabulary import ShortText
 TOPIC = "accounts.v1"
 IDENTITY_BOUND = "vn.learningtrail.accounts.identity.bound.v1"
 IDENTITY_UNBOUND = "vn.learningtrail.accounts.identity.unbound.v1"
+SESSIONS_SIGNED_OUT = "vn.learningtrail.accounts.sessions.signed_out.v1"
 
 BindingMethod = Literal["claim_code", "oidc"]
 
@@ -54,3 +55,21 @@ class IdentityUnbound(EventData):
     learner_id: str = Field(description="The learner the account no longer acts for.")
     reason: ShortText
     unbound_at: AwareDatetime
+
+
+class SessionsSignedOut(EventData):
+    """Sign-in sessions of an account ended before they expired.
+
+    Emitted by the learner service when a person signs out (one session) or signs out
+    everywhere, when a refresh token is presented twice (someone holds a copy), and when the
+    department undoes a binding. The credential and notify services, which check access tokens
+    without calling the learner service, refuse the access tokens of these sessions from the
+    moment they read this event (until then, at most ``LT_ACCESS_TOKEN_SECONDS``).
+    """
+
+    account_id: str
+    session_ids: list[str] = Field(
+        min_length=1, max_length=10_000, description="The sessions that ended."
+    )
+    reason: ShortText
+    signed_out_at: AwareDatetime

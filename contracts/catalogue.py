@@ -12,6 +12,7 @@ from contracts import (
     insights,
     learners,
     notifications,
+    prior_learning,
     programmes,
     records,
 )
@@ -43,6 +44,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
     TopicSpec(insights.TOPIC, key="report_id"),
+    TopicSpec(prior_learning.TOPIC, key="learner_id"),
 )
 
 EVENT_TYPES: tuple[EventType, ...] = (
@@ -71,6 +73,12 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
     EventType(insights.REPORT_PUBLISHED, insights.TOPIC, insights.ReportPublished),
+    EventType(
+        prior_learning.PRIOR_LEARNING_IMPORTED,
+        prior_learning.TOPIC,
+        prior_learning.PriorLearningImported,
+    ),
+    EventType(accounts.SESSIONS_SIGNED_OUT, accounts.TOPIC, accounts.SessionsSignedOut),
 )
 
 

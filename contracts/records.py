@@ -55,6 +55,10 @@ class LearningRecordContent(BaseModel):
         default=None, ge=1, le=8, description="Vietnamese Qualifications Framework level 1–8."
     )
     general_education_level: GeneralEducationLevel | None = None
+    field_of_study: ShortText | None = Field(
+        default=None,
+        description="The field or subject area, e.g. 'Công nghệ thông tin' (OB 3.0 fieldOfStudy).",
+    )
     credits: float | None = Field(default=None, ge=0, le=300)
     hours: float | None = Field(default=None, ge=0, le=10_000)
     result: Result

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.problems import Problem
 from services.common.settings import Settings
+from services.common.signouts import SignedOutSessions
 from services.common.tokens import Claims, TokenError, verify_token
 
 bearer = HTTPBearer(auto_error=False, description="A learner token or the admin token.")
@@ -32,6 +33,7 @@ async def app_settings(request: Request) -> Settings:
 
 
 async def caller(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     settings: Annotated[Settings, Depends(app_settings)],
 ) -> Claims:
@@ -40,7 +42,23 @@ async def caller(
         raise _unauthorised(
             "Send 'Authorization: Bearer <token>' (a learner token or the admin token)."
         )
-    return claims_for(credentials.credentials, settings)
+    return await not_signed_out(request, claims_for(credentials.credentials, settings))
+
+
+async def not_signed_out(request: Request, claims: Claims) -> Claims:
+    """Refuse (401) the access token of a session that ended early, in a service that learns
+    of such ends from ``accounts.v1`` (``app.state.signouts``; the learner service checks its
+    own sessions instead)."""
+    signouts: SignedOutSessions | None = getattr(request.app.state, "signouts", None)
+    if (
+        claims.session is not None
+        and signouts is not None
+        and await signouts.is_signed_out(claims.session)
+    ):
+        raise _unauthorised(
+            "The bearer token was refused: its session was signed out; sign in again."
+        )
+    return claims
 
 
 def claims_for(token: str, settings: Settings) -> Claims:

@@ -254,15 +254,6 @@ def _pending_envelope(
     )
 
 
-async def publish_pending(
-    log: EventLog, pending: dict[str, Any], source: str, subject: str
-) -> None:
-    """Append an event a document kept as ``pending`` (``event_id``, ``type``, ``data``):
-    the same id on every attempt, so a retried append is one event to consumers."""
-    topic, envelope = _pending_envelope(pending, source, subject)
-    await publish_event(log, topic, envelope)
-
-
 async def publish_pending_many(
     log: EventLog, items: list[tuple[dict[str, Any], str]], source: str
 ) -> list[BaseException | None]:

@@ -23,6 +23,7 @@ from services.common.http import Check
 from services.common.logs import configure_logging
 from services.common.metrics import Metrics
 from services.common.mongo import database, make_client, ping
+from services.common.outbox import Outbox, OutboxRelay
 from services.common.settings import Settings
 from services.common.telemetry import configure_tracing
 
@@ -54,6 +55,17 @@ class Runtime:
             "Each /readyz check: 1 passes, 0 fails (mongodb, kafka, consumer).",
             ("check",),
             self._readiness_samples,
+        )
+
+    def relay(self, outbox: Outbox) -> OutboxRelay:
+        """The relay of the service's outbox (started by the service's lifespan), its backlog
+        watched on /metrics and /readyz."""
+        self.watch_outbox(outbox.backlog)
+        return OutboxRelay(
+            outbox,
+            self.log,
+            self.settings.outbox_grace_seconds,
+            self.settings.outbox_orphan_seconds,
         )
 
     def watch_outbox(self, backlog: Callable[[], Awaitable[tuple[int, datetime | None]]]) -> None:

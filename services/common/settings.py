@@ -168,6 +168,23 @@ class Settings(BaseSettings):
         default="Ủy ban nhân dân tỉnh Khánh Hòa",
         description="Credential service: the body the issuer answers to, on credentials.",
     )
+    portal_learner_url: str = Field(
+        default="http://127.0.0.1:8081",
+        description="Where browsers reach the learner service's portal pages (sign-in, "
+        "account, profile); https makes the session cookies Secure and __Host- prefixed.",
+    )
+    portal_credential_url: str = Field(
+        default="http://127.0.0.1:8082",
+        description="Where browsers reach the credential service's portal pages (trail, "
+        "credentials, share links).",
+    )
+    portal_notify_url: str = Field(
+        default="http://127.0.0.1:8083",
+        description="Where browsers reach notify's portal pages (inbox, preferences).",
+    )
+    share_link_max_days: int = Field(
+        default=365, ge=1, le=3650, description="Longest a learner's share link may last."
+    )
     jsonld_cache_dir: str | None = Field(
         default=None, description="Credential service: where the fetched JSON-LD contexts live."
     )

@@ -3,32 +3,39 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import words
+from contracts.vocabulary import Pathway
 from services.common.access import (
     app_settings,
     bearer,
     claims_for,
     learner_or_admin,
     must_be_learner_or_admin,
+    not_signed_out,
     require_admin,
 )
 from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims
+from services.credential.frameworks import framework_document
+from services.credential.importing import ImportRefused, PriorLearningImporter
 from services.credential.issuing import CredentialSchemaError, Issuer, IssuingError
 from services.credential.store import CredentialStore
 from services.credential.summary_page import PAGES, render_trail
 from services.credential.trail import Trail, build_trail
+from services.credential.vc.keys import trust_list_from_did_document
+from services.credential.vc.multibase import is_ed25519_public_multikey
 from services.credential.vc.verify import VerificationReport
 
 router = APIRouter(tags=["trail"])
@@ -102,7 +109,8 @@ async def reader(
             "Send 'Authorization: Bearer <token>' (a learner's access token or the admin token).",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return must_be_learner_or_admin(learner_id, claims_for(credentials.credentials, settings))
+    claims = await not_signed_out(request, claims_for(credentials.credentials, settings))
+    return must_be_learner_or_admin(learner_id, claims)
 
 
 @router.get(
@@ -244,6 +252,7 @@ def verification_page(
     document: dict[str, Any],
     report: VerificationReport,
     lang: str | None,
+    switch_url: str | None = None,
 ) -> Response:
     """What a person who scanned the QR code reads: the verdict (the same three as
     ``trail verify``'s exit codes), whose, when, each check (the worst result of that check
@@ -258,10 +267,13 @@ def verification_page(
     embedded = subject.get("verifiableCredential") or []
     issued = document.get("validFrom") or document.get("issuanceDate")
     switch = {"lang": "en" if shown == "vi" else "vi"}
+    issuer = document.get("issuer")
     return PAGES.response(
         "verification.html",
         shown,
-        switch_url=f"?{urlencode(switch)}",
+        switch_url=switch_url if switch_url is not None else f"?{urlencode(switch)}",
+        issuer=issuer.get("name") if isinstance(issuer, dict) else issuer,
+        achievements=_achievements(embedded),
         status=report.status,
         exit_code=report.exit_code,
         credential_id=credential_id,
@@ -274,6 +286,74 @@ def verification_page(
             for c in found["checks"]
             if c["result"] in ("failed", "unknown")
         ],
+    )
+
+
+def _achievements(embedded: object) -> list[str]:
+    """What the credential says: the name of each achievement it holds."""
+    names = []
+    for credential in embedded if isinstance(embedded, list) else []:
+        subject = credential.get("credentialSubject") if isinstance(credential, dict) else None
+        achievement = subject.get("achievement") if isinstance(subject, dict) else None
+        name = achievement.get("name") if isinstance(achievement, dict) else None
+        if isinstance(name, str):
+            names.append(name)
+    return names[:200]
+
+
+@router.get(
+    "/verify",
+    tags=["verification"],
+    response_class=HTMLResponse,
+    summary="The verification page: paste a credential to check it (anyone, a browser).",
+    responses={200: {"content": {"text/html": {}}}},
+    openapi_extra=FOR_PEOPLE,
+)
+async def verify_form(request: Request) -> Response:
+    shown = page_language(request)
+    other = "en" if shown == "vi" else "vi"
+    return PAGES.response("verify_form.html", shown, switch_url=f"?lang={other}")
+
+
+@router.post(
+    "/verify",
+    tags=["verification"],
+    response_class=HTMLResponse,
+    summary="Check a pasted credential and say the verdict in words (anyone, a browser's "
+    "form; programs use POST /v1/verify).",
+    responses={200: {"content": {"text/html": {}}}, 422: {"description": "Not a credential."}},
+    openapi_extra=FOR_PEOPLE,
+)
+async def verify_pasted(request: Request, issuing: IssuerDep) -> Response:
+    """The same checks and verdict as `POST /v1/verify` with `trusted_only`: only this
+    service's own keys and status lists are used, nothing the credential names is fetched."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    pasted = ""
+    if kind == "application/x-www-form-urlencoded":
+        pasted = (parse_qs(body.decode("utf-8", "replace")).get("credential") or [""])[0]
+    try:
+        document = json.loads(pasted)
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise Problem(
+            422,
+            "Not a credential",
+            "Paste the whole credential: a JSON object as its holder received it.",
+            page="pasted",
+        )
+    report = await issuing.verify(document, trusted_only=True)
+    shown = page_language(request)
+    switch = "/verify?lang=" + ("en" if shown == "vi" else "vi")
+    identifier = document.get("id")
+    return verification_page(
+        request,
+        identifier if isinstance(identifier, str) else "—",
+        document,
+        report,
+        None,
+        switch_url=switch,
     )
 
 
@@ -330,6 +410,27 @@ async def status_list(list_id: str, issuing: IssuerDep) -> JSONResponse:
 
 
 @router.get(
+    "/v1/frameworks/{framework}",
+    tags=["verification"],
+    summary="A qualification framework credentials align levels to: vqf, aqrf, general (anyone).",
+    responses={404: {"description": "Unknown framework."}},
+)
+async def get_framework(framework: str, issuing: IssuerDep) -> dict[str, Any]:
+    """The `targetUrl` of a credential's level alignment: the framework's names, the source
+    of its levels and of the VQF→AQRF mapping, and each level (`#level-<code>`)."""
+    found = issuing.frameworks.by_key(framework)
+    if found is None:
+        raise Problem(
+            404,
+            "Unknown framework",
+            f"No framework {framework!r}: the frameworks are 'vqf' (Vietnamese Qualifications "
+            "Framework), 'aqrf' (ASEAN Qualifications Reference Framework) and 'general' "
+            "(general-education levels).",
+        )
+    return framework_document(issuing.frameworks, found)
+
+
+@router.get(
     "/.well-known/did.json",
     tags=["verification"],
     summary="The issuer's DID document: every key that signs or signed credentials (anyone).",
@@ -348,3 +449,173 @@ async def rotate_keys(
 ) -> dict[str, Any]:
     ring = await issuing.rotate()
     return {"verification_method": ring.verification_method(), "keys": len(ring.keys)}
+
+
+# other issuers' CLRs: the department's trust list, and importing prior learning
+
+
+async def importer(request: Request) -> PriorLearningImporter:
+    found: PriorLearningImporter = request.app.state.importer
+    return found
+
+
+class TrustedIssuer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300, description="The issuer's name, for people.")
+    did_document: dict[str, Any] = Field(
+        description="The issuer's DID document as the department obtained it from the issuer "
+        "(its `id` is the issuer's DID; its `assertionMethod` Multikeys are the keys trusted)."
+    )
+
+
+@router.put(
+    "/v1/admin/trusted-issuers",
+    tags=["administration"],
+    summary="Add another issuer (a school, another department) to the trust list, or replace "
+    "its keys (department only).",
+)
+async def put_trusted_issuer(
+    _: Annotated[Claims, Depends(require_admin)],
+    body: TrustedIssuer,
+    trails: Store,
+    issuing: IssuerDep,
+) -> dict[str, Any]:
+    """The keys are pinned as given: this service never fetches a DID document. Their CLRs
+    then verify here (`POST /v1/verify`) and can be imported (`POST /v1/recognitions:import`)."""
+    did = body.did_document.get("id")
+    if not isinstance(did, str) or not did.startswith("did:"):
+        raise Problem(422, "Not a DID document", "The DID document needs an 'id' that is a DID.")
+    if did == issuing.did:
+        raise Problem(409, "This issuer", "This department's own keys are always trusted.")
+    keys = trust_list_from_did_document(body.did_document)[did]
+    broken = [k for k in keys if not is_ed25519_public_multikey(k)]
+    if broken:
+        raise Problem(
+            422,
+            "Not Ed25519 keys",
+            f"These assertion keys are not Ed25519 Multikeys (z6Mk…), the only kind "
+            f"eddsa-rdfc-2022 proofs use: {', '.join(k[:60] for k in broken[:5])}",
+        )
+    if not keys:
+        raise Problem(
+            422,
+            "No keys",
+            "The DID document lists no Multikey verification method under assertionMethod: "
+            "nothing it signs could be verified.",
+        )
+    await trails.put_trusted_issuer(
+        {
+            "_id": did,
+            "name": body.name,
+            "did_document": body.did_document,
+            "added_at": datetime.now(UTC),
+        }
+    )
+    return {"issuer": did, "name": body.name, "keys": list(keys)}
+
+
+@router.get(
+    "/v1/admin/trusted-issuers",
+    tags=["administration"],
+    summary="The other issuers on the trust list (department only).",
+)
+async def list_trusted_issuers(
+    _: Annotated[Claims, Depends(require_admin)], trails: Store
+) -> dict[str, Any]:
+    return {
+        "issuers": [
+            {
+                "issuer": d["_id"],
+                "name": d["name"],
+                "keys": list(trust_list_from_did_document(d["did_document"])[d["_id"]]),
+                "added_at": d["added_at"].isoformat(),
+            }
+            for d in await trails.trusted_issuers()
+        ]
+    }
+
+
+@router.delete(
+    "/v1/admin/trusted-issuers/{issuer_id}",
+    tags=["administration"],
+    status_code=204,
+    summary="Take an issuer off the trust list (department only).",
+    responses={404: {"description": "Not on the trust list."}},
+)
+async def delete_trusted_issuer(
+    issuer_id: str, _: Annotated[Claims, Depends(require_admin)], trails: Store
+) -> Response:
+    """Its CLRs no longer verify as trusted; what was imported before stays on the trails."""
+    if not await trails.remove_trusted_issuer(issuer_id):
+        raise Problem(404, "Not trusted", f"{issuer_id} is not on the trust list.")
+    return Response(status_code=204)
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    learner_id: str = Field(
+        min_length=1, max_length=100, description="The learner in this system the CLR is for."
+    )
+    pathway: Pathway = Field(
+        description="The pathway the learning was done in, as the department judges it (the "
+        "recognition rules take their source pathways from it)."
+    )
+    credential: dict[str, Any] = Field(description="The CLR 2.0 ClrCredential, as issued.")
+    status_lists: list[dict[str, Any]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="The signed status list credentials the CLR names (this service fetches "
+        "nothing): each checked like the CLR, by its issuer's keys and its validUntil.",
+    )
+
+
+@router.post(
+    "/v1/recognitions:import",
+    status_code=202,
+    tags=["credentials"],
+    summary="Import a CLR issued elsewhere as a learner's prior learning (department only).",
+    responses={
+        202: {"description": "Verified and on the log; on the trail a moment later."},
+        404: {"description": "Unknown learner."},
+        409: {"description": "The CLR was issued here, or the learner was merged."},
+        422: {"description": "Not verified (the failed checks are listed), or not the learner's."},
+        503: {"description": "The event log is unavailable; retry after Retry-After."},
+    },
+)
+async def import_recognition(
+    who: Annotated[Claims, Depends(require_admin)],
+    body: ImportRequest,
+    importing: Annotated[PriorLearningImporter, Depends(importer)],
+) -> dict[str, Any]:
+    """The CLR is verified as `POST /v1/verify` does, with the issuer required to be on the
+    trust list and every check passed; its learner identity must match the learner's
+    registered name. Its achievements' structured data (course code, credits, hours, grade,
+    level) become trail entries and go through the recognition rules (liên thông): the
+    `recognition.granted` events name the imported record ids."""
+    try:
+        event = await importing.import_clr(
+            body.learner_id, body.pathway, body.credential, body.status_lists, who.subject
+        )
+    except ImportRefused as refused:
+        extensions: dict[str, Any] = {}
+        if refused.checks is not None:
+            extensions = {"checks": refused.checks, "verdict": refused.verdict}
+        raise Problem(
+            refused.status,
+            refused.title,
+            refused.detail,
+            headers=refused.headers,
+            **extensions,
+        ) from refused
+    return {
+        "import_id": event.import_id,
+        "learner_id": event.learner_id,
+        "credential_id": event.credential_id,
+        "issuer": event.issuer_id,
+        "records": [
+            a.model_dump(mode="json", exclude_none=True, exclude={"pathway"})
+            for a in event.achievements
+        ],
+    }

@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import learners, records
+from contracts import accounts, learners, prior_learning, records
 from services.common.http import create_app
 from services.common.idempotency import routes
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.signouts import SignedOutSessions
 from services.credential.api import router
+from services.credential.importing import PriorLearningImporter
 from services.credential.issuing import Issuer
+from services.credential.portal import router as portal_router
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
-from services.credential.store import CredentialStore
+from services.credential.store import CredentialStore, ShareStore
 from services.credential.vc.contexts import ensure_assets, runtime_loader
 from services.credential.vc.credentials import Address
 from services.credential.vc.schemas import runtime_schemas
 
-TOPICS = (learners.TOPIC, records.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
+TOPICS = (learners.TOPIC, records.TOPIC, prior_learning.TOPIC, accounts.TOPIC)
 
 DESCRIPTION = """Each learner's connected trail, and credentials anyone can verify.
 
@@ -40,7 +44,7 @@ def build(settings: Settings) -> FastAPI:
         )
     cache = ensure_assets(Path(settings.jsonld_cache_dir) if settings.jsonld_cache_dir else None)
     runtime = Runtime(settings)
-    store = CredentialStore(runtime.db)
+    store = CredentialStore(runtime.db, settings.fault_pause_before_append_seconds)
     issuer = Issuer(
         store,
         runtime.log,
@@ -52,26 +56,24 @@ def build(settings: Settings) -> FastAPI:
         official=settings.issuer_official,
         address=Address(region=settings.issuer_region, street=settings.issuer_street_address),
         parent_org=settings.issuer_parent_org,
-        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     projection = TrailProjection(store, runtime.log, load_rules(), issuer)
-    runtime.consume(TOPICS, projection.handle)
-    relay: list[asyncio.Task[None]] = []
+    signouts = SignedOutSessions(runtime.db)
+    runtime.consume(TOPICS, signouts.around(projection.handle))
+    relay = runtime.relay(store.outbox)
+
+    shares = ShareStore(runtime.db)
 
     async def on_start() -> None:
         await store.ensure_indexes()
-        relay.append(asyncio.create_task(issuer.relay_forever(), name="credential-relay"))
-
-    async def on_stop() -> None:
-        for task in relay:
-            task.cancel()
-        await asyncio.gather(*relay, return_exceptions=True)
+        await shares.ensure_indexes()
+        await relay.start()
 
     app = create_app(
         settings=settings,
         title="Learning Trail — credential service",
         description=DESCRIPTION,
-        lifespan=runtime.lifespan(on_start, on_stop),
+        lifespan=runtime.lifespan(on_start, relay.stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
         idempotent=(
@@ -79,10 +81,16 @@ def build(settings: Settings) -> FastAPI:
             routes(
                 ("POST", "/v1/learners/{learner_id}/credentials"),
                 ("POST", "/v1/admin/issuer-keys:rotate"),
+                ("POST", "/v1/recognitions:import"),
             ),
         ),
     )
     app.state.store = store
     app.state.issuer = issuer
+    app.state.importer = PriorLearningImporter(store, runtime.log, issuer)
+    app.state.signouts = signouts
+    app.state.shares = shares
+    install_portal(app)
     app.include_router(router)
+    app.include_router(portal_router)
     return app

@@ -14,18 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel
-
 from contracts import credentials, words
 from contracts.credentials import CredentialIssued, CredentialRevoked
 from contracts.envelope import new_event_id
-from services.common.broker import EventLog, publish_pending
+from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.outbox import pending_event
+from services.credential import badges
+from services.credential.frameworks import Frameworks, level_alignments, load_frameworks
 from services.credential.sealing import seal, unseal
 from services.credential.store import CredentialStore
 from services.credential.vc.credentials import (
@@ -55,7 +56,6 @@ from services.credential.vc.statuslist import (
 )
 from services.credential.vc.verify import VerificationReport, verify_credential
 
-SOURCE = "/credential"
 STATUS_LISTS_PATH = "/v1/status-lists/"
 # How long a signed status list may be kept (and trusted) by a verifier: a revocation reaches
 # a verifier that caches lists within this time; an old copy cannot be replayed for longer.
@@ -74,6 +74,30 @@ ACHIEVEMENT_TYPES = {
     "exam": "Assessment",
     "recognised_unit": "Competency",
 }
+# A diploma (văn bằng) by its VQF level: trung cấp a Diploma, cao đẳng an associate degree,
+# đại học a bachelor's, thạc sĩ a master's, tiến sĩ a doctorate; sơ cấp I–III give a
+# certificate (chứng chỉ), not a diploma.
+DIPLOMA_TYPES = {
+    1: "Certificate",
+    2: "Certificate",
+    3: "Certificate",
+    4: "Diploma",
+    5: "AssociateDegree",
+    6: "BachelorDegree",
+    7: "MasterDegree",
+    8: "DoctoralDegree",
+}
+
+
+def achievement_type(kind: str, vqf_level: int | None, general_level: str | None) -> str:
+    """The OB 3.0 ``achievementType`` of a record: by its kind, and for a diploma by its
+    level (``SecondarySchoolDiploma`` for the upper-secondary one)."""
+    if kind == "diploma":
+        if vqf_level is not None:
+            return DIPLOMA_TYPES.get(vqf_level, "Diploma")
+        if general_level == "upper_secondary":
+            return "SecondarySchoolDiploma"
+    return ACHIEVEMENT_TYPES.get(kind, "Achievement")
 
 
 class IssuingError(Exception):
@@ -90,8 +114,11 @@ def issuer_did(public_base_url: str) -> str:
     return did_web(urlsplit(public_base_url).netloc)
 
 
-def learning_record(entry: Document) -> LearningRecord:
-    """A trail entry as the values an Open Badges achievement is built from."""
+def learning_record(
+    entry: Document, frameworks: Frameworks | None = None, base_url: str = ""
+) -> LearningRecord:
+    """A trail entry as the values an Open Badges achievement is built from (its level
+    aligned to the ``frameworks`` published under ``base_url``)."""
     # the display fields a person reads, in the words of the one catalogue
     level = words.level_label("vi", entry.get("vqf_level"), entry.get("general_education_level"))
     result = entry.get("result", {})
@@ -100,24 +127,44 @@ def learning_record(entry: Document) -> LearningRecord:
     )
     pathway = words.label("vi", "pathway", entry["pathway"])
     description = f"{pathway}: {entry['title']} (kết quả: {outcome})"
+    vqf_level, general_level = entry.get("vqf_level"), entry.get("general_education_level")
+    provider_name = entry.get("provider_name") or "Cơ sở đào tạo"
     return LearningRecord(
         record_id=entry["_id"],
         title=entry["title"],
         description=description,
-        achievement_type=ACHIEVEMENT_TYPES.get(entry["kind"], "Achievement"),
+        achievement_type=achievement_type(entry["kind"], vqf_level, general_level),
         completion_date=date.fromisoformat(entry["completed_on"]),
         credits=entry.get("credits"),
         hours=entry.get("hours"),
         level=level,
         criteria=f"Mã học phần / khóa học: {entry['code']}" if entry.get("code") else None,
+        field_of_study=entry.get("field_of_study"),
         provider=Provider(
             id=f"urn:uuid:{entry['provider_id']}",
-            name=entry.get("provider_name") or "Cơ sở đào tạo",
+            name=provider_name,
+            image=badges.centre_badge(provider_name),
         ),
         code=entry.get("code"),
         grade=result.get("grade"),
         grade_scale=result.get("grade_scale"),
         result_status=result.get("status"),
+        alignments=tuple(level_alignments(frameworks, base_url, vqf_level, general_level))
+        if frameworks is not None
+        else (),
+        image=badges.achievement_badge(
+            entry["title"],
+            entry["pathway"],
+            _badge_label(vqf_level, general_level) or entry.get("code"),
+        ),
+    )
+
+
+def _badge_label(vqf_level: int | None, general_level: str | None) -> str | None:
+    if vqf_level is not None:
+        return f"Bậc {vqf_level}"
+    return {"primary": "Tiểu học", "lower_secondary": "THCS", "upper_secondary": "THPT"}.get(
+        general_level or ""
     )
 
 
@@ -136,11 +183,9 @@ class Issuer:
         official: str | None = None,
         address: Address | None = None,
         parent_org: str | None = None,
-        fault_pause_before_append: float = 0.0,
     ) -> None:
         self.store = store
         self.log = log
-        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self.loader = loader
         self.schemas = schemas
         self.base_url = public_base_url.rstrip("/")
@@ -152,7 +197,9 @@ class Issuer:
             official=official,
             address=address,
             parent_org=parent_org,
+            image=badges.issuer_badge(issuer_name),
         )
+        self.frameworks = load_frameworks()
         self.key_secret = key_secret
         self.status_lists_url = f"{self.base_url}{STATUS_LISTS_PATH}"
         self._ring: KeyRing | None = None
@@ -204,7 +251,12 @@ class Issuer:
         learner = await self.store.learner(learner_id)
         if learner is None or learner.get("merged_into"):
             raise IssuingError(f"learner {learner_id} is not known (or was merged)")
-        entries = (await self.store.entries_of([learner_id]))[learner_id]
+        # learning imported from another issuer's CLR is that issuer's to assert, not ours
+        entries = [
+            e
+            for e in (await self.store.entries_of([learner_id]))[learner_id]
+            if "imported" not in e
+        ]
         if record_ids is not None:
             wanted = set(record_ids)
             entries = [e for e in entries if e["_id"] in wanted]
@@ -226,7 +278,7 @@ class Issuer:
         document = await asyncio.to_thread(
             issue_clr,
             Learner(id=f"urn:uuid:{learner_id}", name=name),
-            [learning_record(e) for e in entries],
+            [learning_record(e, self.frameworks, self.base_url) for e in entries],
             self.profile,
             ring,
             self.loader,
@@ -258,11 +310,9 @@ class Issuer:
             "issued_at": now,
             "revoked_at": None,
             "document": document,
-            "pending": _pending(credentials.CREDENTIAL_ISSUED, event),
+            "pending": pending_event(credentials.CREDENTIAL_ISSUED, learner_id, event),
         }
         await self.store.add_credential(doc)
-        if self.fault_pause_before_append:
-            await asyncio.sleep(self.fault_pause_before_append)
         try:
             await self._announce(doc)
         except Exception as exc:  # stored, signed and served: the relay will announce it
@@ -300,40 +350,16 @@ class Issuer:
                     reason=reason,
                     revoked_at=now,
                 )
-                doc["pending"] = _pending(credentials.CREDENTIAL_REVOKED, event)
+                doc["pending"] = pending_event(
+                    credentials.CREDENTIAL_REVOKED, doc["learner_id"], event
+                )
                 await self.store.change_credential(
                     doc["_id"], {"revoked_at": now, "pending": doc["pending"]}
                 )
             await self._announce(doc)
 
     async def _announce(self, doc: Document) -> None:
-        pending = doc.get("pending")
-        if not pending:
-            return
-        await publish_pending(self.log, pending, SOURCE, doc["learner_id"])
-        await self.store.credential_announced(doc["_id"], pending["event_id"])
-
-    async def relay_pending(self, settled_before: datetime) -> int:
-        """Append the events of credentials issued or revoked before ``settled_before`` whose
-        append failed or was cut short (same event id: consumers see one event); how many."""
-        waiting = await self.store.unannounced_credentials(settled_before)
-        for doc in waiting:
-            await self._announce(doc)
-        return len(waiting)
-
-    async def relay_forever(self, every_seconds: float = 5.0) -> None:
-        """The credential service's relay task: what a request could not announce."""
-        while True:
-            await asyncio.sleep(every_seconds)
-            try:
-                relayed = await self.relay_pending(datetime.now(UTC) - timedelta(seconds=5))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _log.exception("credential relay pass failed; trying again")
-                continue
-            if relayed:
-                _log.info("credential events relayed", extra={"count": relayed})
+        await self.store.outbox.append_one(self.log, "credentials", doc)
 
     # the status list and verification
 
@@ -354,14 +380,28 @@ class Issuer:
         )
 
     async def verify(
-        self, document: dict[str, Any] | str, trusted_only: bool
+        self,
+        document: dict[str, Any] | str,
+        trusted_only: bool,
+        status_lists: Sequence[Mapping[str, Any]] = (),
     ) -> VerificationReport:
-        """Verify against this service's own DID document (the only issuer it pins) and its
-        own status lists; nothing is fetched from elsewhere (no request may make this
-        service call a URL a credential names), so another issuer's keys and lists are
-        ``unknown``."""
+        """Verify against this service's own DID document, the issuers the department added
+        to its trust list (their DID documents as it gave them) and this service's own status
+        lists, plus any signed ``status_lists`` handed in (keyed by their ``id``; their
+        proofs are checked like any other); nothing is fetched from elsewhere (no request may
+        make this service call a URL a credential names), so keys and lists not known here
+        are ``unknown``."""
         trust = trust_list_from_did_document(await self.did_document())
-        lists: dict[str, dict[str, Any]] = {}
+        for trusted in await self.store.trusted_issuers():
+            if trusted["_id"] != self.did:
+                trust.update(trust_list_from_did_document(trusted["did_document"]))
+        lists: dict[str, dict[str, Any]] = {
+            str(given["id"]): dict(given)
+            for given in status_lists
+            if isinstance(given, Mapping)
+            and isinstance(given.get("id"), str)
+            and not str(given["id"]).startswith(self.status_lists_url)
+        }
         named = {u for u in _status_list_urls(document) if u.startswith(self.status_lists_url)}
         if named:
             existing = {self.status_list_url(i) for i in await self.store.status_list_ids()}
@@ -413,11 +453,3 @@ def _status_list_urls(document: Any) -> Iterable[str]:
     elif isinstance(document, list):
         for item in document:
             yield from _status_list_urls(item)
-
-
-def _pending(event_type: str, data: BaseModel) -> Document:
-    return {
-        "event_id": new_event_id(),
-        "type": event_type,
-        "data": data.model_dump(mode="json", exclude_none=True),
-    }

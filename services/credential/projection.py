@@ -18,20 +18,22 @@ from pymongo import UpdateOne
 
 from contracts import credentials
 from contracts.credentials import RecognitionGranted, RecognitionRevoked, TrailUpdated
-from contracts.envelope import Envelope, new_event_id, to_kafka
+from contracts.envelope import Envelope, to_kafka
 from contracts.learners import LearnerMerged, LearnerProfile
+from contracts.prior_learning import PriorLearningImported
 from contracts.records import (
     LearningRecordContent,
     LearningRecordCorrected,
     LearningRecordRecorded,
     LearningRecordRevoked,
 )
-from services.common.broker import EventLog, publish_pending_many
+from services.common.broker import EventLog
+from services.common.outbox import pending_event
 from services.common.telemetry import current_traceparent
 from services.credential.issuing import Issuer
 from services.credential.recognition import Decision, RecognitionRule, evaluate
 from services.credential.store import CredentialStore, Write
-from services.credential.trail import build_trail, entry_from_record
+from services.credential.trail import build_trail, entry_from_import, entry_from_record
 
 SOURCE = "/credential"
 CONTENT_FIELDS = tuple(LearningRecordContent.model_fields)
@@ -91,6 +93,11 @@ class TrailProjection:
                 entry["learner_id"] = survivor(data.learner_id)
                 new_entries.setdefault(entry["_id"], entry)  # the first recording stands
                 changed.setdefault(entry["learner_id"], []).append(data.record_id)
+            elif isinstance(data, PriorLearningImported):
+                for imported in entry_from_import(data, event.id):
+                    imported["learner_id"] = survivor(data.learner_id)
+                    new_entries.setdefault(imported["_id"], imported)
+                    changed.setdefault(imported["learner_id"], []).append(imported["_id"])
             elif isinstance(data, LearningRecordCorrected):
                 entry_writes.append(_correction(data))
                 touched.add(data.record_id)
@@ -136,7 +143,7 @@ class TrailProjection:
 
     async def _recognise(self, stored: dict[str, list[dict[str, Any]]]) -> None:
         """Apply the recognition rules to each changed trail: grant what is newly derived,
-        revoke what no longer is, then announce every decision not yet announced."""
+        revoke what no longer is; each decision is stored with its event (the outbox)."""
         learner_ids = list(stored)
         decided = await self.store.recognitions_of(learner_ids)
         now = datetime.now(UTC)
@@ -157,25 +164,8 @@ class TrailProjection:
             for doc in writes:
                 doc["pending"] = None
         await self.store.write_recognitions(writes)
-        log = self.log
-        if log is None:
-            return
-        # what is stored now: the decisions read above, with the writes just made
-        current = {d["_id"]: d for docs in decided.values() for d in docs}
-        for doc in writes:
-            current[doc["_id"]] = {**current.get(doc["_id"], {}), **doc}
-        unannounced = await self.store.not_announced(list(current.values()))
-        results = await publish_pending_many(
-            log, [(d["pending"], d["learner_id"]) for d in unannounced], SOURCE
-        )
-        await self.store.recognitions_announced(
-            [
-                d["pending"]["event_id"]
-                for d, error in zip(unannounced, results, strict=True)
-                if error is None
-            ]
-        )
-        _raise_first(results)
+        if self.log is not None:  # what Kafka does not take now, the outbox relay appends
+            await self.store.outbox.append(self.log, "recognitions", writes)
 
     async def _announce(
         self,
@@ -273,11 +263,7 @@ def _granted(learner_id: str, decision: Decision, now: datetime) -> dict[str, An
         "_id": decision.recognition_id,
         **{k: v for k, v in data.items() if k != "recognition_id"},
         "state": "granted",
-        "pending": {
-            "event_id": new_event_id(),
-            "type": credentials.RECOGNITION_GRANTED,
-            "data": data,
-        },
+        "pending": pending_event(credentials.RECOGNITION_GRANTED, learner_id, data),
     }
 
 
@@ -295,9 +281,5 @@ def _revoked(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
         "_id": doc["_id"],
         "state": "revoked",
         "revoked_at": data["revoked_at"],
-        "pending": {
-            "event_id": new_event_id(),
-            "type": credentials.RECOGNITION_REVOKED,
-            "data": data,
-        },
+        "pending": pending_event(credentials.RECOGNITION_REVOKED, doc["learner_id"], data),
     }

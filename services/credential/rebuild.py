@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
-from contracts import learners, records
+from contracts import learners, prior_learning, records
 from contracts.catalogue import data_types_on
 from contracts.envelope import ContractError, Envelope, from_kafka
 from services.common.history import read_history
@@ -24,7 +24,7 @@ from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
 from services.credential.store import CredentialStore
 
-TOPICS = (learners.TOPIC, records.TOPIC)
+TOPICS = (learners.TOPIC, records.TOPIC, prior_learning.TOPIC)
 BATCH = 2_000  # events a replayed batch: a learner seen twice in one is read and decided once
 COMPARED = ("trail_entries", "learners", "learner_merges")
 

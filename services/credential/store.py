@@ -27,6 +27,7 @@ from pymongo.errors import DuplicateKeyError
 from services.common.keyed import append_to_lists, by_ids, insert_new, read_lists, set_fields
 from services.common.merges import final_survivors
 from services.common.mongo import Document
+from services.common.outbox import Kind, Outbox
 from services.credential.recognition import (
     RecognitionRule,
     recognition_id_for,
@@ -39,18 +40,18 @@ VERSIONS_TTL = 30.0  # seconds
 SERIES = "series"
 """The ``status_lists`` document whose counter suggests the next position of the series."""
 FIRST_LIST = "1"
+SOURCE = "/credential"
 
 
 class CredentialStore:
     """Trail entries (one per record id), learner profiles and learner merges, from the log."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], pause_before_append: float = 0.0) -> None:
         self.entries = db["trail_entries"]
         self.index = db["trail_index"]
         self.learners = db["learners"]
         self.merges = db["learner_merges"]
         self.recognitions = db["recognitions"]
-        self.announced = db["recognitions_announced"]
         self.rule_versions = db["rule_versions"]
         self._versions: tuple[float, list[Document]] | None = None
         self.issuer_keys = db["issuer_keys"]
@@ -58,6 +59,15 @@ class CredentialStore:
         self.status_indices = db["status_indices"]
         self.status_revocations = db["status_revocations"]
         self.credentials = db["credentials"]
+        self.trusted = db["trusted_issuers"]
+        # recognitions and credentials carry the event of their latest change in ``pending``
+        self.outbox = Outbox(
+            db,
+            [Kind("recognitions", self.recognitions), Kind("credentials", self.credentials)],
+            SOURCE,
+            pause_before_append,
+            pause_kinds={"credentials"},  # an issued credential stored, not yet announced
+        )
 
     async def ensure_indexes(self) -> None:
         await self.recognitions.create_index([("learner_id", ASCENDING)])
@@ -174,31 +184,30 @@ class CredentialStore:
 
     async def write_recognitions(self, docs: list[Document]) -> None:
         """Store decisions (each carrying its pending event) by recognition id."""
+        await self.outbox.expect("recognitions", docs)
         if docs:
             fields = {d["_id"]: {k: v for k, v in d.items() if k != "_id"} for d in docs}
             await set_fields(self.recognitions, fields)
-
-    async def unannounced_recognitions(self, learner_ids: list[str]) -> list[Document]:
-        """The decisions of these learners whose latest event is not in the log yet."""
-        decided = await self.recognitions_of(learner_ids)
-        return await self.not_announced([d for docs in decided.values() for d in docs])
-
-    async def not_announced(self, decisions: list[Document]) -> list[Document]:
-        """Of these decisions (as stored), those whose latest event is not in the log yet."""
-        waiting = [d for d in decisions if d.get("pending")]
-        told = await by_ids(self.announced, [d["pending"]["event_id"] for d in waiting])
-        return [d for d in waiting if d["pending"]["event_id"] not in told]
-
-    async def recognitions_announced(self, event_ids: list[str]) -> None:
-        """These decisions' events are in the log: noted by inserting their ids (an insert
-        per event rather than an update per decision, FerretDB's dearest operation)."""
-        await insert_new(self.announced, [{"_id": eid} for eid in event_ids])
 
     async def learner(self, learner_id: str) -> Document | None:
         return await self.learners.find_one({"_id": learner_id})
 
     async def counts(self) -> dict[str, Any]:
         return {"entries": await self.entries.count_documents({})}
+
+    # other issuers the department trusts (for imports of their CLRs)
+
+    async def trusted_issuers(self) -> list[Document]:
+        """Every issuer the department added to its trust list, with its DID document."""
+        return [d async for d in self.trusted.find({})]
+
+    async def put_trusted_issuer(self, doc: Document) -> None:
+        """Add an issuer to the trust list, or replace what is kept for it (by ``_id``)."""
+        await self.trusted.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def remove_trusted_issuer(self, issuer_id: str) -> bool:
+        """Take an issuer off the trust list; False when it was not on it."""
+        return (await self.trusted.delete_one({"_id": issuer_id})).deleted_count == 1
 
     # the issuer's keys, status lists and issued credentials
 
@@ -282,6 +291,7 @@ class CredentialStore:
         )
 
     async def add_credential(self, doc: Document) -> None:
+        await self.outbox.expect("credentials", [doc])
         await self.credentials.insert_one(doc)
 
     async def credential(self, credential_id: str) -> Document | None:
@@ -297,22 +307,8 @@ class CredentialStore:
         return None
 
     async def change_credential(self, credential_id: str, changes: Document) -> None:
+        await self.outbox.expect("credentials", [{"_id": credential_id, **changes}])
         await self.credentials.update_one({"_id": credential_id}, {"$set": changes})
-
-    async def unannounced_credentials(self, before: datetime) -> list[Document]:
-        """Credentials whose latest event was kept but not appended, changed before
-        ``before`` (those younger are still being announced by their request)."""
-        cursor = self.credentials.find(
-            {"pending": {"$ne": None}},
-            {"learner_id": 1, "pending": 1, "issued_at": 1, "revoked_at": 1},
-        )
-        found = [d async for d in cursor]
-        return [d for d in found if (d.get("revoked_at") or d.get("issued_at") or before) < before]
-
-    async def credential_announced(self, credential_id: str, event_id: str) -> None:
-        await self.credentials.update_one(
-            {"_id": credential_id, "pending.event_id": event_id}, {"$set": {"pending": None}}
-        )
 
 
 def _position(list_id: str, index: int) -> str:
@@ -322,3 +318,42 @@ def _position(list_id: str, index: int) -> str:
 def _key(series_position: int) -> tuple[str, int]:
     where = slot(series_position)
     return where.list_id, where.index
+
+
+class ShareStore:
+    """Learners' share links. Opening one reads it by ``_id`` (its token's hash); a learner's
+    own list and revoking one read by ``learner_id`` (few, and only on the learner's page)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.shares = db["shares"]
+
+    async def ensure_indexes(self) -> None:
+        await self.shares.create_index([("learner_id", ASCENDING)])
+
+    async def add(self, share: Document) -> None:
+        await self.shares.insert_one(share)
+
+    async def by_token_hash(self, token_hash: str) -> Document | None:
+        return await self.shares.find_one({"_id": token_hash})
+
+    async def of_learner(self, learner_id: str) -> list[Document]:
+        cursor = self.shares.find({"learner_id": learner_id}).sort("created_at", DESCENDING)
+        return [d async for d in cursor.limit(200)]
+
+    async def revoke(self, learner_id: str, share_id: str, at: datetime) -> bool:
+        """Revoke the learner's link; False if they have no such live link."""
+        done = await self.shares.update_one(
+            {"learner_id": learner_id, "share_id": share_id, "revoked_at": None},
+            {"$set": {"revoked_at": at}},
+        )
+        return done.matched_count == 1
+
+    async def opened(self, token_hash: str, at: datetime) -> None:
+        """Note an opening (two at once may count once: the count is for the learner's eyes,
+        the times are what matter)."""
+        await self.shares.update_one(
+            {"_id": token_hash}, {"$set": {"last_opened_at": at}, "$inc": {"opens": 1}}
+        )
+        await self.shares.update_one(
+            {"_id": token_hash, "first_opened_at": None}, {"$set": {"first_opened_at": at}}
+        )

@@ -59,7 +59,41 @@ def _entry_facts(entry: TrailEntry, lang: Lang) -> list[tuple[str, str]]:
     )
     if entry.certificate_number:
         facts.append((t("certificate"), entry.certificate_number))
+    if entry.imported is not None:
+        facts.append((t("imported"), entry.provider_name or entry.imported.issuer_id))
     return facts
+
+
+def trail_context(trail: Trail, lang: Lang, verify_url: str | None) -> dict[str, Any]:
+    """What the trail's template (``trail_body.html``) shows, in ``lang``: the groups with each
+    entry's facts, the totals, and each recognition explained — its outcome, the rule that
+    granted it and the entries it counted."""
+    entries = [e for g in trail.pathways for e in g.entries]
+    titles = rule_titles()
+    by_id = {e.record_id: e.title for e in entries}
+    return {
+        "trail": trail,
+        "groups": [
+            (
+                words.label(lang, "pathway", g.pathway),
+                [(e, _entry_facts(e, lang)) for e in g.entries],
+            )
+            for g in trail.pathways
+        ],
+        "show_credits": any(e.credits is not None for e in entries),
+        "show_hours": any(e.hours is not None for e in entries),
+        "highest": words.level_label(lang, trail.highest_vqf_level),
+        "recognitions": [
+            (
+                r.outcome_en if lang == "en" and r.outcome_en else r.outcome_vi,
+                titles.get(r.rule_id, {}).get(lang, r.rule_id),
+                [by_id[i] for i in r.record_ids if i in by_id],
+            )
+            for r in trail.recognitions
+        ],
+        "verify_url": verify_url,
+        "qr": qr_svg(verify_url) if verify_url else "",
+    }
 
 
 def render_trail(
@@ -67,31 +101,10 @@ def render_trail(
 ) -> HTMLResponse:
     """The trail page; ``verify_url`` (the latest credential's verification link) is shown
     with its QR code; ``switch_url`` opens the page in the other language."""
-    entries = [e for g in trail.pathways for e in g.entries]
-    titles = rule_titles()
     return PAGES.response(
         "trail.html",
         lang,
-        trail=trail,
         switch_url=switch_url,
-        groups=[
-            (
-                words.label(lang, "pathway", g.pathway),
-                [(e, _entry_facts(e, lang)) for e in g.entries],
-            )
-            for g in trail.pathways
-        ],
-        show_credits=any(e.credits is not None for e in entries),
-        show_hours=any(e.hours is not None for e in entries),
-        highest=words.level_label(lang, trail.highest_vqf_level),
-        recognitions=[
-            (
-                r.outcome_en if lang == "en" and r.outcome_en else r.outcome_vi,
-                titles.get(r.rule_id, {}).get(lang, r.rule_id),
-            )
-            for r in trail.recognitions
-        ],
-        verify_url=verify_url,
-        qr=qr_svg(verify_url) if verify_url else "",
         generated=words.moment(generated, lang),
+        **trail_context(trail, lang, verify_url),
     )

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts import words
+from contracts.prior_learning import PriorLearningImported
 from contracts.records import LearningRecordRecorded
 from contracts.text import STORED
 from contracts.vocabulary import Pathway
@@ -28,6 +29,37 @@ def entry_from_record(event: LearningRecordRecorded, event_id: str) -> dict[str,
     return entry
 
 
+def entry_from_import(event: PriorLearningImported, event_id: str) -> list[dict[str, Any]]:
+    """The stored trail entries of an imported CLR, one per achievement: the other issuer
+    stands as the provider, and ``imported`` says where the entry came from."""
+    entries = []
+    for achievement in event.achievements:
+        entry = achievement.model_dump(mode="json", exclude_none=True)
+        entry["_id"] = entry.pop("record_id")
+        entry["provider_id"] = event.issuer_id
+        entry["provider_name"] = event.issuer_name
+        entry["event_id"] = event_id
+        entry["imported"] = {
+            "import_id": event.import_id,
+            "clr_id": event.credential_id,
+            "credential_id": entry.pop("credential_id"),
+            "achievement_id": entry.pop("achievement_id"),
+            "issuer_id": event.issuer_id,
+        }
+        entries.append(entry)
+    return entries
+
+
+class ImportedFrom(BaseModel):
+    """Where an imported entry came from: the CLR and credential another issuer signed."""
+
+    import_id: str
+    clr_id: str
+    credential_id: str
+    achievement_id: str
+    issuer_id: str
+
+
 class TrailEntry(BaseModel):
     """One piece of learning on the trail."""
 
@@ -39,6 +71,7 @@ class TrailEntry(BaseModel):
     code: str | None = None
     vqf_level: int | None = None
     general_education_level: str | None = None
+    field_of_study: str | None = None
     credits: float | None = None
     hours: float | None = None
     result: dict[str, Any]
@@ -46,6 +79,7 @@ class TrailEntry(BaseModel):
     completed_on: date
     awarded_on: date | None = None
     certificate_number: str | None = None
+    imported: ImportedFrom | None = None
 
 
 class PathwayGroup(BaseModel):

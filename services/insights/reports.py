@@ -17,7 +17,7 @@ from typing import Any
 
 from contracts import insights
 from contracts.envelope import new_event_id
-from services.common.broker import EventLog, publish_pending
+from services.common.broker import EventLog, publish_pending_many
 from services.insights.figures import VIETNAM, Period, Scope, figures, resolve
 from services.insights.schedule import latest_due
 from services.insights.store import InsightsStore
@@ -72,7 +72,9 @@ class Reporter:
         """Announce every stored report whose event Kafka does not have yet."""
         announced = 0
         for doc in await self.store.unannounced_reports():
-            await publish_pending(self.log, doc["pending"], SOURCE, doc["_id"])
+            (failed,) = await publish_pending_many(self.log, [(doc["pending"], doc["_id"])], SOURCE)
+            if failed is not None:
+                raise failed  # kept pending: the next round appends it with the same id
             await self.store.report_announced(doc["_id"], doc["pending"]["event_id"])
             announced += 1
         return announced

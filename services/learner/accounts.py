@@ -33,7 +33,7 @@ from contracts.text import STORED
 from contracts.vocabulary import ShortText
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import AppendFailed, append_pending, pending_event
+from services.common.outbox import AppendFailed, pending_event
 from services.learner.claims import canonical_code, claim_code_hash, new_claim_code
 from services.learner.identity import national_id_hash, same_person
 from services.learner.intake import LearnerIdentity
@@ -141,7 +141,7 @@ class Accounts:
         await self.store.add_learner(learner)
         await self.store.add_account(account)
         try:
-            await append_pending(self.log, self.store, "learners", learner)
+            await self.store.outbox.append_one(self.log, "learners", learner)
         except AppendFailed as exc:
             # stored with its event in the outbox: the relay announces it
             _log.warning(
@@ -167,7 +167,7 @@ class Accounts:
             identity.birth_date,
         ):
             raise IdentityMismatch()
-        await append_pending(self.log, self.store, "learners", learner)
+        await self.store.outbox.append_one(self.log, "learners", learner)
         code = new_claim_code()
         canonical = canonical_code(code)
         assert canonical is not None
@@ -233,7 +233,7 @@ class Accounts:
         learner = await self.store.learner_by_hash(id_hash)
         if learner is None:
             learner, _ = await self.store.add_learner(new_learner_doc(id_hash, identity))
-        await append_pending(self.log, self.store, "learners", learner)
+        await self.store.outbox.append_one(self.log, "learners", learner)
         learner_id = learner_key(id_hash)
         if account is None:
             earlier = [
@@ -292,7 +292,7 @@ class Accounts:
             # another binding or undoing of this account came first: this one stands undone
             await self._mark_undone(binding, "another change of the account came first", now)
             raise ClaimRefused(409, "Changed meanwhile", "The account changed meanwhile; retry.")
-        await append_pending(self.log, self.store, "bindings", binding)
+        await self.store.outbox.append_one(self.log, "bindings", binding)
         _log.info(
             "account bound",
             extra={"binding_id": binding["_id"], "account_id": account["_id"], "method": method},
@@ -313,7 +313,7 @@ class Accounts:
         if binding is None:
             raise BindingNotFound(binding_id)
         if binding.get("undone_at") is not None:
-            await append_pending(self.log, self.store, "bindings", binding)
+            await self.store.outbox.append_one(self.log, "bindings", binding)
             return binding
         now = datetime.now(UTC)
         account = await self.store.account(binding["account_id"])
@@ -330,7 +330,7 @@ class Accounts:
             )
         undone = await self._mark_undone(binding, reason, now)
         await self.sessions.sign_out_everywhere(binding["account_id"], "binding undone")
-        await append_pending(self.log, self.store, "bindings", undone)
+        await self.store.outbox.append_one(self.log, "bindings", undone)
         return undone
 
     async def _mark_undone(self, binding: Document, reason: str, now: datetime) -> Document:

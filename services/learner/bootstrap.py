@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import FastAPI
 
 from services.common.http import create_app
 from services.common.idempotency import routes
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.learner.accounts import Accounts
@@ -18,7 +17,6 @@ from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes
 from services.learner.providers import Providers
 from services.learner.ratelimit import RateLimiter
-from services.learner.relay import OutboxRelay
 from services.learner.sessions import Sessions
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
@@ -40,20 +38,14 @@ Every error is `application/problem+json` (RFC 9457) and says what to fix.
 
 def build(settings: Settings) -> FastAPI:
     runtime = Runtime(settings)
-    store = LearnerStore(runtime.db)
+    store = LearnerStore(runtime.db, settings.fault_pause_before_append_seconds)
     identity_key = settings.identity_hmac_key.get_secret_value().encode()
-    relay = OutboxRelay(
-        store, runtime.log, settings.outbox_grace_seconds, settings.outbox_orphan_seconds
-    )
+    relay = runtime.relay(store.outbox)
 
     async def on_start() -> None:
         await store.ensure_indexes()
         await relay.start()
 
-    async def backlog() -> tuple[int, datetime | None]:
-        return await store.outbox_backlog()
-
-    runtime.watch_outbox(backlog)
     app = create_app(
         settings=settings,
         title="Learning Trail — learner service",
@@ -75,14 +67,13 @@ def build(settings: Settings) -> FastAPI:
     )
     sessions = Sessions(
         store,
+        runtime.log,
         settings.token_secret.get_secret_value(),
         settings.access_token_seconds,
         settings.session_days,
     )
     app.state.services = Services(
-        records=Records(
-            store, runtime.log, identity_key, settings.fault_pause_before_append_seconds
-        ),
+        records=Records(store, runtime.log, identity_key),
         programmes=Programmes(store, runtime.log),
         providers=Providers(store),
         profiles=Profiles(store, runtime.log, identity_key),
@@ -108,6 +99,8 @@ def build(settings: Settings) -> FastAPI:
         else None
     )
     install_handlers(app)
+    app.state.portal_sessions = sessions
+    install_portal(app)
     for router in ROUTERS:
         app.include_router(router)
     return app

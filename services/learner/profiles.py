@@ -14,7 +14,7 @@ from contracts.text import STORED
 from contracts.vocabulary import BirthDate, Language, Pathway, ShortText, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import append_pending, pending_event
+from services.common.outbox import pending_event
 from services.learner.identity import PersonName, checked_name
 from services.learner.intake import Phone
 from services.learner.store import LearnerStore, check_revision
@@ -115,7 +115,7 @@ class Profiles:
             raise PermissionError(
                 "name and birth date are corrected by the department, with proof of identity"
             )
-        await append_pending(self.log, self.store, "learners", doc)
+        await self.store.outbox.append_one(self.log, "learners", doc)
         merged = {**doc, **changes}
         if all(doc.get(k) == v for k, v in changes.items()):
             return doc
@@ -129,7 +129,7 @@ class Profiles:
             ),
         )
         changed = await self.store.change_learner(learner_id, changes, revision)
-        await append_pending(self.log, self.store, "learners", changed)
+        await self.store.outbox.append_one(self.log, "learners", changed)
         return changed
 
     async def merge(self, learner_id: str, merge: Merge, expected: int | None = None) -> Document:
@@ -143,11 +143,11 @@ class Profiles:
             raise ProfileConflict(f"{merge.merged_into} was itself merged; merge into the survivor")
         if doc.get("merged_into"):
             if doc["merged_into"] == merge.merged_into:
-                await append_pending(self.log, self.store, "learners", doc)
+                await self.store.outbox.append_one(self.log, "learners", doc)
                 return doc
             raise ProfileConflict(f"this learner was already merged into {doc['merged_into']}")
         revision = check_revision(doc, expected)
-        await append_pending(self.log, self.store, "learners", doc)
+        await self.store.outbox.append_one(self.log, "learners", doc)
         now = datetime.now(UTC)
         event = LearnerMerged(
             learner_id=learner_id, merged_into=merge.merged_into, reason=merge.reason, merged_at=now
@@ -161,5 +161,5 @@ class Profiles:
             },
             revision,
         )
-        await append_pending(self.log, self.store, "learners", changed)
+        await self.store.outbox.append_one(self.log, "learners", changed)
         return changed

@@ -13,7 +13,7 @@ from contracts.text import visible_long_text, visible_text
 from contracts.vocabulary import Pathway, ShortText, Text, UnitCode
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import append_pending, pending_event
+from services.common.outbox import pending_event
 from services.learner.intake import FieldError
 from services.learner.store import LearnerStore, check_revision
 
@@ -131,14 +131,14 @@ class Programmes:
             "pending": pending_event(programmes.PROGRAMME_ANNOUNCED, programme_id, event),
         }
         await self.store.add_programme(doc)
-        await append_pending(self.log, self.store, "programmes", doc)
+        await self.store.outbox.append_one(self.log, "programmes", doc)
         return doc
 
     async def owned(self, provider: Document, programme_id: str) -> Document:
         doc = await self.store.programme(programme_id)
         if doc is None or doc["provider_id"] != provider["_id"]:
             raise ProgrammeNotFound(programme_id)
-        await append_pending(self.log, self.store, "programmes", doc)
+        await self.store.outbox.append_one(self.log, "programmes", doc)
         return doc
 
     async def update(
@@ -173,7 +173,7 @@ class Programmes:
             },
             revision,
         )
-        await append_pending(self.log, self.store, "programmes", changed)
+        await self.store.outbox.append_one(self.log, "programmes", changed)
         return changed
 
     async def withdraw(
@@ -203,5 +203,5 @@ class Programmes:
             },
             revision,
         )
-        await append_pending(self.log, self.store, "programmes", changed)
+        await self.store.outbox.append_one(self.log, "programmes", changed)
         return changed

@@ -5,17 +5,18 @@ one, "sign out everywhere" ends all of an account's, and the department's undoin
 ends them too. What a client holds:
 
 - an **access token** (the one token codec, :mod:`services.common.tokens`) for the learner the
-  account acts for, naming its session (``sid``), valid ``LT_ACCESS_TOKEN_SECONDS`` (600). The
-  credential and notify services check its signature and expiry only (they never call this
-  service), so a signed-out session's access token still reads there until it expires; this
-  service refuses it at once on the account's own operations;
+  account acts for, naming its session (``sid``), valid ``LT_ACCESS_TOKEN_SECONDS`` (600). This
+  service refuses a signed-out session's access token at once; the credential and notify
+  services (which never call this one) learn of every early end from a
+  ``sessions.signed_out`` event on ``accounts.v1`` — stored with the outbox like every other
+  change, so it is never lost — and refuse the token from then on
+  (:mod:`services.common.signouts`);
 - a **refresh token**, a 256-bit random secret stored only as its SHA-256, good once: each
   refresh spends it (a unique insert, atomic on every server) and hands out the next. A spent
   refresh token presented again means two holders — the rightful client and a thief — so the
   whole session is revoked (reuse detection, as OAuth 2.0 Security BCP §4.14 describes).
 
-A browser session can use the same store later: the cookie carries the refresh token (or a
-session secret hashed the same way) and the session document is the same.
+A browser keeps the same two tokens in ``HttpOnly`` cookies (:mod:`services.common.portal`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from contracts import accounts as events
+from contracts.accounts import SessionsSignedOut
+from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.outbox import pending_event
 from services.common.tokens import issue_token, new_secret_token, secret_hash
 from services.learner.store import LearnerStore
 
@@ -49,9 +54,15 @@ class Tokens:
 
 class Sessions:
     def __init__(
-        self, store: LearnerStore, token_secret: str, access_seconds: int, session_days: int
+        self,
+        store: LearnerStore,
+        log: EventLog,
+        token_secret: str,
+        access_seconds: int,
+        session_days: int,
     ) -> None:
         self.store = store
+        self.log = log
         self.token_secret = token_secret
         self.access_seconds = access_seconds
         self.session_days = session_days
@@ -95,9 +106,7 @@ class Sessions:
             raise SessionRefused("the refresh token is unknown")
         now = datetime.now(UTC)
         if not await self.store.use_refresh_token(token_hash, now):
-            await self.store.revoke_sessions(
-                {"_id": found["session_id"]}, now, "refresh token reused"
-            )
+            await self._end({"_id": found["session_id"]}, "refresh token reused")
             raise SessionRefused(
                 "the refresh token was used already, so it may have been copied: the session "
                 "is signed out; sign in again"
@@ -122,13 +131,39 @@ class Sessions:
             raise SessionRefused("the session has expired; sign in again")
         return session
 
+    async def is_signed_out(self, session_id: str) -> bool:
+        """Whether the session can no longer be used (for the portal's cookie)."""
+        try:
+            await self.live_session(session_id)
+        except SessionRefused:
+            return True
+        return False
+
     async def sign_out(self, session_id: str) -> None:
-        await self.store.revoke_sessions({"_id": session_id}, datetime.now(UTC), "signed out")
+        await self._end({"_id": session_id}, "signed out")
 
     async def sign_out_everywhere(self, account_id: str, reason: str) -> int:
-        return await self.store.revoke_sessions(
-            {"account_id": account_id}, datetime.now(UTC), reason
+        return await self._end({"account_id": account_id}, reason)
+
+    async def _end(self, query: Document, reason: str) -> int:
+        """End the live sessions ``query`` selects and tell the other services (the event is
+        stored with the outbox first, so a failed append is relayed later, never lost)."""
+        now = datetime.now(UTC)
+        ended = await self.store.revoke_sessions(query, now, reason)
+        if not ended:
+            return 0
+        account_id = (await self.store.session(ended[0]) or {}).get("account_id", "")
+        sign_out: Document = {"_id": str(uuid.uuid4()), "account_id": account_id, "at": now}
+        sign_out["pending"] = pending_event(
+            events.SESSIONS_SIGNED_OUT,
+            account_id,
+            SessionsSignedOut(
+                account_id=account_id, session_ids=ended, reason=reason, signed_out_at=now
+            ),
         )
+        await self.store.add_many("sign_outs", [sign_out])
+        await self.store.outbox.append_one(self.log, "sign_outs", sign_out)
+        return len(ended)
 
     async def _tokens(self, account: Document, session_id: str, refresh: str) -> Tokens:
         learner_id = await self.acting_learner(account)

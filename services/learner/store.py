@@ -1,20 +1,12 @@
 """The learner service's MongoDB access layer: providers, keys, learners, records, programmes.
 
-Learners, records and programmes carry the event announcing their latest change in a
-``pending`` field: the change and its event are one atomic write. Whether that event still
-waits for Kafka is kept beside it, in the ``outbox`` collection: a small document per event
-not yet appended (``{_id: event_id, kind, doc_id, at}``), inserted *before* the change is
-written and deleted once Kafka has the event. So appending a batch costs one bulk insert and
-one bulk delete instead of an update of every document (updates are FerretDB's most expensive
-operation), and the outbox holds only what waits, which makes it cheap to read. An event is
-appended only while its outbox entry exists: a document's ``pending`` field alone says nothing.
-An entry whose change was never written (the write failed after the entry) matches no
-document's ``pending`` and is dropped.
+Learners, records, programmes and bindings carry the event announcing their latest change in a
+``pending`` field: the change and its event are one atomic write, and the chassis' outbox
+(:mod:`services.common.outbox`) notes that the event waits before the change is written.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Iterable
@@ -26,10 +18,20 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.common.keyed import by_ids, chunks, insert_new
+from services.common.keyed import by_ids, insert_new
 from services.common.mongo import Document
+from services.common.outbox import Kind, Outbox
 
-OutboxKind = Literal["learners", "records", "programmes", "bindings"]
+OutboxKind = Literal["learners", "records", "programmes", "bindings", "sign_outs"]
+# learners' events before records': a relayed record never reaches a consumer before its learner
+OUTBOX_KINDS: tuple[OutboxKind, ...] = (
+    "learners",
+    "programmes",
+    "records",
+    "bindings",
+    "sign_outs",
+)
+SOURCE = "/learner"
 
 
 ABANDONED_CLAIM = timedelta(seconds=30)
@@ -79,15 +81,13 @@ def record_key(provider_id: str, provider_record_ref: str) -> str:
 class LearnerStore:
     """Everything the learner service keeps. No other service reads these collections."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], pause_before_append: float = 0.0) -> None:
         self.providers = db["providers"]
         self.api_keys = db["api_keys"]
         self.learners = db["learners"]
         self.records = db["records"]
         self.programmes = db["programmes"]
-        self.outbox = db["outbox"]
         self.revisions = db["revisions"]
-        self._clearing: set[asyncio.Task[None]] = set()  # outbox deletes nobody waits for
         # accounts (what a person signs in to), their bindings to learners and their sessions
         self.accounts = db["accounts"]
         self.bindings = db["bindings"]
@@ -98,6 +98,15 @@ class LearnerStore:
         self.refresh_uses = db["refresh_uses"]
         self.oidc_flows = db["oidc_flows"]
         self.oidc_flow_uses = db["oidc_flow_uses"]
+        # sessions that ended early, each carrying the event that tells the other services
+        self.sign_outs = db["sign_outs"]
+        self.outbox = Outbox(
+            db,
+            [Kind(kind, self._collection(kind)) for kind in OUTBOX_KINDS],
+            SOURCE,
+            pause_before_append,
+            pause_kinds={"records"},  # a batch's records stored, their events not yet appended
+        )
 
     async def ensure_indexes(self) -> None:
         await self.learners.create_index([("id_hash", ASCENDING)], unique=True)
@@ -156,7 +165,7 @@ class LearnerStore:
     async def add_learner(self, learner: Document) -> tuple[Document, bool]:
         """Insert a new learner; if another request created the same one first, return that.
         The flag says whether this call created it."""
-        await self._expect("learners", [learner])
+        await self.outbox.expect("learners", [learner])
         try:
             await self.learners.insert_one(learner)
         except DuplicateKeyError:
@@ -191,7 +200,7 @@ class LearnerStore:
             if held is None or current != revision or held["at"] >= started - ABANDONED_CLAIM:
                 raise RevisionMoved(max(current, revision + 1))
             await self.revisions.replace_one({"_id": claim["_id"], "at": held["at"]}, claim)
-        await self._expect(kind, [{"_id": doc_id, **changes}])
+        await self.outbox.expect(kind, [{"_id": doc_id, **changes}])
         at = {"revision": revision} if revision else {"revision": {"$in": [None, 0]}}
         changed = await collection.find_one_and_update(
             {"_id": doc_id, **at},
@@ -213,7 +222,7 @@ class LearnerStore:
 
     async def add_record(self, record: Document) -> bool:
         """Insert a record; False if the same (provider, reference) already exists."""
-        await self._expect("records", [record])
+        await self.outbox.expect("records", [record])
         try:
             await self.records.insert_one(record)
         except DuplicateKeyError:
@@ -224,7 +233,7 @@ class LearnerStore:
         self, record_id: str, changes: Document, expect: Document | None = None
     ) -> Document | None:
         """Apply ``changes`` if the record still matches ``expect``; the record after, or None."""
-        await self._expect("records", [{"_id": record_id, **changes}])
+        await self.outbox.expect("records", [{"_id": record_id, **changes}])
         return await self.records.find_one_and_update(
             {"_id": record_id, **(expect or {})},
             {"$set": changes},
@@ -241,7 +250,7 @@ class LearnerStore:
     # programmes
 
     async def add_programme(self, programme: Document) -> None:
-        await self._expect("programmes", [programme])
+        await self.outbox.expect("programmes", [programme])
         await self.programmes.insert_one(programme)
 
     async def programme(self, programme_id: str) -> Document | None:
@@ -268,10 +277,10 @@ class LearnerStore:
     async def add_many(self, kind: OutboxKind, docs: list[Document]) -> set[str]:
         """Insert documents that may exist already (a retry, or another request first); the
         ids of those this call inserted."""
-        await self._expect(kind, docs)
+        await self.outbox.expect(kind, docs)
         inserted = await insert_new(self._collection(kind), docs)
         # a document another request stored first carries that request's event, not these
-        await self.appended(
+        await self.outbox.appended(
             [
                 d["pending"]["event_id"]
                 for d in docs
@@ -286,64 +295,8 @@ class LearnerStore:
             "records": self.records,
             "programmes": self.programmes,
             "bindings": self.bindings,
+            "sign_outs": self.sign_outs,
         }[kind]
-
-    # the outbox: which documents' events still wait for Kafka
-
-    async def _expect(self, kind: OutboxKind, docs: list[Document]) -> None:
-        """Note the events these writes carry as waiting, before the writes are made."""
-        now = datetime.now(UTC)
-        entries = [
-            {"_id": d["pending"]["event_id"], "kind": kind, "doc_id": d["_id"], "at": now}
-            for d in docs
-            if d.get("pending")
-        ]
-        await insert_new(self.outbox, entries)
-
-    async def waiting(self, event_ids: Iterable[str]) -> set[str]:
-        """Which of these events are not appended yet."""
-        return set(await by_ids(self.outbox, event_ids))
-
-    async def appended(self, event_ids: list[str]) -> None:
-        """These events wait no longer: Kafka has them, or their change was never stored."""
-        for chunk in chunks(event_ids):
-            await self.outbox.delete_many({"_id": {"$in": chunk}})
-
-    def appended_soon(self, event_ids: list[str]) -> None:
-        """``appended``, without making the request wait for it: these events are in the log
-        already. An entry the process could not delete (it died first) only makes the relay
-        append that event again, with the same id, which consumers apply once."""
-        if not event_ids:
-            return
-        task = asyncio.create_task(self.appended(event_ids))
-        self._clearing.add(task)
-        task.add_done_callback(self._cleared)
-
-    def _cleared(self, task: asyncio.Task[None]) -> None:
-        self._clearing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.warning(
-                "outbox entries not deleted; the relay appends them again",
-                extra={"error": repr(task.exception())},
-            )
-
-    async def settle(self) -> None:
-        """Wait for the outbox deletes still running (at shutdown)."""
-        await asyncio.gather(*self._clearing, return_exceptions=True)
-
-    async def outbox_due(self, before: datetime, limit: int) -> list[Document]:
-        """The oldest outbox entries noted before ``before`` (the relay's work), oldest first.
-        The outbox holds only what waits, so reading it whole stays cheap."""
-        cursor = self.outbox.find({"at": {"$lt": before}}).sort([("at", 1), ("_id", 1)])
-        return [e async for e in cursor.limit(limit)]
-
-    async def outbox_backlog(self) -> tuple[int, datetime | None]:
-        """How many events wait, and since when the oldest waits."""
-        times = [e["at"] async for e in self.outbox.find({}, {"at": 1})]
-        return len(times), min(times, default=None)
-
-    async def documents(self, kind: OutboxKind, ids: Iterable[str]) -> dict[str, Document]:
-        return await by_ids(self._collection(kind), ids)
 
     # accounts, bindings, claim codes and sessions
 
@@ -370,7 +323,7 @@ class LearnerStore:
         )
 
     async def add_binding(self, binding: Document) -> None:
-        await self._expect("bindings", [binding])
+        await self.outbox.expect("bindings", [binding])
         await self.bindings.insert_one(binding)
 
     async def binding(self, binding_id: str) -> Document | None:
@@ -379,7 +332,7 @@ class LearnerStore:
     async def change_binding(
         self, binding_id: str, changes: Document, expect: Document
     ) -> Document | None:
-        await self._expect("bindings", [{"_id": binding_id, **changes}])
+        await self.outbox.expect("bindings", [{"_id": binding_id, **changes}])
         return await self.bindings.find_one_and_update(
             {"_id": binding_id, **expect}, {"$set": changes}, return_document=ReturnDocument.AFTER
         )
@@ -428,12 +381,18 @@ class LearnerStore:
     async def add_refresh_token(self, refresh: Document) -> None:
         await self.refresh_tokens.insert_one(refresh)
 
-    async def revoke_sessions(self, query: Document, at: datetime, reason: str) -> int:
-        """Revoke the live sessions ``query`` selects; how many."""
-        result = await self.sessions.update_many(
-            {**query, "revoked_at": None}, {"$set": {"revoked_at": at, "revoked_reason": reason}}
-        )
-        return result.modified_count
+    async def revoke_sessions(self, query: Document, at: datetime, reason: str) -> list[str]:
+        """Revoke the live sessions ``query`` selects; their ids (a session revoked by two
+        requests at once may be named by both: telling the other services twice is harmless)."""
+        live = [
+            d["_id"] async for d in self.sessions.find({**query, "revoked_at": None}, {"_id": 1})
+        ]
+        if live:
+            await self.sessions.update_many(
+                {"_id": {"$in": live}, "revoked_at": None},
+                {"$set": {"revoked_at": at, "revoked_reason": reason}},
+            )
+        return live
 
     async def add_oidc_flow(self, flow: Document) -> None:
         await self.oidc_flows.insert_one(flow)

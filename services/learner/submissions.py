@@ -26,13 +26,8 @@ from contracts.text import STORED
 from contracts.vocabulary import Pathway
 from services.common.broker import EventLog
 from services.common.mongo import Document
+from services.common.outbox import AppendFailed, pending_event
 from services.common.telemetry import current_traceparent
-from services.learner.appending import (
-    AppendFailed,
-    append_pending,
-    append_pending_many,
-    pending_event,
-)
 from services.learner.identity import national_id_hash, same_person
 from services.learner.intake import (
     FieldError,
@@ -174,12 +169,10 @@ class Records:
         store: LearnerStore,
         log: EventLog,
         identity_key: bytes,
-        fault_pause_before_append: float = 0.0,
     ) -> None:
         self.store = store
         self.log = log
         self.identity_key = identity_key
-        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self._queue: list[_Waiting] = []
         self._writing = asyncio.Lock()
 
@@ -286,10 +279,8 @@ class Records:
                 continue
             first_of.setdefault(item.record_id, item.index)
             to_append[doc["_id"]] = doc
-        if self.fault_pause_before_append:
-            await asyncio.sleep(self.fault_pause_before_append)
-        failed = await append_pending_many(
-            self.log, self.store, "records", list(to_append.values()), noted=inserted
+        failed = await self.store.outbox.append(
+            self.log, "records", list(to_append.values()), noted=inserted
         )
         for item in wanted:
             if results[item.index] is not None:
@@ -372,9 +363,8 @@ class Records:
             await self.store.learners_by_ids(d["_id"] for d in fresh if d["_id"] not in inserted)
         )
         final = await self._follow_merges(found)
-        failed = await append_pending_many(
+        failed = await self.store.outbox.append(
             self.log,
-            self.store,
             "learners",
             list({d["_id"]: d for d in final.values()}.values()),
             noted=inserted,
@@ -429,7 +419,7 @@ class Records:
         """Replace the record's content; returns the record and whether this was a replay."""
         doc = await self.owned(provider, record_id)
         self._must_be_accepted(doc, "corrected")
-        await append_pending(self.log, self.store, "records", doc)
+        await self.store.outbox.append_one(self.log, "records", doc)
         learner = await self.store.learner(doc["learner_id"])
         assert learner is not None
         allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
@@ -459,10 +449,10 @@ class Records:
         """Withdraw the record; returns the record and whether it was already revoked."""
         doc = await self.owned(provider, record_id)
         if doc["state"] == "revoked":
-            await append_pending(self.log, self.store, "records", doc)
+            await self.store.outbox.append_one(self.log, "records", doc)
             return doc, True
         self._must_be_accepted(doc, "revoked")
-        await append_pending(self.log, self.store, "records", doc)
+        await self.store.outbox.append_one(self.log, "records", doc)
         now = datetime.now(UTC)
         event = LearningRecordRevoked(
             record_id=record_id,
@@ -487,7 +477,7 @@ class Records:
         )
         if changed is None:
             raise RecordStateConflict("the record changed meanwhile; read it again and retry")
-        await append_pending(self.log, self.store, "records", changed)
+        await self.store.outbox.append_one(self.log, "records", changed)
         return changed
 
     @staticmethod
@@ -513,7 +503,7 @@ class Records:
             raise RecordNotFound(record_id)
         if doc["state"] != "held":
             if doc["state"] == ("accepted" if accept else "rejected"):
-                await append_pending(self.log, self.store, "records", doc)
+                await self.store.outbox.append_one(self.log, "records", doc)
                 return doc
             raise RecordStateConflict(f"the record is {status_of(doc)}, not held for review")
         changes: Document = {
@@ -529,7 +519,7 @@ class Records:
         changed = await self.store.change_record(record_id, changes, expect={"state": "held"})
         if changed is None:
             raise RecordStateConflict("the record was decided meanwhile")
-        await append_pending(self.log, self.store, "records", changed)
+        await self.store.outbox.append_one(self.log, "records", changed)
         return changed
 
 

@@ -1,8 +1,8 @@
 """Run the notify service: ``python -m services.notify``."""
 
 from services.common.runtime import serve
-from services.common.settings import Settings
 from services.notify.bootstrap import build
+from services.notify.settings import NotifySettings
 
-settings = Settings(service="notify")  # the rest comes from the environment
+settings = NotifySettings(service="notify")  # the rest comes from the environment
 serve(build(settings), settings)

@@ -199,7 +199,7 @@ class PreferencesView(BaseModel):
     phone: str | None
 
 
-def _view(doc: Document, mm: Matchmaker) -> PreferencesView:
+def preferences_view(doc: Document, mm: Matchmaker) -> PreferencesView:
     learner = mm.subscriber(doc)
     stored = doc.get("preferences") or {}
     return PreferencesView(
@@ -248,7 +248,7 @@ async def get_preferences(
     mm: Annotated[Matchmaker, Depends(matchmaker)],
 ) -> PreferencesView:
     doc = await notes.subscription(learner_id) or {"_id": learner_id}
-    return _view(doc, mm)
+    return preferences_view(doc, mm)
 
 
 def _refusals(given: PreferencesInput, doc: Document, mm: Matchmaker) -> list[dict[str, str]]:
@@ -292,6 +292,13 @@ async def put_preferences(
     notes: Annotated[NotifyStore, Depends(store)],
     mm: Annotated[Matchmaker, Depends(matchmaker)],
 ) -> PreferencesView:
+    return await save_preferences(learner_id, given, notes, mm)
+
+
+async def save_preferences(
+    learner_id: str, given: PreferencesInput, notes: NotifyStore, mm: Matchmaker
+) -> PreferencesView:
+    """Check and keep a learner's preferences (the API's PUT and the portal's form)."""
     current = await notes.subscription(learner_id) or {"_id": learner_id}
     errors = _refusals(given, current, mm)
     if errors:
@@ -319,7 +326,7 @@ async def put_preferences(
         ) from exc
     saved = await notes.save_preferences(learner_id, preferences)
     await mm.learners_changed([learner_id], utc_now())
-    return _view(saved, mm)
+    return preferences_view(saved, mm)
 
 
 # unsubscribe

@@ -6,27 +6,31 @@ import functools
 
 from fastapi import FastAPI
 
-from contracts import credentials, learners, programmes, records
+from contracts import accounts, credentials, learners, programmes, records
 from services.common.http import create_app
+from services.common.portal import install_portal
 from services.common.runtime import Runtime
-from services.common.settings import Settings
+from services.common.signouts import SignedOutSessions
 from services.notify.api import router
 from services.notify.isolation import Isolation
 from services.notify.matchmaker import Matchmaker
 from services.notify.outbox import PENDING, SENDING
+from services.notify.portal import router as portal_router
 from services.notify.preferences import CHANNELS
 from services.notify.projection import NotifyProjection
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
 from services.notify.worker import DeliveryWorkers
 
-TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
+TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC, accounts.TOPIC)
 
 
-def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
-    notify = notify or NotifySettings()
+def build(settings: NotifySettings) -> FastAPI:
+    notify = settings.delivery
     runtime = Runtime(settings)
-    store = NotifyStore(runtime.db)
+    store = NotifyStore(runtime.db, settings.fault_pause_before_append_seconds)
+    relay = runtime.relay(store.outbox)
     isolation = Isolation(
         runtime.metrics.counter(
             "learningtrail_notify_isolated_failures",
@@ -41,7 +45,6 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         notify,
         owner=notify.owner(settings.http_port),
         isolation=isolation,
-        fault_pause_before_append=settings.fault_pause_before_append_seconds,
     )
     matchmaker = Matchmaker(
         store,
@@ -50,7 +53,8 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         wake=workers.wake,
         isolation=isolation,
     )
-    runtime.consume(TOPICS, NotifyProjection(store, matchmaker).handle)
+    signouts = SignedOutSessions(runtime.db)
+    runtime.consume(TOPICS, signouts.around(NotifyProjection(store, matchmaker).handle))
     runtime.metrics.gauge_from(
         "learningtrail_outbox_notifications",
         "The outbox backlog: notifications waiting (pending) or being sent, by channel and state.",
@@ -60,14 +64,19 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
 
     async def on_start() -> None:
         await store.ensure_indexes()
+        await relay.start()
         await workers.start()
+
+    async def on_stop() -> None:
+        await workers.stop()
+        await relay.stop()
 
     app = create_app(
         settings=settings,
         title="Learning Trail — notify service",
         description="Tells learners, once and on the channel they chose, about the programmes "
         "that fit them and about their recognitions and credentials.",
-        lifespan=runtime.lifespan(on_start, workers.stop),
+        lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
         openapi_tags=[
@@ -77,7 +86,10 @@ def build(settings: Settings, notify: NotifySettings | None = None) -> FastAPI:
         ],
     )
     app.state.store = store
+    app.state.signouts = signouts
     app.state.matchmaker = matchmaker
     app.state.workers = workers
+    install_portal(app)
     app.include_router(router)
+    app.include_router(portal_router)
     return app

@@ -27,7 +27,7 @@ from services.common.outbound import OutboundRefused, guarded_client
 from services.notify.messages import Message, digest_message, sms_text, with_footer
 from services.notify.outbox import Outcome, http_outcome, smtp_outcome
 from services.notify.preferences import Subscriber
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.signing import webhook_headers
 
 USER_AGENT = "LearningTrail-Notify/1.0"
@@ -94,7 +94,7 @@ class Delivery:
 class EmailSender:
     """Through the SMTP relay in the settings."""
 
-    def __init__(self, settings: NotifySettings) -> None:
+    def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
         self.domain = settings.smtp_sender.rsplit("@", 1)[-1].rstrip(">").strip() or "localhost"
 
@@ -146,7 +146,7 @@ class HttpSender:
     the deployment's own, so it may be internal; neither follows redirects nor reads the body.
     """
 
-    def __init__(self, settings: NotifySettings) -> None:
+    def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
         self.client = httpx.AsyncClient(
             timeout=settings.webhook_timeout_seconds,

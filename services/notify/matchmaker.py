@@ -28,7 +28,7 @@ from services.notify.outbox import (
     schedule,
 )
 from services.notify.preferences import Subscriber, subscriber
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.store import NotifyStore
 
 _log = logging.getLogger("learningtrail.notify.matching")
@@ -57,7 +57,7 @@ class Matchmaker:
     def __init__(
         self,
         store: NotifyStore,
-        settings: NotifySettings,
+        settings: DeliverySettings,
         token_secret: str,
         wake: Callable[[], None],
         isolation: Isolation | None = None,

@@ -19,7 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from contracts.notifications import About, Channel
+from contracts import notifications
+from contracts.envelope import derived_event_id
+from contracts.notifications import About, Channel, NotificationDelivered, NotificationFailed
+from services.common.outbox import pending_event
 from services.notify.matching import notification_id
 from services.notify.messages import Message
 from services.notify.preferences import Subscriber
@@ -72,7 +75,6 @@ def plan(
             "attempts": 0,
             "created_at": now,
             "read_at": None,
-            "published": None,
             **content(learner, message, data, channel, links=(public_url, secret)),
             **schedule(learner, channel, grouped, now),
         }
@@ -157,3 +159,38 @@ def after_failure(
     if learner is not None:
         retry_at = after_quiet_hours(retry_at, learner.schedule.zone, learner.schedule.quiet)
     return Next(PENDING, retry_at)
+
+
+def announcement(doc: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``notifications.v1`` event a closed notification carries (delivered or failed; none
+    for the others), for the chassis' outbox. It is derived from the stored state alone, with
+    an id derived from the notification and its outcome, so however often it is derived and
+    appended it is one event to consumers."""
+    state = doc.get("state")
+    if state not in (SENT, FAILED):
+        return None
+    common = {
+        "notification_id": doc["_id"],
+        "learner_id": doc["learner_id"],
+        "channel": doc["channel"],
+        "about": doc["about"],
+        "subject_id": doc["subject_id"],
+        "attempts": max(1, int(doc.get("attempts") or 1)),
+    }
+    event: NotificationDelivered | NotificationFailed
+    if state == SENT:
+        event = NotificationDelivered(**common, delivered_at=doc["sent_at"])
+        event_type = notifications.NOTIFICATION_DELIVERED
+    else:
+        failed_at = doc["failed_at"]
+        event = NotificationFailed(
+            **common, error=doc.get("last_error") or "failed", failed_at=failed_at
+        )
+        event_type = notifications.NOTIFICATION_FAILED
+    created = doc.get("created_at") or doc.get("sent_at") or doc["failed_at"]
+    return pending_event(
+        event_type,
+        doc["learner_id"],
+        event,
+        event_id=derived_event_id(f"{doc['_id']}:{state}", created),
+    )

@@ -23,7 +23,7 @@ from contracts.notifications import Channel
 from contracts.vocabulary import ClockTime, Language, Pathway, ShortText, UnitCode
 from services.common.outbound import IPAddress, url_refusal
 from services.notify.scheduling import QuietHours, Schedule
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 
 CHANNELS: tuple[Channel, ...] = ("inbox", "email", "webhook", "sms")
 Delivery = Literal["immediate", "digest"]
@@ -175,7 +175,7 @@ class Subscriber:
     completed: frozenset[str]
 
 
-def _quiet(stored: Mapping[str, Any], settings: NotifySettings) -> QuietWindow | None:
+def _quiet(stored: Mapping[str, Any], settings: DeliverySettings) -> QuietWindow | None:
     if "quiet_hours" in stored:
         raw = stored["quiet_hours"]
         if raw is None:
@@ -188,7 +188,7 @@ def _quiet(stored: Mapping[str, Any], settings: NotifySettings) -> QuietWindow |
     return QuietWindow(start=settings.default_quiet_start, end=settings.default_quiet_end)
 
 
-def subscriber(doc: Mapping[str, Any], settings: NotifySettings, sms: bool) -> Subscriber:
+def subscriber(doc: Mapping[str, Any], settings: DeliverySettings, sms: bool) -> Subscriber:
     """The effective preferences of the learner whose subscription document is ``doc``.
 
     ``doc`` holds ``profile`` (from ``learners.v1``), ``preferences`` (what the learner set,

@@ -1,8 +1,10 @@
-"""The notify service's own settings (prefix ``LT_NOTIFY_``), beside the chassis' ``Settings``.
+"""The notify service's settings: the chassis' ``Settings`` (prefix ``LT_``) with one section of
+its own, :class:`DeliverySettings` (prefix ``LT_NOTIFY_``).
 
-Only what is particular to delivering messages lives here: the SMTP relay, the SMS gateway,
-retry and lease timings, per-channel rates and the defaults a learner starts with. Every field
-has a default that works for one instance; secrets the deployment must provide have none.
+Only what is particular to delivering messages lives in that section: the SMTP relay, the SMS
+gateway, retry and lease timings, per-channel rates and the defaults a learner starts with.
+Every field has a default that works for one instance; secrets the deployment must provide
+have none.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.outbound import IPAddress, parse_destinations
+from services.common.settings import Settings
 
 
-class NotifySettings(BaseSettings):
+class DeliverySettings(BaseSettings):
     """How notify delivers; read from ``LT_NOTIFY_*`` environment variables."""
 
     model_config = SettingsConfigDict(env_prefix="LT_NOTIFY_", extra="ignore")
@@ -96,3 +99,9 @@ class NotifySettings(BaseSettings):
     @property
     def sms_available(self) -> bool:
         return self.sms_gateway_url is not None and self.sms_gateway_secret is not None
+
+
+class NotifySettings(Settings):
+    """The notify service's one settings object: the chassis' settings and how it delivers."""
+
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)

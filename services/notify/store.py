@@ -8,9 +8,10 @@ the prior level and completions, summed up in ``trail`` in the same write), ``no
 (the outbox and the inbox: one document per learner, subject and channel, with its delivery
 state), ``notification_index`` (one per learner: ``{_id: learner_id, ids: [...]}``, the
 learner's notifications that are or may again be pending) and ``delivery_queue`` (one small
-document per notification still to be sent or announced: ``{_id, channel, learner_id, digest,
-due_at, state, lease...}``; the delivery workers' claims, releases and announcements and the
-backlog gauge read this queue, never the notifications themselves).
+document per notification still to be sent: ``{_id, channel, learner_id, digest, due_at,
+state, lease...}``; the delivery workers' claims and releases and the backlog gauge read this
+queue, never the notifications themselves). A notification sent or failed is announced on
+``notifications.v1`` through the chassis' outbox (``outbox``, :mod:`services.common.outbox`).
 
 Everything on the path of learner and learning-record events reads and writes by ``_id`` (an
 equality, or ``$in``): the local FerretDB (SQLite) serves only ``_id`` from an index and reads
@@ -43,6 +44,7 @@ from contracts.programmes import Programme
 from services.common.keyed import add_to_sets, by_ids, chunks, insert_new, set_fields
 from services.common.merges import final_survivors
 from services.common.mongo import Document
+from services.common.outbox import Kind, Outbox
 from services.notify.matching import age_reference_day, birth_date_bounds
 from services.notify.outbox import (
     CANCELLED,
@@ -51,13 +53,13 @@ from services.notify.outbox import (
     REVIVABLE,
     SENDING,
     SENT,
+    announcement,
 )
 
 ACTIVE = "active"
 WITHDRAWN = "withdrawn"
 
-# Queue entries waiting to be announced on notifications.v1 (sent or failed, not yet told).
-SETTLED = "settled"
+SOURCE = "/notify"
 # A queue entry whose notification is missing this long after it was queued is an orphan (the
 # process stopped between the two writes) and is dropped; younger ones may still be written.
 ORPHAN_SECONDS = 60
@@ -86,7 +88,7 @@ def settled(notification: Document) -> bool:
 class NotifyStore:
     """Subscriptions, programmes, learning records and notifications."""
 
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], pause_before_append: float = 0.0) -> None:
         self.subscriptions = db["subscriptions"]
         self.programmes = db["programmes"]
         self.learning = db["learning"]
@@ -95,6 +97,14 @@ class NotifyStore:
         self.queue = db["delivery_queue"]
         self.migrations = db["migrations"]
         self._writes = asyncio.Lock()
+        # a notification sent or failed carries its notifications.v1 event (derived from its
+        # state): the chassis' outbox notes it before the state is written, and appends it
+        self.outbox = Outbox(
+            db,
+            [Kind("notifications", self.notifications, announcement)],
+            SOURCE,
+            pause_before_append,
+        )
 
     async def ensure_indexes(self) -> None:
         # Matching: the programme's places, then the birth-date range its age limits imply.
@@ -123,11 +133,7 @@ class NotifyStore:
             return
         entries = [
             _queue_entry(doc, SENDING if doc["state"] == SENDING else PENDING)
-            if doc["state"] in (PENDING, SENDING)
-            else {**_queue_entry(doc, SETTLED), "updated_at": doc.get("updated_at")}
-            async for doc in self.notifications.find(
-                {"$or": [{"state": {"$in": [PENDING, SENDING]}}, {"published": False}]}
-            )
+            async for doc in self.notifications.find({"state": {"$in": [PENDING, SENDING]}})
         ]
         await insert_new(self.queue, entries)
         await self.migrations.update_one(
@@ -580,37 +586,32 @@ class NotifyStore:
         now: datetime,
         error: str | None = None,
         cancel_reason: str | None = None,
-    ) -> list[str]:
+    ) -> list[Document]:
         """Close claimed notifications as ``sent``, ``failed`` or ``cancelled``. Only those
-        this claim still holds change; returns their ids."""
+        this claim still holds change; returns them as they now are (a sent or failed one
+        carries its ``notifications.v1`` event, noted in the outbox before the change)."""
         names = list(ids)
         stamp = {SENT: "sent_at", FAILED: "failed_at", CANCELLED: "cancelled_at"}[state]
         change: Document = {"state": state, stamp: now, "updated_at": now, "lease_until": None}
-        if state != CANCELLED:
-            change["published"] = False  # notifications.v1 still to be told
         if error is not None:
             change["last_error"] = error
         if cancel_reason is not None:
             change["cancel_reason"] = cancel_reason
         async with self._writes:
             held = [
-                d["_id"]
+                {**d, **change}
                 async for d in self.notifications.find(
-                    {"_id": {"$in": names}, "lease_id": lease_id, "state": SENDING}, {"_id": 1}
+                    {"_id": {"$in": names}, "lease_id": lease_id, "state": SENDING}
                 )
             ]
             if held:
+                ids_held = [d["_id"] for d in held]
+                await self.outbox.expect("notifications", held)
                 await self.notifications.update_many(
-                    {"_id": {"$in": held}, "lease_id": lease_id, "state": SENDING},
+                    {"_id": {"$in": ids_held}, "lease_id": lease_id, "state": SENDING},
                     {"$set": change},
                 )
-                if state == CANCELLED:
-                    await self.queue.delete_many({"_id": {"$in": held}})
-                else:  # still to be announced
-                    await self.queue.update_many(
-                        {"_id": {"$in": held}},
-                        {"$set": {"state": SETTLED, "updated_at": now, "lease_until": None}},
-                    )
+                await self.queue.delete_many({"_id": {"$in": ids_held}})
         return held
 
     async def retry_later(
@@ -667,29 +668,6 @@ class NotifyStore:
                 {"_id": {"$in": held}, "state": SENDING, "lease_owner": owner}, back
             )
         return result.modified_count
-
-    async def unpublished(self, settled_before: datetime, limit: int) -> list[Document]:
-        """Closed notifications not yet announced, left alone for a moment after closing."""
-        cursor = self.queue.find(
-            {"state": SETTLED, "updated_at": {"$lt": settled_before}}, {"_id": 1}
-        ).limit(limit)
-        names = [d["_id"] async for d in cursor]
-        if not names:
-            return []
-        docs = list(await _found(self.notifications, names))
-        told = [d["_id"] for d in docs if d.get("published") is not False]
-        if told:
-            await self.queue.delete_many({"_id": {"$in": told}, "state": SETTLED})
-        return [d for d in docs if d.get("published") is False]
-
-    async def mark_published(self, ids: Iterable[str]) -> None:
-        names = list(ids)
-        if names:
-            async with self._writes:
-                await self.notifications.update_many(
-                    {"_id": {"$in": names}}, {"$set": {"published": True}}
-                )
-                await self.queue.delete_many({"_id": {"$in": names}, "state": SETTLED})
 
     # the inbox and delivery status
 

@@ -3,14 +3,15 @@
 Each worker claims due notifications of its channel in small batches (the claim is a lease:
 owner, claim id, expiry), sends them one message at a time under the channel's rate limit, and
 closes each as ``sent``, ``failed`` (permanent, or out of attempts) or back to ``pending`` with
-an exponential back-off. Then it tells ``notifications.v1``. A worker that is woken finds new
-work at once; an idle one looks every ``poll_seconds``.
+an exponential back-off. A notification closed carries its ``notifications.v1`` event, which is
+appended at once (and by the outbox relay if Kafka did not take it). A worker that is woken
+finds new work at once; an idle one looks every ``poll_seconds``.
 
 Exactly-once is not promised across a crash: if the process dies after a receiver accepted a
 message and before the state became ``sent``, the message goes again (same ids, so receivers
 can drop it). Everything else — claimed but not sent, sent but not announced — resumes where
 it stopped: this instance takes back its own claims when it starts, another instance takes
-them when their lease expires, and ``published: false`` notifications are announced later.
+them when their lease expires, and the outbox relay announces what was closed but not told.
 """
 
 from __future__ import annotations
@@ -21,14 +22,10 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
-from pydantic import BaseModel
-
-from contracts import notifications
-from contracts.envelope import Envelope, derived_event_id, utc_now
-from contracts.notifications import Channel, NotificationDelivered, NotificationFailed
-from services.common.broker import EventLog, publish_event
+from contracts.envelope import utc_now
+from contracts.notifications import Channel
+from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.common.tokenbucket import TokenBucket
 from services.notify.channels import Delivery, EmailSender, HttpSender
@@ -44,10 +41,9 @@ from services.notify.outbox import (
 )
 from services.notify.preferences import CHANNELS, Subscriber, subscriber
 from services.notify.scheduling import retry_delay
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.store import ACTIVE, NotifyStore
 
-SOURCE = "/notify"
 UNREADABLE = "the learner's stored preferences cannot be read; they must set them again"
 _log = logging.getLogger("learningtrail.notify.delivery")
 
@@ -68,22 +64,20 @@ def deliveries(claimed: Sequence[Document], learners: dict[str, Subscriber]) -> 
 
 
 class DeliveryWorkers:
-    """The outbox's workers: one task per channel, and one that announces what was done."""
+    """The outbox's workers: one task per channel."""
 
     def __init__(
         self,
         store: NotifyStore,
         log: EventLog,
-        settings: NotifySettings,
+        settings: DeliverySettings,
         owner: str,
         isolation: Isolation | None = None,
-        fault_pause_before_append: float = 0.0,
     ) -> None:
         self.store = store
         self.log = log
         self.settings = settings
         self.owner = owner
-        self.fault_pause_before_append = fault_pause_before_append  # tests only, see Settings
         self.isolation = isolation or Isolation()
         self.email = EmailSender(settings)
         self.http = HttpSender(settings)
@@ -107,7 +101,6 @@ class DeliveryWorkers:
         if self.settings.sms_available:
             channels.append("sms")
         self._tasks = [asyncio.create_task(self._guarded(c), name=f"notify-{c}") for c in channels]
-        self._tasks.append(asyncio.create_task(self._guarded(None), name="notify-announce"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -118,17 +111,14 @@ class DeliveryWorkers:
         self._tasks = []
         await self.http.close()
 
-    async def _guarded(self, channel: Channel | None) -> None:
+    async def _guarded(self, channel: Channel) -> None:
         """Run a worker loop for the life of the process; an unexpected error (MongoDB away)
         is logged and the loop starts again after a pause."""
         while not self.log.running:  # noqa: ASYNC110 - publishing needs the producer
             await asyncio.sleep(0.1)
         while True:
             try:
-                if channel is None:
-                    await self._announce_loop()
-                else:
-                    await self._drain(channel)
+                await self._drain(channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -189,10 +179,11 @@ class DeliveryWorkers:
         """Close ``docs`` as failed for good now: retrying cannot help them."""
         if not docs:
             return
-        done = await self.store.finish(
-            [d["_id"] for d in docs], lease_id, FAILED, utc_now(), error=error
+        await self._announce(
+            await self.store.finish(
+                [d["_id"] for d in docs], lease_id, FAILED, utc_now(), error=error
+            )
         )
-        await self._announce([d for d in docs if d["_id"] in set(done)], FAILED, error)
 
     async def _still_wanted(
         self, channel: Channel, lease_id: str, docs: Sequence[Document], learner: Subscriber
@@ -223,8 +214,9 @@ class DeliveryWorkers:
         for learner_id in dict.fromkeys(d["learner_id"] for d in claimed):
             docs = [d for d in claimed if d["learner_id"] == learner_id]
             wanted.extend(await self._still_wanted("inbox", lease_id, docs, learners[learner_id]))
-        done = await self.store.finish([d["_id"] for d in wanted], lease_id, SENT, utc_now())
-        await self._announce([d for d in wanted if d["_id"] in set(done)], SENT, None)
+        await self._announce(
+            await self.store.finish([d["_id"] for d in wanted], lease_id, SENT, utc_now())
+        )
 
     async def _deliver(self, channel: Channel, lease_id: str, delivery: Delivery) -> None:
         docs = await self._still_wanted(channel, lease_id, delivery.notifications, delivery.learner)
@@ -236,7 +228,7 @@ class DeliveryWorkers:
         if outcome.verdict == "sent":
             done = await self.store.finish(delivery.ids, lease_id, SENT, now)
             self.delivered += len(done)
-            await self._announce([d for d in docs if d["_id"] in set(done)], SENT, None)
+            await self._announce(done)
             return
         attempts = max(int(d["attempts"]) for d in docs)
         delay = retry_delay(
@@ -261,8 +253,9 @@ class DeliveryWorkers:
             },
         )
         if step.state == FAILED:
-            done = await self.store.finish(delivery.ids, lease_id, FAILED, now, error=error)
-            await self._announce([d for d in docs if d["_id"] in set(done)], FAILED, error)
+            await self._announce(
+                await self.store.finish(delivery.ids, lease_id, FAILED, now, error=error)
+            )
         else:
             assert step.due_at is not None
             await self.store.retry_later(
@@ -284,63 +277,7 @@ class DeliveryWorkers:
 
     # notifications.v1
 
-    def _event(self, doc: Document, state: str, error: str | None, at: datetime) -> BaseModel:
-        common = {
-            "notification_id": doc["_id"],
-            "learner_id": doc["learner_id"],
-            "channel": doc["channel"],
-            "about": doc["about"],
-            "subject_id": doc["subject_id"],
-            "attempts": max(1, int(doc.get("attempts") or 1)),
-        }
-        if state == SENT:
-            return NotificationDelivered(**common, delivered_at=at)
-        return NotificationFailed(**common, error=error or "failed", failed_at=at)
-
-    async def _announce(self, docs: Sequence[Document], state: str, error: str | None) -> None:
-        """Tell notifications.v1; what cannot be told now stays ``published: false``."""
-        if not docs:
-            return
-        if self.fault_pause_before_append:
-            await asyncio.sleep(self.fault_pause_before_append)
-        at = utc_now()
-        published: list[str] = []
-        try:
-            for start in range(0, len(docs), 100):
-                chunk = docs[start : start + 100]
-                await asyncio.gather(
-                    *(
-                        publish_event(
-                            self.log,
-                            notifications.TOPIC,
-                            Envelope[BaseModel](
-                                # the same id however often this outcome is told again
-                                id=derived_event_id(
-                                    f"{d['_id']}:{state}", d.get("created_at") or at
-                                ),
-                                type=(
-                                    notifications.NOTIFICATION_DELIVERED
-                                    if state == SENT
-                                    else notifications.NOTIFICATION_FAILED
-                                ),
-                                source=SOURCE,
-                                subject=d["learner_id"],
-                                data=self._event(d, state, error or d.get("last_error"), at),
-                            ),
-                        )
-                        for d in chunk
-                    )
-                )
-                published.extend(d["_id"] for d in chunk)
-        except Exception:
-            _log.exception("could not publish to notifications.v1; will retry")
-        await self.store.mark_published(published)
-
-    async def _announce_loop(self) -> None:
-        """Announce what was closed but not announced (Kafka was away, or the process died)."""
-        while True:
-            await asyncio.sleep(self.settings.poll_seconds * 5)
-            settled = utc_now() - timedelta(seconds=self.settings.poll_seconds * 5)
-            left = await self.store.unpublished(settled, 500)
-            for state in (SENT, FAILED):
-                await self._announce([d for d in left if d["state"] == state], state, None)
+    async def _announce(self, closed: Sequence[Document]) -> None:
+        """Append the events of notifications just closed; what Kafka does not take now stays
+        in the outbox for its relay."""
+        await self.store.outbox.append(self.log, "notifications", closed)

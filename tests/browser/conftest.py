@@ -113,3 +113,33 @@ async def shoot(page: Page, name: str) -> Path:
     await page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 1000
     return path
+
+
+SERIOUS = ("serious", "critical")
+
+
+async def accessibility_violations(page: Page) -> list[str]:
+    """What axe-core (Deque's engine, installed from npm into .cache/axe by
+    ``cli.localstack.install_axe``) finds on the page at WCAG 2.0/2.1/2.2 A and AA, serious or
+    critical: ``rule: what (selectors)`` for each."""
+    from cli.localstack import install_axe
+
+    await page.add_script_tag(path=str(install_axe()))
+    found = await page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {
+                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                'wcag22aa', 'best-practice']},
+                resultTypes: ['violations'],
+            });
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5),
+            }));
+        }"""
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} {v['nodes']}"
+        for v in found
+        if v["impact"] in SERIOUS
+    ]

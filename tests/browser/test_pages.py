@@ -298,3 +298,84 @@ async def test_the_api_docs_work_with_no_internet(
     await phone.goto(f"{base}/docs")
     await phone.wait_for_selector(".swagger-ui .opblock", timeout=30_000)
     await shoot(phone, f"docs-{service}-phone")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+async def test_imported_prior_learning_reads_on_the_trail_page(
+    stack: Stack, open_page: OpenPage, lang: str
+) -> None:
+    """A CLR of another school, imported by the department: the page says where each entry
+    came from and what it earned, in the reader's language, with no internal code shown."""
+    from services.credential.vc.keys import did_document
+    from tests.e2e.test_recognition_import import School
+
+    school = School(f"truong-{uuid.uuid4().hex[:6]}.example")
+    async with httpx.AsyncClient(timeout=30) as http:
+        centre = await new_provider(http, stack)
+        body = submission(national_id(), f"BR-{uuid.uuid4().hex[:8]}")
+        learner_id = (await submit(http, stack, centre["api_key"], body)).json()["learner_id"]
+        credential = stack.endpoints.credential
+        trusted = await http.put(
+            f"{credential}/v1/admin/trusted-issuers",
+            json={"name": "Trường Cao đẳng B", "did_document": did_document(school.ring)},
+            headers=stack.admin,
+        )
+        assert trusted.status_code == 200, trusted.text
+
+        async def imported() -> int:
+            answer = await http.post(
+                f"{credential}/v1/recognitions:import",
+                json={
+                    "learner_id": learner_id,
+                    "pathway": "vocational",
+                    "credential": school.clr(),
+                    "status_lists": [school.status_list()],
+                },
+                headers=stack.admin,
+            )
+            return answer.status_code  # 404 until the learner reached the credential service
+
+        await eventually(imported, lambda status: status == 202)
+
+        async def trail() -> dict[str, Any]:
+            found = await http.get(
+                f"{credential}/v1/learners/{learner_id}/trail", headers=stack.admin
+            )
+            return found.json() if found.status_code == 200 else {}
+
+        await eventually(trail, lambda t: len(t.get("recognitions", [])) == 2)
+    token = stack.learner_token(learner_id, ttl=3600)["Authorization"].removeprefix("Bearer ")
+    page = await open_page("phone", lang)
+    response = await page.goto(await trail_url(page, stack, learner_id, token, lang))
+    assert response is not None and response.status == 200
+    await shoot(page, f"trail-imported-{lang}")
+    text = await visible_text(page)
+    assert codes_shown(text, lang) == []
+    assert "Trường Cao đẳng B" in text and "Lập trình web cơ bản" in text
+    if lang == "vi":
+        assert "Từ hồ sơ (CLR) của" in text
+        assert "Thiết kế web" in text and "Bậc 3 — Sơ cấp III" in text
+    else:
+        assert "Imported from CLR of" in text
+        assert "Level 3 — Elementary III" in text
+
+
+async def test_credential_badges_render_offline(open_page: OpenPage) -> None:
+    """The badges a credential carries are self-contained SVG: they draw with nothing fetched
+    (the page fixture fails on any request leaving the machine)."""
+    from services.credential import badges
+
+    page = await open_page("desktop", "vi")
+    for name, uri in (
+        ("issuer", badges.issuer_badge("Sở Giáo dục và Đào tạo tỉnh Khánh Hòa")),
+        ("centre", badges.centre_badge("Trung tâm GDNN-GDTX Ninh Phước")),
+        ("achievement", badges.achievement_badge("Trung cấp Điện", "vocational", "Bậc 4")),
+    ):
+        await page.set_content(f'<img id="b" src="{uri}" width="128" height="128">')
+        drawn = await page.evaluate(
+            "() => { const i = document.getElementById('b'); "
+            "return i.complete && i.naturalWidth > 0 }"
+        )
+        assert drawn, name
+        path = await shoot(page, f"badge-{name}")
+        assert path.stat().st_size > 1000

@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, date, datetime
 
+from services.credential import badges
+from services.credential.frameworks import level_alignments, load_frameworks
 from services.credential.vc.credentials import (
     Address,
     IssuerProfile,
@@ -24,9 +26,14 @@ LEARNER = Learner(
     id="urn:uuid:0195a0d2-0000-7000-8000-000000000001",
     name=unicodedata.normalize("NFD", "Nguyễn Thị Hương"),
 )
+CENTRE_NAME = "Trung tâm GDNN-GDTX Quận Hải Châu"
 CENTRE = Provider(
-    id="urn:uuid:0195a0d2-0000-7000-8000-0000000000c1", name="Trung tâm GDNN-GDTX Quận Hải Châu"
+    id="urn:uuid:0195a0d2-0000-7000-8000-0000000000c1",
+    name=CENTRE_NAME,
+    image=badges.centre_badge(CENTRE_NAME),
 )
+BASE_URL = "https://learningtrail.example"
+FRAMEWORKS = load_frameworks()
 RECORDS = (
     LearningRecord(
         record_id="rec-1",
@@ -36,9 +43,12 @@ RECORDS = (
         completion_date=date(2024, 6, 15),
         credits=3,
         hours=60,
-        level="Cơ bản",
+        level="Trung học phổ thông",
+        field_of_study="Công nghệ thông tin",
         provider=CENTRE,
         code="TH-CB-01",
+        alignments=tuple(level_alignments(FRAMEWORKS, BASE_URL, None, "upper_secondary")),
+        image=badges.achievement_badge("Tin học ứng dụng cơ bản", "continuing", "THPT"),
         grade="8,0",
         grade_scale="0-10",
         result_status="passed",
@@ -50,8 +60,11 @@ RECORDS = (
         achievement_type="Course",
         completion_date=date(2024, 11, 2),
         hours=300,
-        level="Sơ cấp",
+        level="Bậc 1 — Sơ cấp I",
+        field_of_study="Chế biến món ăn",
         provider=CENTRE,
+        alignments=tuple(level_alignments(FRAMEWORKS, BASE_URL, 1, None)),
+        image=badges.achievement_badge("Kỹ thuật chế biến món ăn", "vocational", "Bậc 1"),
         grade="Giỏi",
         result_status="passed",
     ),
@@ -81,6 +94,7 @@ def issuer_for(ring: KeyRing) -> IssuerProfile:
         official="Nguyễn Văn An, Giám đốc",
         address=Address(region="Thành phố Đà Nẵng", street="15 Quang Trung, Hải Châu"),
         parent_org="Ủy ban nhân dân thành phố Đà Nẵng",
+        image=badges.issuer_badge("Sở Giáo dục và Đào tạo thành phố Đà Nẵng"),
     )
 
 

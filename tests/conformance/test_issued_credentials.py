@@ -420,3 +420,49 @@ def test_the_issuer_profile_says_who_issues(clr: dict[str, Any]) -> None:
     }
     assert issuer["parentOrg"]["name"] == "Ủy ban nhân dân thành phố Đà Nẵng"
     assert issuer["parentOrg"]["type"] == ["Profile"]
+
+
+def test_levels_align_to_the_vqf_the_aqrf_and_general_education(clr: dict[str, Any]) -> None:
+    """A receiving school reads the level by framework type and code, in Vietnamese with an
+    English description, and follows targetUrl to the framework (served by the service)."""
+    first, second, third = (
+        vc["credentialSubject"]["achievement"]
+        for vc in clr["credentialSubject"]["verifiableCredential"]
+    )
+    vqf, aqrf = second["alignment"]
+    assert (vqf["targetType"], vqf["targetCode"]) == ("ext:VQFLevel", "1")
+    assert vqf["targetName"] == "Bậc 1 — Sơ cấp I"
+    assert vqf["targetDescription"] == "VQF Level 1 — Elementary I"
+    assert vqf["targetUrl"] == "https://learningtrail.example/v1/frameworks/vqf#level-1"
+    assert (aqrf["targetType"], aqrf["targetCode"]) == ("ext:AQRFLevel", "1")
+    assert "ASEAN Qualifications Reference Framework" in aqrf["targetFramework"]
+    (general,) = first["alignment"]
+    assert (general["targetType"], general["targetCode"]) == (
+        "ext:GeneralEducationLevel",
+        "upper_secondary",
+    )
+    assert general["targetDescription"] == "Upper secondary education (ISCED 2011 level 3)"
+    assert first["fieldOfStudy"] == "Công nghệ thông tin"
+    assert "alignment" not in third
+
+
+def test_issuer_centre_and_achievements_carry_offline_badges(clr: dict[str, Any]) -> None:
+    """Images are SVG data: URIs: nothing to fetch, and covered by the proof."""
+    import base64
+
+    images = [clr["issuer"]["image"]]
+    for vc in clr["credentialSubject"]["verifiableCredential"]:
+        item = vc["credentialSubject"]["achievement"]
+        images.append(vc["issuer"]["image"])
+        if "creator" in item:
+            images.append(item["creator"]["image"])
+        if "image" in item:
+            images.append(item["image"])
+    assert len(images) == 8  # the CLR's issuer, 3 embedded issuers, 2 creators, 2 badges
+    for found in images:
+        assert found["type"] == "Image" and found["caption"]
+        assert found["id"].startswith("data:image/svg+xml;base64,")
+        svg = base64.b64decode(found["id"].split(",", 1)[1]).decode("utf-8")
+        assert svg.startswith("<svg") and "http://www.w3.org/2000/svg" in svg
+        assert "href" not in svg  # nothing linked: shown offline
+    assert "Sở Giáo dục" in base64.b64decode(images[0]["id"].split(",", 1)[1]).decode()

@@ -291,3 +291,45 @@ async def test_a_rebuild_from_the_log_matches_the_live_trail(
         run_cli, "rebuild", "credential", "--into", "lt_credential_rebuild_cli"
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr
+
+
+async def test_issued_achievements_carry_level_alignments_field_and_badges(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """What a receiving school reads by machine, through the running service: the diploma's
+    type by its level, its VQF and AQRF alignments (whose targetUrl the service serves), the
+    field of study, and offline badges for the department, the centre and the achievement."""
+    centre = await new_provider(http, stack)
+    nid = national_id()
+    body = submission(
+        nid,
+        "AL-1",
+        kind="diploma",
+        vqf_level=5,
+        title="Cao đẳng Công nghệ thông tin",
+        code="CD-CNTT",
+        field_of_study="Công nghệ thông tin",
+        credits=90,
+    )
+    learner_id = (await submit(http, stack, centre["api_key"], body)).json()["learner_id"]
+    await eventually(lambda: trail_of(http, stack, learner_id), lambda t: t.get("entry_count") == 1)
+    issued = await http.post(
+        cred(stack, f"/v1/learners/{learner_id}/credentials"), headers=stack.admin
+    )
+    assert issued.status_code == 201, issued.text
+    clr = issued.json()
+    (embedded,) = clr["credentialSubject"]["verifiableCredential"]
+    achievement = embedded["credentialSubject"]["achievement"]
+    assert achievement["achievementType"] == "AssociateDegree"
+    assert achievement["fieldOfStudy"] == "Công nghệ thông tin"
+    assert achievement["humanCode"] == "CD-CNTT"
+    aligned = {a["targetType"]: a for a in achievement["alignment"]}
+    assert aligned["ext:VQFLevel"]["targetCode"] == aligned["ext:AQRFLevel"]["targetCode"] == "5"
+    framework = await http.get(aligned["ext:VQFLevel"]["targetUrl"].split("#")[0])
+    assert framework.status_code == 200
+    assert framework.json()["levels"][4]["aqrf_level"] == 5
+    for image in (clr["issuer"]["image"], achievement["creator"]["image"], achievement["image"]):
+        assert image["id"].startswith("data:image/svg+xml;base64,")
+    assert (await verify(http, stack, clr, trusted_only="true"))["verdict"]["exit_code"] == 0
+    unknown = await http.get(cred(stack, "/v1/frameworks/eqf"))
+    assert unknown.status_code == 404 and "vqf" in unknown.json()["detail"]

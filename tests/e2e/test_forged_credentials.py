@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +165,59 @@ async def test_the_verification_page_says_the_verdict_in_words(
     assert 'data-exit-code="0"' in english.text and "Valid credential" in english.text
     as_json = (await http.get(url)).json()
     assert as_json["verdict"] == {**as_json["verdict"], "status": "valid", "exit_code": 0}
+
+
+async def test_trail_verify_online_fetches_again_a_cached_list_an_older_stack_served(
+    stack: Stack, http: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """``.cache/status-lists/`` is keyed by URL; a stack started afresh at the same address
+    serves other lists (new keys, new bits). A cached copy that fails its proof, or has
+    expired, is fetched again rather than trusted (the defect: an old copy gave 'revoked')."""
+    from cli.verifying import _cache_file, verify_file
+
+    learner_id, _, _ = await learner_with_records(http, stack, count=1)
+    issued = await http.post(
+        cred(stack, f"/v1/learners/{learner_id}/credentials"), headers=stack.admin
+    )
+    clr = issued.json()
+    did, entry = clr["issuer"]["id"], clr["credentialStatus"]
+    list_url = entry["statusListCredential"]
+    pinned = tmp_path / "did.json"
+    pinned.write_text((await http.get(cred(stack, "/.well-known/did.json"))).text)
+    document = tmp_path / "clr.json"
+    document.write_text(json.dumps(clr, ensure_ascii=False), encoding="utf-8")
+    loader = runtime_loader(ensure_assets())
+    now = datetime.now(UTC)
+    older_stack = new_key_ring(did, now)  # the same DID, the keys of a stack since removed
+    old_list = build_status_list_credential(
+        list_url, did, [int(entry["statusListIndex"])], now, valid_until=now + timedelta(minutes=15)
+    )
+    old_list = sign(old_list, older_stack.current, older_stack.verification_method(), now, loader)
+    expired = build_status_list_credential(
+        list_url,
+        did,
+        [int(entry["statusListIndex"])],
+        now - timedelta(hours=1),
+        valid_until=now - timedelta(minutes=30),
+    )
+    genuine_ring = await department_ring(stack)
+    expired = sign(expired, genuine_ring.current, genuine_ring.verification_method(), now, loader)
+    for name, poisoned in (("older-stack", old_list), ("expired", expired)):
+        cache = tmp_path / name
+        cache.mkdir()
+        cached = _cache_file(list_url, cache)
+        cached.write_text(
+            json.dumps({"url": list_url, "fetched": now.isoformat(), "credential": poisoned})
+        )
+        report = await asyncio.to_thread(
+            verify_file, document, pinned, True, online=True, cache_dir=cache
+        )
+        assert report.status == "valid", (name, report.summary())
+        kept = json.loads(cached.read_text())["credential"]
+        assert kept["proof"]["verificationMethod"] == genuine_ring.verification_method(), name
+        assert kept["validUntil"] > now.isoformat(), name
+        # the next verification uses the fresh copy from the cache without asking again
+        again = await asyncio.to_thread(
+            verify_file, document, pinned, True, online=True, cache_dir=cache
+        )
+        assert again.status == "valid"

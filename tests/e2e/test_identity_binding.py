@@ -320,6 +320,42 @@ async def test_signing_out_everywhere_ends_every_session(
     assert minted.status_code == 403
 
 
+async def test_the_trail_and_inbox_services_refuse_a_signed_out_session_at_once(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """They never call the learner service: they learn of the sign-out from accounts.v1."""
+    centre = await new_provider(http, stack)
+    nid = national_id()
+    posted = await submit(http, stack, centre["api_key"], submission(nid, f"OUT-{nid}"))
+    owner = posted.json()["learner_id"]
+    opened = await open_account(http, stack, "gone@example.vn")
+    code = (await issue_code(http, centre, stack, nid)).json()["code"]
+    claimed = await redeem(http, stack, opened["session"]["access_token"], code)
+    token = bearer(claimed.json()["access_token"])
+    trail_url = url(stack, "credential", f"/v1/learners/{owner}/trail")
+    inbox_url = url(stack, "notify", f"/v1/learners/{owner}/notifications")
+    await eventually(lambda: http.get(trail_url, headers=token), lambda r: r.status_code == 200)
+    assert (await http.get(inbox_url, headers=token)).status_code == 200
+    out = await http.post(url(stack, "learner", "/v1/sessions:sign-out-everywhere"), headers=token)
+    assert out.status_code == 204
+    # the access token has ten minutes left, and both services refuse it within seconds
+    for at in (trail_url, inbox_url):
+        refused = await eventually(
+            lambda at=at: http.get(at, headers=token), lambda r: r.status_code == 401, within=30
+        )
+        assert "signed out" in refused.json()["detail"]
+    # the department still reads
+    assert (await http.get(trail_url, headers=stack.admin)).status_code == 200
+    told = [
+        json.loads(e.value)
+        for e in await read_topic(stack.kafka, accounts.TOPIC)
+        if dict(e.headers).get("ce_type") == accounts.SESSIONS_SIGNED_OUT.encode()
+    ]
+    mine = [d for d in told if d["account_id"] == opened["account_id"]]
+    assert len(mine) == 1 and len(mine[0]["session_ids"]) == 1
+    assert "ltr_" not in json.dumps(mine) and nid not in json.dumps(mine)
+
+
 async def test_the_department_sees_and_undoes_a_wrong_binding(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:

@@ -174,8 +174,8 @@ async def test_the_outbox_backlog_counts_what_waits_by_channel_and_state(
 async def test_the_outbox_count_is_exact_per_channel_and_state(
     mongo: AsyncMongoClient[Document],
 ) -> None:
-    """Planned, claimed, sent and announced through the store: the gauge's counts follow the
-    delivery queue, and what was sent leaves it once announced."""
+    """Planned, claimed and sent through the store: the gauge's counts follow the delivery
+    queue, what was sent leaves it, and its event waits in the outbox."""
     db = mongo[f"lt_metrics_test_{uuid.uuid4().hex[:8]}"]
     store = NotifyStore(db)
     now = datetime.now(UTC)
@@ -191,6 +191,8 @@ async def test_the_outbox_count_is_exact_per_channel_and_state(
             "attempts": 0,
             "created_at": earlier,
             "title": "t",
+            "about": "programme",
+            "subject_id": "p1",
         }
         for i, channel in enumerate(["email"] * 4 + ["inbox"] * 2)
     ]
@@ -204,8 +206,7 @@ async def test_the_outbox_count_is_exact_per_channel_and_state(
         claimed = await store.count_by_channel_and_state(*pairs)
         sent = await store.finish([d["_id"] for d in inbox], lease, "sent", now)
         after_sending = await store.count_by_channel_and_state(*pairs)
-        unannounced = await store.unpublished(now + timedelta(hours=1), 10)
-        await store.mark_published(d["_id"] for d in unannounced)
+        waiting = [e["doc_id"] for e in await store.outbox.due(now + timedelta(hours=1), 10)]
         left = sorted([d["_id"] async for d in store.queue.find({})])
     finally:
         await mongo.drop_database(db.name)
@@ -217,9 +218,9 @@ async def test_the_outbox_count_is_exact_per_channel_and_state(
         ("email", "sending"): 1,
         ("inbox", "sending"): 2,
     }
-    assert sorted(sent) == ["n4", "n5"]
+    assert sorted(d["_id"] for d in sent) == ["n4", "n5"]
     assert after_sending == none | {("email", "pending"): 3, ("email", "sending"): 1}
-    assert sorted(d["_id"] for d in unannounced) == ["n4", "n5"]
+    assert sorted(waiting) == ["n4", "n5"]  # their events wait in the outbox
     assert left == ["n0", "n1", "n2", "n3"]
 
 
@@ -228,8 +229,15 @@ async def test_readyz_shows_the_consumer_and_a_database_outage_while_healthz_sta
 ) -> None:
     credential = (await http.get(f"{stack.endpoints.credential}/readyz")).json()
     assert credential["status"] == "ready"
-    assert credential["checks"] == {"mongodb": True, "kafka": True, "consumer": True}
+    assert credential["checks"] == {
+        "mongodb": True,
+        "kafka": True,
+        "consumer": True,
+        "outbox": True,
+    }
     assert credential["detail"]["consumer"]["group"] == "credential"
+    notify = (await http.get(f"{stack.endpoints.notify}/readyz")).json()
+    assert notify["checks"] == {"mongodb": True, "kafka": True, "consumer": True, "outbox": True}
     learner = (await http.get(f"{stack.endpoints.learner}/readyz")).json()
     assert learner["status"] == "ready"
     assert learner["checks"] == {"mongodb": True, "kafka": True, "outbox": True}

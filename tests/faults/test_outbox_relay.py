@@ -1,4 +1,4 @@
-"""The learner service's outbox relay, on the real stack: a change stored whose event never
+"""The services' outbox relay, on the real stack: a change stored whose event never
 reached Kafka (the append failed, or the process died between the two) reaches the log and
 the trail anyway, once, without a retry; an outbox entry whose change was never stored is
 dropped."""
@@ -23,7 +23,8 @@ from contracts.credentials import CredentialIssued
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog
 from services.common.mongo import Document
-from services.learner.appending import AppendFailed
+from services.common.outbox import AppendFailed, pending_event
+from services.credential.store import CredentialStore
 from services.learner.identity import national_id_hash
 from services.learner.intake import RecordSubmission
 from services.learner.store import LearnerStore, learner_key, record_key
@@ -68,7 +69,7 @@ async def test_a_record_stored_whose_append_failed_reaches_the_trail_once_withou
         {"provider_id": provider["_id"], "provider_record_ref": "RELAY-1"}
     )
     assert stored is not None and stored["state"] == "accepted"
-    assert await store.outbox.find_one({"_id": stored["pending"]["event_id"]}) is not None
+    assert await store.outbox.entries.find_one({"_id": stored["pending"]["event_id"]}) is not None
 
     # the centre never retries: the running service's relay appends the stored event
     trail = await eventually(
@@ -79,7 +80,7 @@ async def test_a_record_stored_whose_append_failed_reaches_the_trail_once_withou
     titles = sorted(e["title"] for g in trail["pathways"] for e in g["entries"])
     assert "Khóa chuyển tiếp" in titles
     await eventually(
-        lambda: store.outbox.find_one({"_id": stored["pending"]["event_id"]}),
+        lambda: store.outbox.entries.find_one({"_id": stored["pending"]["event_id"]}),
         lambda entry: entry is None,
     )
     await asyncio.sleep(2)  # a doubled event would show by now
@@ -107,7 +108,7 @@ async def test_a_learner_stored_whose_append_failed_is_announced_by_the_relay(
     learner_id = learner_key(national_id_hash(identity_key, nid))
     stored = await store.learners.find_one({"_id": learner_id})
     assert stored is not None
-    assert await store.outbox.find_one({"_id": stored["pending"]["event_id"]}) is not None
+    assert await store.outbox.entries.find_one({"_id": stored["pending"]["event_id"]}) is not None
     registered = await eventually(
         lambda: _events(stack, "learners.v1", learner_id), lambda found: len(found) == 1, within=45
     )
@@ -148,22 +149,16 @@ async def test_a_credential_stored_whose_event_was_never_appended_is_announced_b
         verify_url=f"http://example.invalid/v1/credentials/{credential_id}/verification",
         issued_at=issued_at,
     )
-    pending = {
-        "event_id": new_event_id(),
-        "type": credentials.CREDENTIAL_ISSUED,
-        "data": event.model_dump(mode="json"),
+    doc: Document = {
+        "_id": credential_id,
+        "learner_id": learner_id,
+        "record_ids": ["r-1"],
+        "issued_at": issued_at,
+        "revoked_at": None,
+        "pending": pending_event(credentials.CREDENTIAL_ISSUED, learner_id, event),
     }
-    stored = mongo["lt_credential"]["credentials"]
-    await stored.insert_one(
-        {
-            "_id": credential_id,
-            "learner_id": learner_id,
-            "record_ids": ["r-1"],
-            "issued_at": issued_at,
-            "revoked_at": None,
-            "pending": pending,
-        }
-    )
+    store = CredentialStore(mongo["lt_credential"])
+    await store.add_credential(doc)  # stored with its outbox entry, never appended
     try:
         told = await eventually(
             lambda: _events(stack, credentials.TOPIC, learner_id),
@@ -172,10 +167,10 @@ async def test_a_credential_stored_whose_event_was_never_appended_is_announced_b
         )
         assert told[0]["credential_id"] == credential_id
         await eventually(
-            lambda: stored.find_one({"_id": credential_id}), lambda d: d["pending"] is None
+            lambda: store.outbox.waiting([doc["pending"]["event_id"]]), lambda left: not left
         )
     finally:
-        await stored.delete_one({"_id": credential_id})
+        await store.credentials.delete_one({"_id": credential_id})
 
 
 async def test_a_learner_instance_killed_between_storing_and_appending_loses_nothing(
@@ -274,7 +269,9 @@ async def test_notify_killed_between_delivering_and_announcing_tells_the_log_onc
             bool,
             within=60,
         )
-        assert not delivered.get("published")  # in the inbox, not yet told to the log
+        outbox = mongo["lt_notify"]["outbox"]
+        waiting = await outbox.find_one({"doc_id": delivered["_id"]})
+        assert waiting is not None  # in the inbox, not yet told to the log
     finally:
         assert await asyncio.to_thread(localstack.stop, pausing, True)  # kill -9 in the window
         await asyncio.to_thread(localstack.start, normal)
@@ -293,8 +290,7 @@ async def test_notify_killed_between_delivering_and_announcing_tells_the_log_onc
     await asyncio.sleep(3)
     events = await told()
     assert len(events) == 1 and events[0]["channel"] == "inbox"
-    stored = await notifications.find_one({"_id": delivered["_id"]})
-    assert stored is not None and stored["published"] is True
+    await eventually(lambda: outbox.find_one({"doc_id": delivered["_id"]}), lambda d: d is None)
     ledger.record(
         fault="kill -9 of notify between delivering a notification and announcing it",
         delivered=1,
@@ -330,7 +326,8 @@ async def test_a_credential_instance_killed_between_storing_and_announcing_an_is
     )
     try:
         doc = await eventually(lambda: stored.find_one({"learner_id": learner_id}), bool, within=30)
-        assert doc["pending"] is not None  # signed and stored, not yet in the log
+        waiting = mongo["lt_credential"]["outbox"].find_one({"_id": doc["pending"]["event_id"]})
+        assert await waiting is not None  # signed and stored, not yet in the log
     finally:
         assert await asyncio.to_thread(localstack.stop, doomed, True)  # kill -9 in the window
     with pytest.raises(httpx.TransportError):

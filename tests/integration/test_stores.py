@@ -26,7 +26,7 @@ from services.learner.store import LearnerStore, learner_key, record_key
 from services.notify.matching import completion_key
 from services.notify.matchmaker import Matchmaker
 from services.notify.projection import NotifyProjection
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.store import NotifyStore
 from tests.conftest import Stack, record
 
@@ -188,7 +188,8 @@ async def test_recognitions_are_granted_once_and_revoked_with_their_basis(
     await projection.handle([diploma, gdtx])  # redelivery: no second decision
     (granted,) = (await store.recognitions_of([lid]))[lid]
     assert granted["state"] == "granted"
-    assert await store.unannounced_recognitions([lid]) == []  # its event is in the log
+    await store.outbox.settle()
+    assert await store.outbox.waiting([granted["pending"]["event_id"]]) == set()  # in the log
     assert set(granted["record_ids"]) == {"d1", "g1"}
     assert granted["rule_id"] == "progression/trung-cap-len-cao-dang"
 
@@ -203,7 +204,8 @@ async def test_recognitions_are_granted_once_and_revoked_with_their_basis(
     (after,) = (await store.recognitions_of([lid]))[lid]
     assert after["_id"] == granted["_id"] and after["state"] == "revoked"
     assert after["pending"]["type"].endswith("recognition.revoked.v1")
-    assert await store.unannounced_recognitions([lid]) == []  # the revocation was announced
+    await store.outbox.settle()
+    assert await store.outbox.waiting([after["pending"]["event_id"]]) == set()  # announced
 
 
 # notify
@@ -214,7 +216,7 @@ PLACE = "22735"
 
 def notify_on(db: AsyncDatabase[Document]) -> tuple[NotifyStore, NotifyProjection]:
     store = NotifyStore(db)
-    matchmaker = Matchmaker(store, NotifySettings(), "secret", wake=lambda: None)
+    matchmaker = Matchmaker(store, DeliverySettings(), "secret", wake=lambda: None)
     return store, NotifyProjection(store, matchmaker)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -24,11 +25,14 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from services.common.tokens import issue_token
+from services.common.portal import form_token
+from services.common.tokens import issue_token, secret_hash, verify_token
+from services.credential.vc.keys import did_document
 from services.insights.units import catalogue
 from services.notify.signing import unsubscribe_token
 from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
 from tests.e2e.test_oidc_sign_in import sign_in
+from tests.e2e.test_recognition_import import School
 from tests.e2e.test_record_path import submit, trail_of
 
 Service = Literal["learner", "credential", "notify", "insights"]
@@ -44,8 +48,12 @@ Access = Literal[
     "admin",  # the department only
     "capability",  # whoever holds an unguessable id or a signed link
     "figures",  # the department, or an officer of the unit asked for (or of a unit holding it)
+    # the portal's browser session: the access token in the lt_access cookie (never a header);
+    # a form also needs the session's form token and an Origin of the portal's services
+    "portal",
 ]
 PROBLEM = "application/problem+json"
+OWNER = {"full_name": "Nguyễn Thị Hương", "birth_date": "1990-05-14"}  # as submission() posts
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,7 @@ class Call:
     json: Any = None
     params: dict[str, str] | None = None
     headers: dict[str, str] | None = None  # e.g. the cookie of the browser that started
+    form: dict[str, str] | None = None  # a portal form's fields (its form token added per caller)
 
 
 @dataclass
@@ -87,6 +96,8 @@ class World:
     merge_into: str = ""
     credential_id: str = ""
     credential: dict[str, Any] = field(default_factory=dict)
+    clr_import: dict[str, Any] = field(default_factory=dict)
+    spare_trusted_issuer: str = ""
     notification_id: str = ""
     session_token: str = ""  # an account's access token, for the session operations
     sign_out_token: str = ""  # another account's, for signing out
@@ -106,6 +117,17 @@ class World:
     def officer(self, unit: str | None = None) -> dict[str, str]:
         """An officer credential as the department issues it, for ``unit``."""
         return {"Authorization": f"Bearer {self.signed(unit or self.officer_unit, 'officer', 600)}"}
+
+    # the portal: a session bound to `learner` (records, a credential, an inbox), sessions to
+    # sign out, an unbound one with a claim code to redeem, and share links of `learner`
+    portal_token: str = ""
+    portal_sign_out_token: str = ""
+    portal_everywhere_token: str = ""
+    portal_claim_token: str = ""
+    portal_claim_code: str = ""
+    share_id: str = ""
+    share_token: str = ""
+    revoked_share_token: str = ""
 
     def bearer(self, learner_id: str) -> dict[str, str]:
         return self.stack.learner_token(learner_id)
@@ -217,6 +239,15 @@ def _unsubscribe_guesses(w: World) -> list[tuple[str, Call, int]]:
             Call("/v1/unsubscribe", params={"token": learner_token}),
             400,
         ),
+    ]
+
+
+def _share_guesses(w: World) -> list[tuple[str, Call, int]]:
+    return [
+        ("no token", Call("/shared"), 404),
+        ("a made-up token", Call("/shared", params={"token": "lts_" + "x" * 43}), 404),
+        ("a revoked link", Call("/shared", params={"token": w.revoked_share_token}), 404),
+        ("the hash of a link", Call("/shared", params={"token": secret_hash(w.share_token)}), 404),
     ]
 
 
@@ -334,6 +365,29 @@ def _operations() -> dict[tuple[Service, str], Rule]:
         "GET /v1/sign-in/oidc/callback": Rule(
             "capability", 200, _oidc_answer, guesses=_oidc_guesses
         ),
+        "GET /portal": Rule("public", 200, lambda w: Call("/portal")),
+        "GET /portal/session": Rule("public", 303, lambda w: Call("/portal/session")),
+        "POST /portal/sign-out": Rule(
+            "portal",
+            303,
+            lambda w: Call("/portal/sign-out", form={}),
+            session=lambda w: w.portal_sign_out_token,
+        ),
+        "POST /portal/sign-out-everywhere": Rule(
+            "portal",
+            303,
+            lambda w: Call("/portal/sign-out-everywhere", form={}),
+            session=lambda w: w.portal_everywhere_token,
+        ),
+        "POST /portal/profile": Rule(
+            "portal", 303, lambda w: Call("/portal/profile", form={"preferred_language": "vi"})
+        ),
+        "POST /portal/claims": Rule(
+            "portal",
+            303,
+            lambda w: Call("/portal/claims", form={"code": w.portal_claim_code}),
+            session=lambda w: w.portal_claim_token,
+        ),
         "GET /v1/admin/bindings": Rule("admin", 200, lambda w: Call("/v1/admin/bindings")),
         "POST /v1/admin/bindings/{binding_id}/undo": Rule(
             "admin",
@@ -425,10 +479,53 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             ],
         ),
         "POST /v1/verify": Rule("public", 200, lambda w: Call("/v1/verify", w.credential)),
+        "GET /verify": Rule("public", 200, lambda w: Call("/verify")),
+        "POST /verify": Rule(
+            "public", 200, lambda w: Call("/verify", form={"credential": json.dumps(w.credential)})
+        ),
         "GET /v1/status-lists/{list_id}": Rule("public", 200, lambda w: Call("/v1/status-lists/1")),
         "GET /.well-known/did.json": Rule("public", 200, lambda w: Call("/.well-known/did.json")),
+        "PUT /v1/admin/trusted-issuers": Rule(
+            "admin",
+            200,
+            lambda w: Call(
+                "/v1/admin/trusted-issuers",
+                {"name": "Trường Y", "did_document": did_document(School("y.example").ring)},
+            ),
+        ),
+        "GET /v1/admin/trusted-issuers": Rule(
+            "admin", 200, lambda w: Call("/v1/admin/trusted-issuers")
+        ),
+        "DELETE /v1/admin/trusted-issuers/{issuer_id}": Rule(
+            "admin",
+            204,
+            lambda w: Call(f"/v1/admin/trusted-issuers/{w.spare_trusted_issuer}"),
+        ),
+        "POST /v1/recognitions:import": Rule(
+            "admin", 202, lambda w: Call("/v1/recognitions:import", w.clr_import)
+        ),
+        "GET /v1/frameworks/{framework}": Rule("public", 200, lambda w: Call("/v1/frameworks/vqf")),
         "POST /v1/admin/issuer-keys:rotate": Rule(
             "admin", 200, lambda w: Call("/v1/admin/issuer-keys:rotate")
+        ),
+        "GET /portal/trail": Rule("portal", 200, lambda w: Call("/portal/trail")),
+        "POST /portal/credentials": Rule(
+            "portal", 303, lambda w: Call("/portal/credentials", form={})
+        ),
+        "GET /portal/credentials/{credential_id}/download": Rule(
+            "portal", 200, lambda w: Call(f"/portal/credentials/{w.credential_id}/download")
+        ),
+        "POST /portal/shares": Rule(
+            "portal", 201, lambda w: Call("/portal/shares", form={"what": "whole", "days": "7"})
+        ),
+        "POST /portal/shares/{share_id}/revoke": Rule(
+            "portal", 303, lambda w: Call(f"/portal/shares/{w.share_id}/revoke", form={})
+        ),
+        "GET /shared": Rule(
+            "capability",
+            200,
+            lambda w: Call("/shared", params={"token": w.share_token}),
+            guesses=_share_guesses,
         ),
     }
     notify: dict[str, Rule] = {
@@ -468,6 +565,20 @@ def _operations() -> dict[tuple[Service, str], Rule]:
         ),
         "GET /v1/admin/notifications": Rule(
             "admin", 200, lambda w: Call("/v1/admin/notifications")
+        ),
+        "GET /portal/inbox": Rule("portal", 200, lambda w: Call("/portal/inbox")),
+        "POST /portal/inbox/read": Rule(
+            "portal",
+            303,
+            lambda w: Call("/portal/inbox/read", form={"id": w.notification_id, "read": "1"}),
+        ),
+        "GET /portal/preferences": Rule("portal", 200, lambda w: Call("/portal/preferences")),
+        "POST /portal/preferences": Rule(
+            "portal",
+            303,
+            lambda w: Call(
+                "/portal/preferences", form={"channel": "inbox", "delivery": "immediate"}
+            ),
         ),
     }
     insights: dict[str, Rule] = {
@@ -628,6 +739,26 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         )
         w.binding_id = bound["binding"]["binding_id"]
 
+        # the portal: a browser session acting for `learner` (a claim code for its national ID)
+        owner_code = await _post(
+            http,
+            f"{learner_url}/v1/claim-codes",
+            a_key,
+            {"learner": {"national_id": nid, **OWNER}},
+        )
+        portal = await session()
+        claimed = await _post(
+            http,
+            f"{learner_url}/v1/account/claims",
+            _bearer(portal["access_token"]),
+            {"code": owner_code["code"]},
+        )
+        w.portal_token = claimed["access_token"]
+        w.portal_sign_out_token = (await session())["access_token"]
+        w.portal_everywhere_token = (await session())["access_token"]
+        w.portal_claim_token = (await session())["access_token"]
+        w.portal_claim_code = await code()
+
         async def oidc_answer() -> tuple[dict[str, str], str]:
             async with httpx.AsyncClient(follow_redirects=False, timeout=30) as b:
                 url = await sign_in(stack, b, national_id())
@@ -652,6 +783,20 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         assert issued.status_code == 201, issued.text
         w.credential_id = issued.headers["Location"].removeprefix("/v1/credentials/")
         w.credential = issued.json()
+        school, spare = School(), School("spare.example")
+        for trusted in (school, spare):
+            await http.put(
+                f"{stack.endpoints.credential}/v1/admin/trusted-issuers",
+                json={"name": "Trường B", "did_document": did_document(trusted.ring)},
+                headers=admin,
+            )
+        w.spare_trusted_issuer = spare.ring.controller
+        w.clr_import = {
+            "learner_id": w.learner,
+            "pathway": "vocational",
+            "credential": school.clr(),
+            "status_lists": [school.status_list()],
+        }
 
         async def inbox() -> list[dict[str, Any]]:
             response = await http.get(
@@ -670,6 +815,34 @@ async def world(stack: Stack) -> AsyncIterator[World]:
             return found
 
         w.report_period = (await eventually(reports, bool))[0]["period"]
+
+        async def share() -> tuple[str, str]:
+            """A share link of the whole trail, made through the portal's form: its token
+            (from the page that shows it once) and its id (from the trail page's list)."""
+            browser = {
+                **_cookie(w.portal_token),
+                "Origin": stack.endpoints.credential,
+            }
+            made = await http.post(
+                f"{stack.endpoints.credential}/portal/shares",
+                data={"what": "whole", "days": "7", "csrf": _form_token(w, w.portal_token)},
+                headers=browser,
+            )
+            assert made.status_code == 201, made.text
+            token = re.search(r"token=(lts_[A-Za-z0-9_-]+)", made.text)
+            page = await http.get(f"{stack.endpoints.credential}/portal/trail", headers=browser)
+            ids = re.findall(r"/portal/shares/([0-9a-f-]{36})/revoke", page.text)
+            assert token and ids, page.text[:500]
+            return token.group(1), ids[0]  # the newest first
+
+        w.revoked_share_token, revoked_id = await share()
+        revoked = await http.post(
+            f"{stack.endpoints.credential}/portal/shares/{revoked_id}/revoke",
+            data={"csrf": _form_token(w, w.portal_token)},
+            headers={**_cookie(w.portal_token), "Origin": stack.endpoints.credential},
+        )
+        assert revoked.status_code == 303, revoked.text
+        w.share_token, w.share_id = await share()
         yield w
 
 
@@ -698,7 +871,9 @@ async def test_every_operation_is_classified(
 # every operation, every wrong caller, then the right one
 
 
-def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]]:
+def _wrong_callers(
+    rule: Rule, w: World, method: str = "GET"
+) -> list[tuple[str, dict[str, str], int]]:
     """Each wrong caller of an operation protected as ``rule`` says, and the refusal it gets."""
 
     def key(value: str) -> dict[str, str]:
@@ -743,6 +918,8 @@ def _wrong_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str], int]
             ("the admin token", w.stack.admin, 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
+    if rule.access == "portal":
+        return _portal_wrong_callers(w, method, rule)
     if rule.access == "admin":
         return [
             ("no credentials", {}, 401),
@@ -776,6 +953,59 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+CSRF = "x-test-form-token"  # not sent: _send puts it in the form as its `csrf` field
+
+
+def _cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"lt_access={token}"}
+
+
+def _form_token(w: World, token: str) -> str:
+    secret = w.stack.secrets["LT_TOKEN_SECRET"]
+    session = verify_token(secret, token, int(time.time())).session
+    assert session is not None
+    return form_token(secret, session)
+
+
+def _portal_wrong_callers(
+    w: World, method: str, rule: Rule
+) -> list[tuple[str, dict[str, str], int]]:
+    """Without a live session in the cookie, a page sends the browser to renew it or sign in
+    (303), a form is refused (401); with one, a form without its form token, with another
+    session's, or from another site is refused (403)."""
+    gone = 303 if method == "GET" else 401
+    mine = rule.session(w) if rule.session else w.portal_token
+    tampered = w.tampered(w.learner, "learner")["Authorization"].removeprefix("Bearer ")
+    forged = w.forged(w.learner, "learner")["Authorization"].removeprefix("Bearer ")
+    callers = [
+        ("no cookie", {}, gone),
+        ("the session's token in the Authorization header", _bearer(mine), gone),
+        ("an expired token in the cookie", _cookie(w.signed(w.learner, "learner", -60)), gone),
+        ("a tampered token in the cookie", _cookie(tampered), gone),
+        ("a forged token in the cookie", _cookie(forged), gone),
+        ("a signed-out session's cookie", _cookie(w.signed_out_token), gone),
+        ("a token of no session in the cookie", _cookie(w.signed(w.learner, "learner", 600)), gone),
+        ("the admin token in the cookie", _cookie(w.stack.secrets["LT_ADMIN_TOKEN"]), gone),
+    ]
+    if method != "GET":
+        origin = {"Origin": _base(w.stack, "learner")}
+        callers += [
+            ("the cookie without the form token", {**_cookie(mine), **origin}, 403),
+            (
+                "another session's form token",
+                {**_cookie(mine), **origin, CSRF: _form_token(w, w.session_token)},
+                403,
+            ),
+            (
+                "a form from another site",
+                {**_cookie(mine), "Origin": "https://evil.example", CSRF: _form_token(w, mine)},
+                403,
+            ),
+            ("a form with no Origin", {**_cookie(mine), CSRF: _form_token(w, mine)}, 403),
+        ]
+    return callers
+
+
 def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
     if rule.access in ("provider", "provider_self", "own_record", "own_programme"):
         return [("the centre", {"X-API-Key": rule.key(w) if rule.key else w.key_a})]
@@ -793,6 +1023,11 @@ def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
             ("the unit's officer", w.officer()),
             ("the province's officer", w.officer("56")),
         ]
+    if rule.access == "portal":
+        mine = rule.session(w) if rule.session else w.portal_token
+        # a page of one service may post to another's: any of the three origins will do
+        origin = {"Origin": _base(w.stack, "notify")}
+        return [("the signed-in browser", {**_cookie(mine), **origin, CSRF: _form_token(w, mine)})]
     if rule.access == "operator":
         return [("a caller on this host", {}), ("the department", w.stack.admin)]
     # public and capability: whatever credentials come along, valid or not, change nothing
@@ -813,22 +1048,31 @@ async def _send(
     call: Call,
     headers: dict[str, str],
 ) -> httpx.Response:
+    headers = {**headers, **(call.headers or {})}
+    csrf = headers.pop(CSRF, None)
+    form = None if call.form is None else {**call.form, **({"csrf": csrf} if csrf else {})}
     return await http.request(
         method,
         _base(w.stack, service) + call.path,
         json=call.json,
+        data=form,
         params=call.params,
-        headers={**headers, **(call.headers or {})},
+        headers=headers,
     )
 
 
-def _assert_refused(response: httpx.Response, expected: int, who: str) -> None:
+def _assert_refused(response: httpx.Response, expected: int, who: str, stack: Stack) -> None:
+    if expected == 303:  # a portal page: off to renew the session or sign in, nothing shown
+        assert response.status_code == 303, f"{who}: got {response.status_code}"
+        to = response.headers["location"]
+        assert to.startswith(f"{stack.endpoints.learner}/portal/session"), f"{who}: to {to}"
+        return
     assert response.status_code == expected, (
         f"{who}: expected {expected}, got {response.status_code}: {response.text[:300]}"
     )
     assert response.headers["content-type"].startswith(PROBLEM), f"{who}: not problem+json"
     assert response.json()["status"] == expected, who
-    if expected == 401:
+    if expected == 401 and "cookie" not in who and "Authorization header" not in who:
         assert "WWW-Authenticate" in response.headers, f"{who}: a 401 names its scheme"
 
 
@@ -838,13 +1082,13 @@ async def test_wrong_callers_are_refused_and_the_rightful_caller_is_not(
 ) -> None:
     rule = TABLE[(service, operation)]
     method = operation.split(" ", 1)[0]
-    for who, headers, expected in _wrong_callers(rule, world):
+    for who, headers, expected in _wrong_callers(rule, world, method):
         response = await _send(http, world, service, method, rule.call(world), headers)
-        _assert_refused(response, expected, f"{operation} by {who}")
+        _assert_refused(response, expected, f"{operation} by {who}", world.stack)
     if rule.guesses is not None:
         for who, call, expected in rule.guesses(world):
             response = await _send(http, world, service, method, call, {})
-            _assert_refused(response, expected, f"{operation} with {who}")
+            _assert_refused(response, expected, f"{operation} with {who}", world.stack)
     for who, headers in _rightful_callers(rule, world):
         response = await _send(http, world, service, method, rule.call(world), headers)
         assert response.status_code == rule.ok, (
@@ -887,7 +1131,7 @@ async def test_the_printable_page_takes_no_token_from_the_url(
         ("garbage", {"Authorization": "Bearer garbage"}),
     ]:
         response = await http.get(page, params={"format": "html", "access_token": token(headers)})
-        _assert_refused(response, 400, f"the page with {who}'s token in the URL")
+        _assert_refused(response, 400, f"the page with {who}'s token in the URL", world.stack)
     response = await http.get(page, params={"format": "html"}, headers=world.bearer(world.learner))
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert "access_token" not in response.text

@@ -13,9 +13,9 @@ from services.notify.isolation import DATA_ERRORS, Isolation
 from services.notify.matchmaker import Matchmaker
 from services.notify.preferences import subscriber
 from services.notify.scheduling import QuietHours
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 
-SETTINGS = NotifySettings()
+SETTINGS = DeliverySettings()
 
 
 def _doc(learner_id: str, **preferences: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from services.notify.matching import (
 )
 from services.notify.preferences import Subscriber, subscriber
 from services.notify.projection import trail_summary
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 
 TODAY = date(2026, 11, 27)
 
@@ -49,7 +49,7 @@ def learner(preferences: dict[str, Any] | None = None, **profile: Any) -> Subscr
     }
     if preferences is not None:
         doc["preferences"] = preferences
-    return subscriber(doc, NotifySettings(), sms=False)
+    return subscriber(doc, DeliverySettings(), sms=False)
 
 
 @pytest.mark.parametrize("on", [date(2028, 2, 29), date(2026, 3, 1), date(2026, 12, 31)])
@@ -94,7 +94,9 @@ def test_the_prior_level_must_have_been_reached() -> None:
         "profile": {"birth_date": "1990-05-14", "commune_code": "22735"},
         "trail": {"highest_vqf_level": 3, "completed": []},
     }
-    assert reasons_against(wants_level_3, subscriber(doc, NotifySettings(), sms=False), TODAY) == []
+    assert (
+        reasons_against(wants_level_3, subscriber(doc, DeliverySettings(), sms=False), TODAY) == []
+    )
 
 
 def test_interests_pathways_topics_and_levels() -> None:
@@ -133,7 +135,7 @@ def test_learning_already_completed_is_not_offered_again() -> None:
     assert trail["highest_vqf_level"] == 5  # failed and revoked learning does not count
     assert completion_key("vocational", "Kỹ thuật tưới nhỏ giọt") in trail["completed"]
     doc = {"_id": "L1", "profile": {"birth_date": "1990-05-14", "commune_code": "22735"}}
-    done = subscriber({**doc, "trail": trail}, NotifySettings(), sms=False)
+    done = subscriber({**doc, "trail": trail}, DeliverySettings(), sms=False)
     assert reasons_against(programme(), done, TODAY) == ["already completed"]
     other_pathway = programme(pathway="continuing")
     assert reasons_against(other_pathway, done, TODAY) == []
@@ -146,9 +148,9 @@ def test_a_merged_or_unknown_learner_is_offered_nothing() -> None:
             "profile": {"birth_date": "1990-05-14", "commune_code": "22735"},
             "merged_into": "L2",
         },
-        NotifySettings(),
+        DeliverySettings(),
         sms=False,
     )
     assert "learner unknown or merged" in reasons_against(programme(), merged, TODAY)
-    unknown = subscriber({"_id": "L9"}, NotifySettings(), sms=False)
+    unknown = subscriber({"_id": "L9"}, DeliverySettings(), sms=False)
     assert "learner unknown or merged" in reasons_against(programme(), unknown, TODAY)

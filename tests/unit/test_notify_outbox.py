@@ -17,7 +17,7 @@ from services.notify.outbox import (
     smtp_outcome,
 )
 from services.notify.preferences import subscriber
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 from services.notify.signing import read_unsubscribe_token
 from services.notify.store import record_field, record_id_of, settled
 from services.notify.worker import deliveries
@@ -33,7 +33,7 @@ def learner(**preferences: Any) -> Any:
         "profile": {"birth_date": "1990-05-14", "commune_code": "22735", "email": "a@b.vn"},
         "preferences": preferences,
     }
-    return subscriber(doc, NotifySettings(), sms=False)
+    return subscriber(doc, DeliverySettings(), sms=False)
 
 
 def test_one_notification_per_channel_each_with_its_own_unsubscribe_link() -> None:

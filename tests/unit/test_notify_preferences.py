@@ -16,7 +16,7 @@ from services.notify.preferences import (
     subscriber,
     webhook_refusal,
 )
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 
 PROFILE = {
     "birth_date": "1990-05-14",
@@ -34,7 +34,7 @@ def doc(**extra: Any) -> dict[str, Any]:
 
 
 def test_defaults_come_from_the_profile_and_the_service() -> None:
-    learner = subscriber(doc(), NotifySettings(), sms=True)
+    learner = subscriber(doc(), DeliverySettings(), sms=True)
     assert learner.channels == ("inbox", "email")  # SMS only when asked for
     assert learner.language == Language.VI
     assert learner.time_zone == "Asia/Ho_Chi_Minh"
@@ -45,7 +45,7 @@ def test_defaults_come_from_the_profile_and_the_service() -> None:
     assert learner.delivery == "immediate" and not learner.schedule.digest
     assert learner.places == {"22735"}
     no_email = subscriber(
-        {"_id": "L2", "profile": {**PROFILE, "email": None}}, NotifySettings(), sms=True
+        {"_id": "L2", "profile": {**PROFILE, "email": None}}, DeliverySettings(), sms=True
     )
     assert no_email.channels == ("inbox",)
 
@@ -64,7 +64,7 @@ def test_what_the_learner_sets_overrides_the_defaults() -> None:
         }
     )
     stored = stored_preferences(prefs, {}, new_secret="n" * 32)
-    learner = subscriber(doc(preferences=stored), NotifySettings(), sms=True)
+    learner = subscriber(doc(preferences=stored), DeliverySettings(), sms=True)
     assert learner.channels == ("inbox", "webhook", "sms")  # in a fixed order
     assert learner.language == Language.EN
     assert learner.quiet is None and learner.schedule.quiet is None
@@ -74,15 +74,15 @@ def test_what_the_learner_sets_overrides_the_defaults() -> None:
     assert learner.webhook_secret == "n" * 32
     # Fields left out of a PUT take their defaults, not what was set before.
     again = stored_preferences(PreferencesInput(), stored, new_secret="x" * 32)
-    assert subscriber(doc(preferences=again), NotifySettings(), sms=True).language == Language.VI
+    assert subscriber(doc(preferences=again), DeliverySettings(), sms=True).language == Language.VI
 
 
 def test_a_channel_that_cannot_reach_the_learner_or_was_unsubscribed_is_not_used() -> None:
     stored = {"channels": ["inbox", "email", "sms", "webhook"]}
-    learner = subscriber(doc(preferences=stored), NotifySettings(), sms=False)
+    learner = subscriber(doc(preferences=stored), DeliverySettings(), sms=False)
     assert learner.channels == ("inbox", "email")  # no gateway, no webhook URL
     stopped = subscriber(
-        doc(preferences=stored, unsubscribed=["email"]), NotifySettings(), sms=True
+        doc(preferences=stored, unsubscribed=["email"]), DeliverySettings(), sms=True
     )
     assert stopped.channels == ("inbox", "sms")
     assert stopped.requested == ("inbox", "email", "webhook", "sms")

@@ -7,7 +7,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
 from services.common.settings import Settings
-from services.notify.settings import NotifySettings
+from services.notify.settings import DeliverySettings
 
 REQUIRED_SECRETS = {"identity_hmac_key", "token_secret", "admin_token"}
 
@@ -20,7 +20,7 @@ def _secret_fields(model: type[BaseSettings]) -> dict[str, object]:
     }
 
 
-@pytest.mark.parametrize("model", [Settings, NotifySettings])
+@pytest.mark.parametrize("model", [Settings, DeliverySettings])
 def test_no_secret_has_a_value_built_in_and_none_is_read_from_a_file(
     model: type[BaseSettings],
 ) -> None:

@@ -10,7 +10,10 @@ and ``awardedDate``, hours and level → a ``ResultDescription`` on the achievem
 (``ext:LearningHours``, ``ext:QualificationLevel``) with the learner's ``Result``, the
 training centre → ``achievement.creator``, course code → ``achievement.humanCode``, the
 grade → a ``Result`` with its ``ResultDescription`` (the scale's type, bounds or allowed
-values, and pass mark: see :func:`grade_description`), the language → ``inLanguage`` ``vi``.
+values, and pass mark: see :func:`grade_description`), the language → ``inLanguage`` ``vi``,
+the level's place in the qualification frameworks → ``alignment`` (given ready-made: see
+:mod:`services.credential.frameworks`), field → ``fieldOfStudy``, badges → ``image`` of the
+issuer, the creator and the achievement (URLs or ``data:`` URIs).
 The learner's name travels only as a salted SHA-256 ``IdentityObject`` (OB 3.0's advice: a
 receiving school that knows the name can check it; nobody reads it off the credential).
 All text is normalised to NFC before signing.
@@ -91,6 +94,8 @@ class IssuerProfile:
     official: str | None = None
     address: Address | None = None
     parent_org: str | None = None
+    image: str | None = None
+    """The department's badge: a URL or ``data:`` URI."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Provider:
 
     id: str
     name: str
+    image: str | None = None
+    """The centre's badge: a URL or ``data:`` URI."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,10 @@ class LearningRecord:
     grade_scale: str | None = None
     result_status: str | None = None
     """``passed``, ``completed`` or ``failed``, as the training centre reported it."""
+    alignments: tuple[Mapping[str, Any], ...] = ()
+    """OB 3.0 ``Alignment`` objects: the record's level in the qualification frameworks."""
+    image: str | None = None
+    """The achievement's badge: a URL or ``data:`` URI."""
 
 
 StatusBit = tuple[str, int]
@@ -172,6 +183,11 @@ def _urn(namespace: str, name: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{namespace}/{name}')}"
 
 
+def image(uri: str, caption: str) -> dict[str, Any]:
+    """An OB 3.0 ``Image``: its URL or ``data:`` URI and a caption."""
+    return {"id": _iri(uri, "image"), "type": "Image", "caption": nfc(caption)}
+
+
 def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
     """The issuer as an OB 3.0 ``Profile`` object."""
     profile: dict[str, Any] = {
@@ -183,6 +199,8 @@ def issuer_profile(issuer: IssuerProfile) -> dict[str, Any]:
         profile["url"] = issuer.url
     if issuer.email:
         profile["email"] = issuer.email
+    if issuer.image:
+        profile["image"] = image(issuer.image, issuer.name)
     if issuer.official:
         profile["official"] = nfc(issuer.official)
     if issuer.address:
@@ -239,6 +257,12 @@ def achievement(record: LearningRecord, issuer: IssuerProfile) -> dict[str, Any]
             "type": ["Profile"],
             "name": nfc(record.provider.name),
         }
+        if record.provider.image:
+            item["creator"]["image"] = image(record.provider.image, record.provider.name)
+    if record.image:
+        item["image"] = image(record.image, record.title)
+    if record.alignments:
+        item["alignment"] = [dict(a) for a in record.alignments]
     descriptions = []
     grade = grade_description(record, achievement_id)
     if grade is not None:

@@ -225,13 +225,25 @@ def trust_list_entry(ring: KeyRing) -> dict[str, tuple[str, ...]]:
 def trust_list_from_did_document(document: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """A trust-list entry from a DID document: its ``Multikey`` verification methods that
     may assert credentials."""
+
+    def listed(name: str) -> list[Any]:
+        found = document.get(name)
+        return found if isinstance(found, list) else []
+
+    # a DID document given by someone else: anything malformed in it is simply not a key
     assertion = {
-        m if isinstance(m, str) else m.get("id") for m in document.get("assertionMethod", [])
+        m if isinstance(m, str) else m.get("id")
+        for m in listed("assertionMethod")
+        if isinstance(m, str | Mapping)
     }
     keys = tuple(
-        str(m["publicKeyMultibase"])
-        for m in document.get("verificationMethod", [])
-        if m.get("type") == "Multikey" and m.get("id") in assertion
+        m["publicKeyMultibase"]
+        for m in listed("verificationMethod")
+        if isinstance(m, Mapping)
+        and m.get("type") == "Multikey"
+        and isinstance(m.get("publicKeyMultibase"), str)
+        and isinstance(m.get("id"), str)
+        and m.get("id") in assertion
     )
     return {str(document["id"]): keys}
 

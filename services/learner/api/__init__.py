@@ -4,6 +4,7 @@ from services.learner.api.accounts import router as accounts_router
 from services.learner.api.admin import router as admin_router
 from services.learner.api.learners import router as learners_router
 from services.learner.api.oidc import router as oidc_router
+from services.learner.api.portal import router as portal_router
 from services.learner.api.programmes import router as programmes_router
 from services.learner.api.records import router as records_router
 
@@ -14,4 +15,5 @@ ROUTERS = (
     accounts_router,
     oidc_router,
     admin_router,
+    portal_router,
 )

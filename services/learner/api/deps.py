@@ -11,10 +11,10 @@ from fastapi.security import APIKeyHeader
 
 from services.common.access import caller, must_be_learner_or_admin
 from services.common.mongo import Document
+from services.common.outbox import AppendFailed
 from services.common.problems import Problem, problem_response
 from services.common.tokens import Claims
 from services.learner.accounts import Accounts
-from services.learner.appending import AppendFailed
 from services.learner.intake import FieldError
 from services.learner.profiles import Profiles
 from services.learner.programmes import Programmes

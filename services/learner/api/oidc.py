@@ -11,10 +11,13 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 
 from services.common.mongo import Document
+from services.common.pages import FOR_PEOPLE, prefers_html
+from services.common.portal import Portal, see_other
 from services.common.problems import Problem
 from services.learner.accounts import ClaimRefused
 from services.learner.api.accounts import Binding, SessionTokens, binding_view, session_tokens
 from services.learner.api.deps import ServicesDep, SignedIn, client_address, signed_in, throttle
+from services.learner.api.portal import start_browser_session
 from services.learner.identity import is_national_id
 from services.learner.intake import LearnerIdentity
 from services.learner.oidc import (
@@ -132,7 +135,9 @@ async def add_oidc(
         400: {"description": "Unknown, used or expired sign-in, or another browser's."},
         401: {"description": "The provider's answer or ID token was refused."},
         409: {"description": "The account acts for another learner."},
+        303: {"description": "A browser: to the portal, signed in (session cookies)."},
     },
+    openapi_extra=FOR_PEOPLE,
 )
 async def callback(
     provider: Provider,
@@ -143,9 +148,10 @@ async def callback(
     iss: Annotated[str | None, Query(max_length=512)] = None,
     error: Annotated[str | None, Query(max_length=128)] = None,
     flow_cookie: Annotated[str | None, Cookie(alias=COOKIE)] = None,
-) -> SignedInWithOidc:
+) -> SignedInWithOidc | Response:
     """Checks the answer and the ID token, binds the national ID it asserts and starts a
-    session."""
+    session. A browser (`Accept: text/html`) is sent on to the portal with the session in
+    `HttpOnly` cookies; a program gets the tokens as JSON. Errors are pages for a browser."""
     throttle(svc, f"ip:{client_address(request)}")
     store = svc.accounts.store
     flow = await store.oidc_flow(state)
@@ -207,6 +213,12 @@ async def callback(
     except ClaimRefused as exc:
         raise Problem(exc.status, exc.title, str(exc)) from exc
     tokens = await svc.sessions.start(account)
+    if prefers_html(request):
+        portal = Portal.of(request.app.state.settings)
+        signed_in_page = see_other(portal.home())
+        start_browser_session(request, signed_in_page, tokens)
+        signed_in_page.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
+        return signed_in_page
     return SignedInWithOidc(
         account_id=account["_id"], binding=binding_view(binding), session=session_tokens(tokens)
     )
