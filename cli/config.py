@@ -13,15 +13,18 @@ class Endpoints:
     learner: str
     credential: str
     notify: str
+    insights: str
 
     @classmethod
     def from_env(cls) -> Endpoints:
-        """LT_LEARNER_URL, LT_CREDENTIAL_URL, LT_NOTIFY_URL; the local stack by default."""
+        """LT_LEARNER_URL, LT_CREDENTIAL_URL, LT_NOTIFY_URL, LT_INSIGHTS_URL; the local stack by
+        default."""
         ports = Ports.from_env()
         return cls(
             learner=os.environ.get("LT_LEARNER_URL", f"http://127.0.0.1:{ports.learner}"),
             credential=os.environ.get("LT_CREDENTIAL_URL", f"http://127.0.0.1:{ports.credential}"),
             notify=os.environ.get("LT_NOTIFY_URL", f"http://127.0.0.1:{ports.notify}"),
+            insights=os.environ.get("LT_INSIGHTS_URL", f"http://127.0.0.1:{ports.insights}"),
         )
 
 

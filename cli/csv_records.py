@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.text import FORMULA_STARTS, formula_problem
+from contracts.text import safe_cell as safe_cell  # the one way to defuse a cell, here too
 
 __all__ = ["FORMULA_STARTS", "formula_problem"]
 
@@ -229,11 +230,3 @@ def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
         "learner": learner,
         "record": record,
     }
-
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet will show as text, never run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text.lstrip(" ")[:1] in FORMULA_STARTS:
-        return "'" + text
-    return text

@@ -72,6 +72,7 @@ class Ports:
     learner: int = 8081
     credential: int = 8082
     notify: int = 8083
+    insights: int = 8084
     tracesink: int = 4318
     oidc: int = 8090
 
@@ -90,8 +91,8 @@ class Ports:
         return cls(**values)
 
 
-SERVICES = ("learner", "credential", "notify")
-CONSUMER_GROUPS = ("credential", "notify")
+SERVICES = ("learner", "credential", "notify", "insights")
+CONSUMER_GROUPS = ("credential", "notify", "insights")
 
 
 @dataclass

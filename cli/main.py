@@ -462,21 +462,38 @@ def dlq_replay(
 
 @app.command()
 def rebuild(
-    service: Annotated[str, typer.Argument(help="The projection to rebuild: credential.")],
-    into: Annotated[str, typer.Option(help="The fresh database to rebuild into.")] = (
-        "lt_credential_rebuild"
-    ),
-    live: Annotated[str, typer.Option(help="The live database to compare with.")] = "lt_credential",
+    service: Annotated[
+        str, typer.Argument(help="The projection to rebuild: credential, insights.")
+    ],
+    into: Annotated[
+        str | None, typer.Option(help="The fresh database to rebuild into (lt_<service>_rebuild).")
+    ] = None,
+    live: Annotated[
+        str | None, typer.Option(help="The live database to compare with (lt_<service>).")
+    ] = None,
+    period: Annotated[
+        list[str] | None,
+        typer.Option(help="insights: also compare the figures of these periods (e.g. 2026-Q3)."),
+    ] = None,
 ) -> None:
     """Replay the topics from the beginning into fresh collections and compare with the live
     projection; exits 1 if they differ."""
-    from services.credential.rebuild import rebuild as replay
-
-    if service != "credential":
-        raise _fail("only the credential projection can be rebuilt so far")
+    if service not in ("credential", "insights"):
+        raise _fail("the projections that can be rebuilt are: credential, insights")
+    into = into or f"lt_{service}_rebuild"
+    live = live or f"lt_{service}"
     started = time.monotonic()
     mongodb_uri = localstack.mongodb_uri(localstack.Ports.from_env())
-    report = asyncio.run(replay(_bootstrap(), mongodb_uri, live, into))
+    if service == "credential":
+        from services.credential.rebuild import rebuild as replay
+
+        report = asyncio.run(replay(_bootstrap(), mongodb_uri, live, into))
+    else:
+        from services.insights.rebuild import rebuild as replay_figures
+
+        report = asyncio.run(  # type: ignore[assignment]
+            replay_figures(_bootstrap(), mongodb_uri, live, into, tuple(period or ()))
+        )
     console.print(
         f"replayed {report.events} events ({report.skipped} undecodable skipped) into {into} "
         f"in {time.monotonic() - started:.1f}s: {report.collections}"
@@ -486,6 +503,42 @@ def rebuild(
             console.print(f"[red]differs:[/] {line}")
         raise typer.Exit(1)
     console.print(f"[green]identical to the live projection ({live})[/]")
+
+
+@app.command()
+def report(
+    period: Annotated[str, typer.Option(help="2026 (year), 2026-Q3 (quarter) or 2026-07 (month).")],
+    unit: Annotated[
+        str | None, typer.Option(help="Province (2 digits), former district (3) or commune (5).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="xlsx, csv or html (printable).")] = "xlsx",
+    out: Annotated[
+        Path | None, typer.Option(help="The file to write (bao-cao-<period>.<format>).")
+    ] = None,
+    number: Annotated[str, typer.Option(help="The report's number, e.g. 123/BC-SGDĐT.")] = (
+        "     /BC-SGDĐT"
+    ),
+    issuing_body: Annotated[str, typer.Option(help="Who issues it.")] = "SỞ GIÁO DỤC VÀ ĐÀO TẠO",
+) -> None:
+    """The department's periodic report from the insights service's figures: a workbook (one
+    sheet per indicator group), CSV, or a printable page laid out as an administrative report.
+    PDF: print the page (a browser's "Save as PDF"); no PDF is written here."""
+    from datetime import UTC, datetime
+
+    from cli.report import FORMATS, ReportFailed, fetch, write
+
+    if fmt not in FORMATS:
+        raise _fail(
+            f"--format {fmt}: use xlsx, csv or html (for PDF, print the html report to PDF)"
+        )
+    target = out or Path(f"bao-cao-{period}{'-' + unit if unit else ''}.{fmt}")
+    started = time.monotonic()
+    try:
+        found = fetch(period, unit)
+        write(found, fmt, target, number, issuing_body, datetime.now(UTC).date())
+    except ReportFailed as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"wrote {target} in {time.monotonic() - started:.1f}s", markup=False)
 
 
 @app.command()

@@ -13,7 +13,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LT_", extra="ignore")
 
-    service: str = Field(default="learner", description="learner, credential or notify.")
+    service: str = Field(default="learner", description="learner, credential, notify or insights.")
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     mongodb_uri: str = Field(
         default="mongodb://127.0.0.1:27017",
@@ -187,6 +187,11 @@ class Settings(BaseSettings):
     )
     jsonld_cache_dir: str | None = Field(
         default=None, description="Credential service: where the fetched JSON-LD contexts live."
+    )
+    report_check_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Insights service: how often it checks whether a periodic report is due.",
     )
 
     @field_validator("trusted_proxies")

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 API_KEY_PREFIX = "ltk_"
-Role = Literal["learner", "admin"]
+# an officer token speaks for an administrative unit (its subject is the unit code), issued by
+# the department for reading that unit's figures only
+Role = Literal["learner", "admin", "officer"]
 
 
 class TokenError(ValueError):
@@ -124,7 +126,7 @@ def verify_token(secret: str, token: str, now: int) -> Claims:
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError("token payload is malformed") from exc
-    if claims.role not in ("learner", "admin"):
+    if claims.role not in ("learner", "admin", "officer"):
         raise TokenError("token role is unknown")
     if claims.expires_at <= now:
         raise TokenError("token has expired")

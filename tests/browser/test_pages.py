@@ -244,7 +244,7 @@ async def test_unsubscribing_in_a_phone_browser(
 async def _people_routes(stack: Stack) -> list[tuple[str, str, str]]:
     found = []
     async with httpx.AsyncClient(timeout=30) as http:
-        for service in ("learner", "credential", "notify"):
+        for service in ("learner", "credential", "notify", "insights"):
             base = getattr(stack.endpoints, service)
             spec = (await http.get(f"{base}/openapi.json")).json()
             for path, operations in spec["paths"].items():

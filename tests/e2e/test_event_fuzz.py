@@ -1,12 +1,12 @@
-"""Property-based fuzzing of the event consumers (credential and notify) on the real broker.
+"""Property-based fuzzing of the event consumers (credential, notify, insights) on the real broker.
 
 Hypothesis draws batches of events that *validate* against the contracts — learners with odd
 but valid names, birth dates from 1900 on, any topics and interests; programmes with any
 places, ages, dates, fees and long descriptions; records, corrections, revocations, merges,
 withdrawals, recognitions and credentials among those learners — and publishes them to the
 real topics. Then a control learner (a fresh id: another learner) is registered and offered a
-programme. The property: every drawn event is handled or dead-lettered on its own — both
-consumer groups commit past all of them, nothing of the control learner's is dead-lettered,
+programme. The property: every drawn event is handled or dead-lettered on its own — every
+consumer group commits past all of them, nothing of the control learner's is dead-lettered,
 and the control learner is told about the control programme.
 
 Budget: ``EXAMPLES`` batches of up to ``MAX_EVENTS`` events, no shrinking (seconds on a laptop).
@@ -36,7 +36,11 @@ from tests.conftest import Stack, read_topic
 
 EXAMPLES = 10
 MAX_EVENTS = 12
-GROUPS = {"notify": (learners, programmes, credentials, records), "credential": (learners, records)}
+GROUPS = {
+    "notify": (learners, programmes, credentials, records),
+    "credential": (learners, records),
+    "insights": (learners, programmes, credentials, records),
+}
 
 # text a person could type: any visible character, as the contracts accept it
 _visible = st.characters(exclude_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))

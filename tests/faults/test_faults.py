@@ -240,10 +240,11 @@ async def test_a_poison_message_in_each_topic_is_dead_lettered_and_the_stream_go
     stack: Stack, http: httpx.AsyncClient, ledger: Ledger
 ) -> None:
     consumers = {
-        "learners.v1": ("credential", "notify"),
-        "learning-records.v1": ("credential", "notify"),
-        "programmes.v1": ("notify",),
-        "credentials.v1": ("notify",),
+        "learners.v1": ("credential", "notify", "insights"),
+        "learning-records.v1": ("credential", "notify", "insights"),
+        "programmes.v1": ("notify", "insights"),
+        "credentials.v1": ("notify", "insights"),
+        "notifications.v1": ("insights",),
     }
     producer = AIOKafkaProducer(bootstrap_servers=stack.kafka, acks="all")
     await producer.start()
@@ -269,7 +270,7 @@ async def test_a_poison_message_in_each_topic_is_dead_lettered_and_the_stream_go
     learner_id = good.json()["learner_id"]
     await eventually(lambda: trail_of(http, stack, learner_id), lambda t: t.get("entry_count") == 1)
     caught = 0
-    for group in ("credential", "notify"):
+    for group in ("credential", "notify", "insights"):
 
         async def letters(g: str = group) -> set[bytes]:
             return {r.key for r in await read_topic(stack.kafka, f"{g}.dlq")}
@@ -278,8 +279,8 @@ async def test_a_poison_message_in_each_topic_is_dead_lettered_and_the_stream_go
         found = await eventually(letters, lambda f, e=expected: e <= f)  # type: ignore[misc]
         caught += len(expected & found)
     ledger.record(
-        fault="a poison message in each of 4 topics",
-        poison_messages=4,
+        fault="a poison message in each of 5 topics",
+        poison_messages=5,
         dead_lettered=caught,
         consumers_blocked=0,
     )

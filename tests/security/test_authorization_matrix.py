@@ -1,4 +1,4 @@
-"""Who may call what, over every operation of the three running services.
+"""Who may call what, over every operation of the four running services.
 
 ``TABLE`` classifies each operation (method and path). A test compares it with the services'
 own OpenAPI documents, so an endpoint nobody classified — or a classified one that is gone —
@@ -28,13 +28,14 @@ import pytest
 from services.common.portal import form_token
 from services.common.tokens import issue_token, secret_hash, verify_token
 from services.credential.vc.keys import did_document
+from services.insights.units import catalogue
 from services.notify.signing import unsubscribe_token
 from tests.conftest import Stack, eventually, national_id, new_provider, record, submission
 from tests.e2e.test_oidc_sign_in import sign_in
 from tests.e2e.test_recognition_import import School
 from tests.e2e.test_record_path import submit, trail_of
 
-Service = Literal["learner", "credential", "notify"]
+Service = Literal["learner", "credential", "notify", "insights"]
 Access = Literal[
     "public",  # anyone; credentials sent along change nothing
     "operator",  # /metrics: a caller on this host, or the metrics or admin token
@@ -46,6 +47,7 @@ Access = Literal[
     "session",  # a learner's own live sign-in session (its access token), nobody else
     "admin",  # the department only
     "capability",  # whoever holds an unguessable id or a signed link
+    "figures",  # the department, or an officer of the unit asked for (or of a unit holding it)
     # the portal's browser session: the access token in the lt_access cookie (never a header);
     # a form also needs the session's form token and an Origin of the portal's services
     "portal",
@@ -111,6 +113,14 @@ class World:
     oidc_answers: list[tuple[dict[str, str], str]] = field(default_factory=list)
     oidc_spent: tuple[dict[str, str], str] = ({}, "")
     spent_refresh_token: str = ""
+    officer_unit: str = ""  # a commune; the world's officer serves it
+    other_unit: str = ""  # another commune of the same province
+    report_period: str = ""  # a periodic report the insights service has stored
+
+    def officer(self, unit: str | None = None) -> dict[str, str]:
+        """An officer credential as the department issues it, for ``unit``."""
+        return {"Authorization": f"Bearer {self.signed(unit or self.officer_unit, 'officer', 600)}"}
+
     # the portal: a session bound to `learner` (records, a credential, an inbox), sessions to
     # sign out, an unbound one with a claim code to redeem, and share links of `learner`
     portal_token: str = ""
@@ -675,8 +685,36 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             ),
         ),
     }
+    insights: dict[str, Rule] = {
+        **health,
+        "GET /v1/figures": Rule(
+            "figures",
+            200,
+            lambda w: Call("/v1/figures", params={"period": "2026", "unit": w.officer_unit}),
+        ),
+        "POST /v1/admin/officers": Rule(
+            "admin",
+            201,
+            lambda w: Call("/v1/admin/officers", {"unit_code": w.officer_unit, "days": 1}),
+        ),
+        "PUT /v1/admin/populations/{unit_code}/{year}": Rule(
+            "admin",
+            200,
+            lambda w: Call(f"/v1/admin/populations/{w.officer_unit}/2026", {"adults": 1200}),
+        ),
+        "GET /v1/admin/populations": Rule("admin", 200, lambda w: Call("/v1/admin/populations")),
+        "GET /v1/reports": Rule("admin", 200, lambda w: Call("/v1/reports")),
+        "GET /v1/reports/{period}": Rule(
+            "admin", 200, lambda w: Call(f"/v1/reports/{w.report_period}")
+        ),
+    }
     table: dict[tuple[Service, str], Rule] = {}
-    for service, rules in (("learner", learner), ("credential", credential), ("notify", notify)):
+    for service, rules in (
+        ("learner", learner),
+        ("credential", credential),
+        ("notify", notify),
+        ("insights", insights),
+    ):
         for operation, rule in rules.items():
             table[(service, operation)] = rule  # type: ignore[index]
     return table
@@ -702,6 +740,9 @@ async def _post(http: httpx.AsyncClient, url: str, headers: dict[str, str], body
 @pytest.fixture(scope="module")
 async def world(stack: Stack) -> AsyncIterator[World]:
     w = World(stack)
+    units = catalogue()
+    w.officer_unit = units.commune("22735") or ""
+    w.other_unit = next(c for c in units.communes_in("56") if c != w.officer_unit)
     learner_url = stack.endpoints.learner
     admin = stack.admin
     async with httpx.AsyncClient(timeout=60) as http:
@@ -898,6 +939,13 @@ async def world(stack: Stack) -> AsyncIterator[World]:
 
         w.notification_id = (await eventually(inbox, bool))[0]["id"]
 
+        async def reports() -> list[dict[str, Any]]:
+            response = await http.get(f"{stack.endpoints.insights}/v1/reports", headers=admin)
+            found: list[dict[str, Any]] = response.json() if response.status_code == 200 else []
+            return found
+
+        w.report_period = (await eventually(reports, bool))[0]["period"]
+
         async def share() -> tuple[str, str]:
             """A share link of the whole trail, made through the portal's form: its token
             (from the page that shows it once) and its id (from the trail page's list)."""
@@ -931,7 +979,7 @@ async def world(stack: Stack) -> AsyncIterator[World]:
 # the table matches the services
 
 
-@pytest.mark.parametrize("service", ["learner", "credential", "notify"])
+@pytest.mark.parametrize("service", ["learner", "credential", "notify", "insights"])
 async def test_every_operation_is_classified(
     stack: Stack, http: httpx.AsyncClient, service: Service
 ) -> None:
@@ -1004,6 +1052,7 @@ def _wrong_callers(
             ("a tampered token", w.tampered(w.learner, "learner"), 401),
             ("a token signed with another secret", w.forged(w.learner, "learner"), 401),
             ("another learner's token", w.bearer(w.other_learner), 403),
+            ("an officer's credential", w.officer(), 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
     if rule.access == "session":
@@ -1028,6 +1077,22 @@ def _wrong_callers(
             ("a learner token altered to claim admin", w.tampered(w.learner, "admin"), 401),
             ("an admin token signed with another secret", w.forged("department", "admin"), 401),
             ("a learner token", w.bearer(w.learner), 403),
+            ("an officer's credential", w.officer(), 403),
+            ("a centre's API key", key(w.key_a), 401),
+        ]
+    if rule.access == "figures":
+        return [
+            ("no credentials", {}, 401),
+            ("a garbage token", {"Authorization": "Bearer garbage"}, 401),
+            ("the officer's expired credential", w.expired(w.officer_unit, "officer"), 401),
+            ("a learner token altered to an officer's", w.tampered(w.officer_unit, "officer"), 401),
+            (
+                "an officer credential signed with another secret",
+                w.forged(w.officer_unit, "officer"),
+                401,
+            ),
+            ("a learner token", w.bearer(w.learner), 403),
+            ("another commune's officer", w.officer(w.other_unit), 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
     return []
@@ -1112,6 +1177,12 @@ def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
         ]
     if rule.access == "admin":
         return [("the department", w.stack.admin)]
+    if rule.access == "figures":
+        return [
+            ("the department", w.stack.admin),
+            ("the unit's officer", w.officer()),
+            ("the province's officer", w.officer("56")),
+        ]
     if rule.access == "portal":
         mine = rule.session(w) if rule.session else w.portal_token
         # a page of one service may post to another's: any of the three origins will do

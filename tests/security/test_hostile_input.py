@@ -25,7 +25,7 @@ from tests.e2e.test_record_path import submit
 
 MIB = 1024 * 1024
 PROBLEM = "application/problem+json"
-SERVICES = ("learner", "credential", "notify")
+SERVICES = ("learner", "credential", "notify", "insights")
 
 
 def _base(stack: Stack, service: str) -> str:

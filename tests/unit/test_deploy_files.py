@@ -19,7 +19,7 @@ def _env_names() -> set[str]:
 
 def test_services_environment_names_match_the_settings_object() -> None:
     known = _env_names()
-    for name in ("learner", "credential", "notify"):
+    for name in ("learner", "credential", "notify", "insights"):
         service = COMPOSE["services"][name]
         env = service["environment"]
         assert set(env) <= known, f"{name}: unknown settings {set(env) - known}"
@@ -30,7 +30,7 @@ def test_services_environment_names_match_the_settings_object() -> None:
 
 
 def test_services_wait_for_healthy_kafka_and_mongo() -> None:
-    for name in ("learner", "credential", "notify"):
+    for name in ("learner", "credential", "notify", "insights"):
         depends = COMPOSE["services"][name]["depends_on"]
         assert depends == {
             "kafka": {"condition": "service_healthy"},

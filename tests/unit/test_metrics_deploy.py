@@ -10,7 +10,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 PROMETHEUS = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
-SERVICES = ("learner", "credential", "notify")
+SERVICES = ("learner", "credential", "notify", "insights")
 
 
 def test_traces_go_to_jaegers_otlp_http_receiver() -> None:

@@ -120,6 +120,7 @@ def test_the_template_is_written_with_safe_cells() -> None:
 REVIEWED_CSV_WRITERS = {
     "cli/importer.py": "the error file: every cell through safe_cell",
     "cli/main.py": "the template: template_rows() returns safe cells",
+    "services/insights/workbook.py": "the figures: rows_of() and the row's own cells safe",
 }
 
 
@@ -135,5 +136,7 @@ def test_every_csv_the_project_writes_goes_through_safe_cell() -> None:
     )
     importer = (ROOT / "cli/importer.py").read_text(encoding="utf-8")
     assert "writer.writerow([safe_cell(cell) for cell in" in importer
+    figures = (ROOT / "services/insights/workbook.py").read_text(encoding="utf-8")
+    assert "return value if isinstance(value, int | float) else safe_cell(value)" in figures
     main = (ROOT / "cli/main.py").read_text(encoding="utf-8")
     assert "writerows(template_rows())" in main

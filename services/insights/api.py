@@ -1,0 +1,279 @@
+"""The insights service's HTTP API: the department's figures, its officers' credentials and the
+population figures it enters."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.access import app_settings, caller, require_admin
+from services.common.pages import FOR_PEOPLE, page_language, wants_page
+from services.common.problems import Problem
+from services.common.settings import Settings
+from services.common.tokens import Claims, issue_token
+from services.insights.figures import Period, Scope, figures, resolve
+from services.insights.figures_page import render
+from services.insights.store import InsightsStore
+from services.insights.units import Catalogue, Level, Unit, catalogue
+from services.insights.workbook import csv_bytes, workbook_bytes
+
+router = APIRouter(tags=["figures"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OFFICER_DAYS_MAX = 90
+
+
+async def store(request: Request) -> InsightsStore:
+    found: InsightsStore = request.app.state.store
+    return found
+
+
+Store = Annotated[InsightsStore, Depends(store)]
+
+
+async def figures_reader(who: Annotated[Claims, Depends(caller)]) -> Claims:
+    """The department, or an officer (of a unit)."""
+    if who.role not in ("admin", "officer"):
+        raise Problem(
+            403,
+            "Forbidden",
+            "Figures are for the department and the officers it issued a credential to; a "
+            "learner token does not reach them.",
+        )
+    return who
+
+
+def within(own: Unit, asked: Unit, units: Catalogue) -> bool:
+    """Whether an officer of ``own`` may read ``asked``: the unit itself, or a unit inside
+    it (a commune of a province or of an old district)."""
+    if asked.code == own.code:
+        return True
+    if own.level is Level.PROVINCE:
+        return asked.province_code == own.code
+    if own.level is Level.OLD_DISTRICT:
+        return asked.level is Level.COMMUNE and units.old_district_of(asked.code) == own.code
+    return False
+
+
+def scope_for(who: Claims, unit: str | None) -> Scope:
+    """The scope a caller asked for, if they may read it: 404 for a code no unit has, 403 for
+    an officer asking outside their unit."""
+    units = catalogue()
+    asked = None
+    if unit is not None:
+        asked = units.resolve(unit)
+        if asked is None:
+            raise Problem(
+                404,
+                "Unknown administrative unit",
+                f"No province, former district or commune has the code {unit!r}: give a "
+                "2-digit province, 3-digit former district or 5-digit commune code.",
+            )
+    if who.role == "admin":
+        return Scope(asked)
+    own = units.resolve(who.subject)
+    if own is None:
+        raise Problem(403, "Forbidden", "This officer credential names no known unit.")
+    if asked is None:
+        return Scope(own)
+    if not within(own, asked, units):
+        raise Problem(
+            403,
+            "Forbidden",
+            f"This officer credential reaches {own.name} ({own.code}) only, not "
+            f"{asked.name} ({asked.code}).",
+        )
+    return Scope(asked)
+
+
+def period_of(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise Problem(
+            422,
+            "Invalid period",
+            str(exc),
+            errors=[{"field": "period", "detail": str(exc)}],
+        ) from exc
+
+
+async def computed(records: InsightsStore, period: Period, scope: Scope) -> dict[str, Any]:
+    facts, populations = await records.facts(), await records.populations()
+    return figures(resolve(facts, catalogue()), catalogue(), period, scope, populations)
+
+
+PeriodQuery = Annotated[
+    str, Query(description="A year (2026), a quarter (2026-Q3) or a month (2026-07).")
+]
+UnitQuery = Annotated[
+    str | None,
+    Query(
+        description="A province (2 digits), former district (3) or commune (5) code; "
+        "pre-2025 codes count under their successor. An officer's own unit by default."
+    ),
+]
+
+
+@router.get(
+    "/v1/figures",
+    summary="The indicators of a period and unit (department, or an officer of the unit)",
+    description="JSON for a program; the dashboard page for a browser (`Accept: text/html`, "
+    "or `?format=html&lang=vi|en`); the workbook with `?format=xlsx`, CSV with `?format=csv`. "
+    "The credential goes in the `Authorization` header only.",
+    openapi_extra=FOR_PEOPLE,
+)
+async def get_figures(
+    request: Request,
+    records: Store,
+    who: Annotated[Claims, Depends(figures_reader)],
+    period: PeriodQuery,
+    unit: UnitQuery = None,
+    format: Annotated[Literal["json", "html", "xlsx", "csv"] | None, Query()] = None,
+) -> Response:
+    chosen = period_of(period)
+    scope = scope_for(who, unit)
+    found = await computed(records, chosen, scope)
+    name = f"so-lieu-{chosen.label}{'-' + scope.unit.code if scope.unit else ''}"
+    if format == "xlsx":
+        return Response(
+            workbook_bytes(found),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    if format == "csv":
+        return Response(
+            csv_bytes(found),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    if format == "html" or (format is None and wants_page(request)):
+        lang = page_language(request)
+        return HTMLResponse(
+            render(found, lang),
+            headers={"Cache-Control": "no-store", "Content-Language": lang},
+        )
+    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+
+
+class OfficerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    unit_code: str = Field(pattern=r"^[0-9]{2,6}$", description="The unit the officer serves.")
+    days: int = Field(default=30, ge=1, le=OFFICER_DAYS_MAX, description="How long it is good.")
+
+
+@router.post(
+    "/v1/admin/officers",
+    status_code=201,
+    summary="Issue an officer credential scoped to one unit (the department)",
+)
+async def issue_officer(
+    body: OfficerRequest,
+    _: Annotated[Claims, Depends(require_admin)],
+    settings: Annotated[Settings, Depends(app_settings)],
+) -> dict[str, Any]:
+    unit = catalogue().resolve(body.unit_code)
+    if unit is None:
+        raise Problem(
+            422,
+            "Unknown administrative unit",
+            f"No unit has the code {body.unit_code!r}.",
+            errors=[{"field": "unit_code", "detail": "not a known unit code"}],
+        )
+    expires_at = int(time.time()) + body.days * 86_400
+    token = issue_token(settings.token_secret.get_secret_value(), unit.code, "officer", expires_at)
+    return {
+        "token": token,
+        "unit": {"code": unit.code, "name": unit.name, "level": unit.level.value},
+        "expires_at": expires_at,
+    }
+
+
+class PopulationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    adults: int = Field(ge=1, le=50_000_000, description="People aged 15 or more.")
+
+
+@router.put(
+    "/v1/admin/populations/{unit_code}/{year}",
+    summary="Enter a commune's adult population for a year (the department)",
+)
+async def put_population(
+    unit_code: str,
+    year: int,
+    body: PopulationRequest,
+    records: Store,
+    _: Annotated[Claims, Depends(require_admin)],
+) -> dict[str, Any]:
+    commune = catalogue().commune(unit_code) if unit_code.isdigit() else None
+    if commune is None or not 2000 <= year <= 2100:
+        raise Problem(
+            422,
+            "Invalid population figure",
+            "Give a commune code (5 digits; a pre-2025 code counts under its successor) and a "
+            "year between 2000 and 2100.",
+        )
+    return await records.set_population(commune, year, body.adults)
+
+
+@router.get(
+    "/v1/admin/populations",
+    summary="The population figures entered (the department)",
+)
+async def list_populations(
+    records: Store, _: Annotated[Claims, Depends(require_admin)]
+) -> list[dict[str, Any]]:
+    return await records.population_list()
+
+
+@router.get("/v1/reports", summary="The stored periodic reports (the department)")
+async def list_reports(
+    records: Store, _: Annotated[Claims, Depends(require_admin)]
+) -> list[dict[str, Any]]:
+    return await records.reports()
+
+
+@router.get(
+    "/v1/reports/{period}",
+    summary="A stored periodic report: its figures as they stood when produced (the department)",
+)
+async def get_report(
+    period: str,
+    records: Store,
+    _: Annotated[Claims, Depends(require_admin)],
+    format: Annotated[Literal["json", "html", "xlsx", "csv"], Query()] = "json",
+) -> Response:
+    doc = await records.report(period)
+    if doc is None:
+        raise Problem(
+            404,
+            "No such report",
+            f"No periodic report is stored for {period!r}: reports are produced on the 5th "
+            "for the month, quarter and year before (GET /v1/reports lists them); for any "
+            "period use GET /v1/figures.",
+        )
+    found: dict[str, Any] = doc["figures"]
+    if format == "xlsx":
+        return Response(
+            workbook_bytes(found),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="bao-cao-{period}.xlsx"'},
+        )
+    if format == "csv":
+        return Response(csv_bytes(found), media_type="text/csv; charset=utf-8")
+    if format == "html":
+        return HTMLResponse(render(found, "vi"), headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "period": period,
+            "produced_at": doc["produced_at"],
+            "event_id": doc.get("event_id"),  # once announced
+            "figures": found,
+        },
+        headers={"Cache-Control": "no-store"},
+    )

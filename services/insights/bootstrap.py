@@ -1,0 +1,60 @@
+"""Composition root of the insights service."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+
+from contracts import credentials, learners, notifications, programmes, records
+from services.common.http import create_app
+from services.common.runtime import Runtime
+from services.common.settings import Settings
+from services.insights.api import router
+from services.insights.projection import FiguresProjection
+from services.insights.reports import Reporter
+from services.insights.store import InsightsStore
+from services.insights.units import catalogue
+
+TOPICS = (learners.TOPIC, records.TOPIC, programmes.TOPIC, credentials.TOPIC, notifications.TOPIC)
+
+DESCRIPTION = """The department's figures, counted from the event log by administrative unit.
+
+* **The department** (admin token) reads every unit's indicators (`GET /v1/figures`), issues
+  officer credentials scoped to one unit, and enters the adult population of communes.
+* **An officer** reads the figures of their own unit only.
+* Cells counting fewer than five people are shown as `<5` below province level.
+* The periodic report of the last month, quarter and year is produced on the 5th, stored, and
+  announced on `insights.v1`; the department reads them under `/v1/reports`.
+"""
+
+
+def build(settings: Settings) -> FastAPI:
+    runtime = Runtime(settings)
+    store = InsightsStore(runtime.db)
+    projection = FiguresProjection(store)
+    runtime.consume(TOPICS, projection.handle)
+
+    reporter = Reporter(store, runtime.log, settings.report_check_seconds)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def on_start() -> None:
+        catalogue()  # read the unit catalogue before the first request needs it
+        tasks.append(asyncio.create_task(reporter.forever(), name="insights-reports"))
+
+    async def on_stop() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = create_app(
+        settings=settings,
+        title="Learning Trail — insights service",
+        description=DESCRIPTION,
+        lifespan=runtime.lifespan(on_start, on_stop),
+        readiness=runtime.readiness,
+        metrics=runtime.metrics,
+    )
+    app.state.store = store
+    app.include_router(router)
+    return app

@@ -1,0 +1,135 @@
+"""The insights service's MongoDB access: facts inserted once by id, read whole for a report,
+and the population figures the department enters.
+
+Facts are only ever inserted (:mod:`services.insights.facts`), so the consumer needs no
+conditional update — the one kind of write FerretDB does not make atomic — and applying a
+batch twice inserts nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.common.keyed import Document, insert_new
+from services.insights.facts import PROJECTED, Fact
+
+# The facts of each consumed batch, packed as JSON text in one document: FerretDB converts
+# every field of every document it returns, so reading 170,000 small documents took 144 s
+# on the development machine and the same facts packed in JSON took about a tenth of that
+# (bench/insights_report.py, BENCHMARKS.md).
+PACKS = "fact_packs"
+PACK_FACTS = 1_000  # facts a pack holds at most (about 0.4 MB of JSON)
+PACKS_A_BATCH = 50
+POPULATIONS = "populations"
+REPORTS = "reports"
+
+
+def _canonical(doc: Document) -> str:
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False)
+
+
+class InsightsStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+
+    async def add(self, facts: dict[str, list[Fact]]) -> int:
+        """Store a batch's facts packed, at most PACK_FACTS a document; how many facts went
+        into packs not stored before (a batch delivered again as it was adds nothing)."""
+        every = sorted(
+            ((name, doc) for name, docs in facts.items() for doc in docs),
+            key=lambda item: (item[0], str(item[1]["_id"])),
+        )
+        packs: list[Document] = []
+        counts: dict[str, int] = {}
+        for start in range(0, len(every), PACK_FACTS):
+            part = every[start : start + PACK_FACTS]
+            grouped: dict[str, list[Fact]] = {}
+            for name, doc in part:
+                grouped.setdefault(name, []).append(doc)
+            names = "\n".join(f"{name}/{doc['_id']}" for name, doc in part)
+            pack_id = hashlib.sha256(names.encode()).hexdigest()
+            counts[pack_id] = len(part)
+            packs.append(
+                {
+                    "_id": pack_id,
+                    "count": len(part),
+                    "facts": json.dumps(grouped, ensure_ascii=False, sort_keys=True),
+                }
+            )
+        if not packs:
+            return 0
+        stored = await insert_new(self.db[PACKS], packs)
+        return sum(counts[pack_id] for pack_id in stored)
+
+    async def facts(self) -> dict[str, list[Document]]:
+        """Every stored fact, by collection, each once (what the figures are computed from)."""
+        found: dict[str, dict[str, Document]] = {name: {} for name in PROJECTED}
+        # FerretDB sends a batch as one message however large (MongoDB stops at 16 MiB): a
+        # batch of PACKS_A_BATCH full packs stays far under the 48 MB a message may carry
+        async for pack in self.db[PACKS].find({}, batch_size=PACKS_A_BATCH):
+            for name, docs in json.loads(pack["facts"]).items():
+                known = found.setdefault(name, {})
+                for doc in docs:
+                    # the same fact in two packs (a batch delivered again in other company) is
+                    # one fact; should two events ever give one id different facts (a record
+                    # revoked twice), the same one is kept whatever the order packs are read in
+                    held = known.get(doc["_id"])
+                    if held is None or (held != doc and _canonical(doc) < _canonical(held)):
+                        known[doc["_id"]] = doc
+        return {name: [docs[k] for k in sorted(docs)] for name, docs in found.items()}
+
+    async def populations(self) -> dict[tuple[str, int], int]:
+        """The adult population the department entered, by (commune code, year)."""
+        return {
+            (doc["unit"], int(doc["year"])): int(doc["adults"])
+            async for doc in self.db[POPULATIONS].find({})
+        }
+
+    async def population_list(self) -> list[dict[str, Any]]:
+        return [
+            {k: v for k, v in doc.items() if k != "_id"}
+            async for doc in self.db[POPULATIONS].find({}).sort("_id", 1)
+        ]
+
+    async def set_population(self, unit: str, year: int, adults: int) -> dict[str, Any]:
+        """Enter (or replace) a commune's adult population for a year; one document per
+        (unit, year), replaced whole, so two entries at once leave one of them."""
+        doc = {
+            "unit": unit,
+            "year": year,
+            "adults": adults,
+            "entered_at": datetime.now(UTC).isoformat(),
+        }
+        await self.db[POPULATIONS].replace_one({"_id": f"{unit}:{year}"}, doc, upsert=True)
+        return doc
+
+    async def report(self, period: str) -> Document | None:
+        """A stored periodic report, by its period."""
+        found: Document | None = await self.db[REPORTS].find_one({"_id": period})
+        return found
+
+    async def reports(self) -> list[dict[str, Any]]:
+        """The stored reports, newest period first, without their figures."""
+        cursor = self.db[REPORTS].find({}, {"figures": 0, "pending": 0})
+        return sorted(
+            [{"period": d["_id"], "produced_at": d["produced_at"]} async for d in cursor],
+            key=lambda d: d["period"],
+            reverse=True,
+        )
+
+    async def add_report(self, doc: Document) -> bool:
+        """Store a report unless its period has one; whether this call stored it."""
+        return bool(await insert_new(self.db[REPORTS], [doc]))
+
+    async def unannounced_reports(self) -> list[Document]:
+        return [d async for d in self.db[REPORTS].find({"pending": {"$exists": True}})]
+
+    async def report_announced(self, period: str, event_id: str) -> None:
+        await self.db[REPORTS].update_one(
+            {"_id": period}, {"$set": {"event_id": event_id}, "$unset": {"pending": ""}}
+        )
