@@ -272,7 +272,8 @@ async def get_report(
         {
             "period": period,
             "produced_at": doc["produced_at"],
-            "event_id": doc.get("event_id"),  # once announced
+            # the insights.v1 event announcing it (appended through the outbox)
+            "event_id": (doc.get("pending") or {}).get("event_id"),
             "figures": found,
         },
         headers={"Cache-Control": "no-store"},

@@ -36,16 +36,19 @@ def build(settings: Settings) -> FastAPI:
     runtime.consume(TOPICS, projection.handle)
 
     reporter = Reporter(store, runtime.log, settings.report_check_seconds)
+    relay = runtime.relay(store.outbox)
     tasks: list[asyncio.Task[None]] = []
 
     async def on_start() -> None:
         catalogue()  # read the unit catalogue before the first request needs it
+        await relay.start()
         tasks.append(asyncio.create_task(reporter.forever(), name="insights-reports"))
 
     async def on_stop() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await relay.stop()
 
     app = create_app(
         settings=settings,

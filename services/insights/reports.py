@@ -3,9 +3,9 @@
 
 Each report is one document keyed by its period, inserted once: two instances that find the
 same report due both try, one insert wins, and only the winner's document exists. The document
-keeps the event announcing it (``pending``) until Kafka has it; a report stored but not yet
-announced (the process died in between, Kafka was down) is announced by the next round with
-the same event id, so it is announced once to consumers.
+carries the event announcing it (``pending``) through the chassis' outbox: appended at once,
+and by the outbox relay with the same event id if the process died in between or Kafka was
+down, so it is announced once to consumers.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import insights
-from contracts.envelope import new_event_id
-from services.common.broker import EventLog, publish_pending_many
+from services.common.broker import EventLog
+from services.common.outbox import pending_event
 from services.insights.figures import VIETNAM, Period, Scope, figures, resolve
 from services.insights.schedule import latest_due
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 
-SOURCE = "/insights"
 _log = logging.getLogger("learningtrail.insights.reports")
 
 
@@ -57,36 +56,22 @@ class Reporter:
                 "period": label,
                 "produced_at": moment.isoformat(),
                 "figures": found,
-                "pending": {
-                    "event_id": new_event_id(),
-                    "type": insights.REPORT_PUBLISHED,
-                    "data": event.model_dump(mode="json"),
-                },
+                "pending": pending_event(insights.REPORT_PUBLISHED, label, event),
             }
             if await self.store.add_report(doc):
                 produced.append(label)
                 _log.info("report produced", extra={"period": label})
+                # what Kafka does not take now, the outbox relay appends
+                await self.store.outbox.append(self.log, "reports", [doc])
         return produced
-
-    async def announce(self) -> int:
-        """Announce every stored report whose event Kafka does not have yet."""
-        announced = 0
-        for doc in await self.store.unannounced_reports():
-            (failed,) = await publish_pending_many(self.log, [(doc["pending"], doc["_id"])], SOURCE)
-            if failed is not None:
-                raise failed  # kept pending: the next round appends it with the same id
-            await self.store.report_announced(doc["_id"], doc["pending"]["event_id"])
-            announced += 1
-        return announced
 
     async def forever(self) -> None:
         """Check every ``every_seconds``; an outage is logged and tried again next round."""
         while True:
             try:
                 await self.produce_due()
-                await self.announce()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                _log.exception("the scheduled reports could not be produced or announced")
+                _log.exception("the scheduled reports could not be produced")
             await asyncio.sleep(self.every_seconds)

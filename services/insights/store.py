@@ -16,6 +16,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.keyed import Document, insert_new
+from services.common.outbox import Kind, Outbox
 from services.insights.facts import PROJECTED, Fact
 
 # The facts of each consumed batch, packed as JSON text in one document: FerretDB converts
@@ -27,6 +28,7 @@ PACK_FACTS = 1_000  # facts a pack holds at most (about 0.4 MB of JSON)
 PACKS_A_BATCH = 50
 POPULATIONS = "populations"
 REPORTS = "reports"
+SOURCE = "/insights"
 
 
 def _canonical(doc: Document) -> str:
@@ -36,6 +38,8 @@ def _canonical(doc: Document) -> str:
 class InsightsStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
+        # a stored report carries the event announcing it (``pending``): the chassis' outbox
+        self.outbox = Outbox(db, [Kind("reports", db[REPORTS])], SOURCE)
 
     async def add(self, facts: dict[str, list[Fact]]) -> int:
         """Store a batch's facts packed, at most PACK_FACTS a document; how many facts went
@@ -123,13 +127,7 @@ class InsightsStore:
         )
 
     async def add_report(self, doc: Document) -> bool:
-        """Store a report unless its period has one; whether this call stored it."""
+        """Store a report, with its event noted in the outbox, unless its period has one;
+        whether this call stored it (the loser's outbox entry is an orphan the relay drops)."""
+        await self.outbox.expect("reports", [doc])
         return bool(await insert_new(self.db[REPORTS], [doc]))
-
-    async def unannounced_reports(self) -> list[Document]:
-        return [d async for d in self.db[REPORTS].find({"pending": {"$exists": True}})]
-
-    async def report_announced(self, period: str, event_id: str) -> None:
-        await self.db[REPORTS].update_one(
-            {"_id": period}, {"$set": {"event_id": event_id}, "$unset": {"pending": ""}}
-        )

@@ -207,12 +207,19 @@ async def test_the_periodic_reports_are_produced_stored_and_announced(
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
 
-    announced: dict[str, set[str]] = {}
-    for record in await read_topic(stack.kafka, insights.TOPIC):
-        event_id = dict(record.headers)["ce_id"].decode()
-        announced.setdefault(json.loads(record.value)["report_id"], set()).add(event_id)
+    async def announced() -> dict[str, set[str]]:
+        found: dict[str, set[str]] = {}
+        for record in await read_topic(stack.kafka, insights.TOPIC):
+            event_id = dict(record.headers)["ce_id"].decode()
+            found.setdefault(json.loads(record.value)["report_id"], set()).add(event_id)
+        return found
+
+    told = await eventually(
+        announced,
+        lambda found: all(r["event_id"] in found.get(p, set()) for p, r in held.items()),
+    )
     for period, report in held.items():
-        assert report["event_id"] in announced[period], (period, announced.get(period))
+        assert told[period] == {report["event_id"]}, (period, told.get(period))  # once
 
 
 async def test_trail_report_writes_the_apis_figures_and_rebuild_insights_agrees(
