@@ -21,7 +21,8 @@ import typer.main
 from cli.main import app
 
 ROOT = Path(__file__).resolve().parents[2]
-PORTS = ("KAFKA", "KAFKA_CONTROLLER", "MONGODB", "LEARNER", "CREDENTIAL", "NOTIFY", "OIDC")
+PORTS = ("KAFKA", "KAFKA_CONTROLLER", "MONGODB", "LEARNER", "CREDENTIAL", "NOTIFY", "INSIGHTS")
+PORTS += ("OIDC",)
 PORTS += ("TRACESINK", "SMTP")
 # what a person is told to do when something could not be reached
 WHAT_TO_DO = re.compile(r"trail dev status|trail dev up|re-run|LT_[A-Z_]+_URL")
@@ -76,6 +77,7 @@ def cases(tmp: Path, credential_port: int) -> dict[tuple[str, ...], Case]:
         ("token",): Case(("token", "5b0e4c1a"), (0,), network=False),
         ("import",): Case(("import", str(csv_file), "--provider", pid)),
         ("rebuild",): Case(("rebuild", "credential")),
+        ("report",): Case(("report", "--period", "2026-Q3", "--out", str(tmp / "bao-cao.xlsx"))),
         # a credential naming an issuer and a status list that cannot be reached: "could not
         # be checked" (2) or "failed" (1: this one is no real credential), never a traceback
         ("verify",): Case(("verify", str(credential), "--online"), (1, 2), network=False),
