@@ -83,6 +83,8 @@ def examples(node: Any, where: str = "#") -> Iterator[tuple[str, dict[str, Any],
 def texts_about_people(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
     if isinstance(value, dict):
         for k, v in value.items():
+            if k == "name" and "homePage" in value:
+                continue  # an xAPI account's name is the login id on that site, not a name
             yield from texts_about_people(v, k)
     elif isinstance(value, list):
         for item in value:
