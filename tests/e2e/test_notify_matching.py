@@ -211,7 +211,11 @@ async def new_learner(
     )
     assert answer.status_code == 202, answer.text
     learner_id: str = answer.json()["learner_id"]
-    await eventually(lambda: preferences(http, stack, learner_id), lambda p: "learner_id" in p)
+    # notify knows the learner once their profile arrived (before, GET answers the defaults)
+    await eventually(
+        lambda: preferences(http, stack, learner_id),
+        lambda p: p.get("home_commune") == place and p.get("email") == email_address,
+    )
     return learner_id
 
 
