@@ -96,35 +96,6 @@ class Settings(BaseSettings):
         le=3600,
         description="How long a learner's access token lives; a refresh token gets the next.",
     )
-    session_days: int = Field(
-        default=30, ge=1, le=365, description="How long a learner's sign-in session lasts."
-    )
-    claim_code_hours: int = Field(
-        default=72, ge=1, le=24 * 30, description="How long a centre's claim code stays valid."
-    )
-    claim_attempts_per_minute: int = Field(
-        default=5, ge=1, description="Claim-code redemptions a minute per account."
-    )
-    claim_attempts_per_address_per_minute: int = Field(
-        default=30,
-        ge=1,
-        description="Claim-code redemptions a minute per client address (many people may "
-        "share one, behind a school's or a centre's network).",
-    )
-    oidc_issuer: str | None = Field(
-        default=None,
-        description="Learner service: the OpenID provider that asserts national IDs (the "
-        "national e-ID); unset, sign-in with it is off.",
-    )
-    oidc_client_id: str | None = Field(default=None, description="Our client id there.")
-    oidc_client_secret: SecretStr | None = Field(default=None, description="Our secret there.")
-    oidc_redirect_uri: str | None = Field(
-        default=None, description="Where the provider sends the person back (our callback)."
-    )
-    oidc_scopes: str = Field(default="openid profile national_id")
-    oidc_national_id_claim: str = Field(
-        default="national_id", description="The ID token claim that holds the national ID."
-    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
@@ -142,32 +113,6 @@ class Settings(BaseSettings):
         description="Deepest nesting of arrays and objects accepted in a JSON body; deeper "
         "bodies are answered 400 before they are parsed.",
     )
-    public_base_url: str = Field(
-        default="http://127.0.0.1:8000", description="Where this service is reached, for links."
-    )
-    key_encryption_key: SecretStr | None = Field(
-        default=None,
-        description="Credential service: the secret encrypting the signing keys at rest.",
-    )
-    issuer_name: str = Field(
-        default="Sở Giáo dục và Đào tạo tỉnh Khánh Hòa",
-        description="Credential service: the issuer's name on credentials.",
-    )
-    issuer_official: str | None = Field(
-        default=None,
-        description="Credential service: the official authorised to issue, on credentials.",
-    )
-    issuer_region: str | None = Field(
-        default="Khánh Hòa",
-        description="Credential service: the issuer's province (its address on credentials).",
-    )
-    issuer_street_address: str | None = Field(
-        default=None, description="Credential service: the issuer's street address."
-    )
-    issuer_parent_org: str | None = Field(
-        default="Ủy ban nhân dân tỉnh Khánh Hòa",
-        description="Credential service: the body the issuer answers to, on credentials.",
-    )
     portal_learner_url: str = Field(
         default="http://127.0.0.1:8081",
         description="Where browsers reach the learner service's portal pages (sign-in, "
@@ -181,17 +126,6 @@ class Settings(BaseSettings):
     portal_notify_url: str = Field(
         default="http://127.0.0.1:8083",
         description="Where browsers reach notify's portal pages (inbox, preferences).",
-    )
-    share_link_max_days: int = Field(
-        default=365, ge=1, le=3650, description="Longest a learner's share link may last."
-    )
-    jsonld_cache_dir: str | None = Field(
-        default=None, description="Credential service: where the fetched JSON-LD contexts live."
-    )
-    report_check_seconds: float = Field(
-        default=3600.0,
-        gt=0,
-        description="Insights service: how often it checks whether a periodic report is due.",
     )
 
     @field_validator("trusted_proxies")

@@ -1,8 +1,8 @@
 """Run the credential service: ``python -m services.credential``."""
 
 from services.common.runtime import serve
-from services.common.settings import Settings
 from services.credential.bootstrap import build
+from services.credential.settings import CredentialSettings
 
-settings = Settings(service="credential")  # the rest comes from the environment
+settings = CredentialSettings(service="credential")  # the rest comes from the environment
 serve(build(settings), settings)

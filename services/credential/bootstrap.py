@@ -11,7 +11,6 @@ from services.common.http import create_app
 from services.common.idempotency import routes
 from services.common.portal import install_portal
 from services.common.runtime import Runtime
-from services.common.settings import Settings
 from services.common.signouts import SignedOutSessions
 from services.credential.api import router
 from services.credential.importing import PriorLearningImporter
@@ -19,6 +18,7 @@ from services.credential.issuing import Issuer
 from services.credential.portal import router as portal_router
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
+from services.credential.settings import CredentialSettings
 from services.credential.store import CredentialStore, ShareStore
 from services.credential.vc.contexts import ensure_assets, runtime_loader
 from services.credential.vc.credentials import Address
@@ -36,7 +36,7 @@ DESCRIPTION = """Each learner's connected trail, and credentials anyone can veri
 """
 
 
-def build(settings: Settings) -> FastAPI:
+def build(settings: CredentialSettings) -> FastAPI:
     if settings.key_encryption_key is None:
         raise SystemExit(
             "LT_KEY_ENCRYPTION_KEY is not set: the credential service needs it to keep the "

@@ -1,8 +1,8 @@
 """Run the insights service: ``python -m services.insights``."""
 
 from services.common.runtime import serve
-from services.common.settings import Settings
 from services.insights.bootstrap import build
+from services.insights.settings import InsightsSettings
 
-settings = Settings(service="insights")  # the rest comes from the environment
+settings = InsightsSettings(service="insights")  # the rest comes from the environment
 serve(build(settings), settings)

@@ -4,6 +4,7 @@ population figures it enters."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,8 +16,9 @@ from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims, issue_token
-from services.insights.figures import Period, Scope, figures, resolve
-from services.insights.figures_page import render
+from services.insights.figures import VIETNAM, Period, Scope, figures, resolve
+from services.insights.figures_page import render, report_heading
+from services.insights.pdf import pdf_bytes
 from services.insights.store import InsightsStore
 from services.insights.units import Catalogue, Level, Unit, catalogue
 from services.insights.workbook import csv_bytes, workbook_bytes
@@ -122,7 +124,8 @@ UnitQuery = Annotated[
     "/v1/figures",
     summary="The indicators of a period and unit (department, or an officer of the unit)",
     description="JSON for a program; the dashboard page for a browser (`Accept: text/html`, "
-    "or `?format=html&lang=vi|en`); the workbook with `?format=xlsx`, CSV with `?format=csv`. "
+    "or `?format=html&lang=vi|en`); the workbook with `?format=xlsx`, CSV with `?format=csv`, "
+    "the printable report as a PDF with `?format=pdf`. "
     "The credential goes in the `Authorization` header only.",
     openapi_extra=FOR_PEOPLE,
 )
@@ -132,7 +135,7 @@ async def get_figures(
     who: Annotated[Claims, Depends(figures_reader)],
     period: PeriodQuery,
     unit: UnitQuery = None,
-    format: Annotated[Literal["json", "html", "xlsx", "csv"] | None, Query()] = None,
+    format: Annotated[Literal["json", "html", "xlsx", "csv", "pdf"] | None, Query()] = None,
 ) -> Response:
     chosen = period_of(period)
     scope = scope_for(who, unit)
@@ -150,6 +153,8 @@ async def get_figures(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
+    if format == "pdf":
+        return _pdf(found, name)
     if format == "html" or (format is None and wants_page(request)):
         lang = page_language(request)
         return HTMLResponse(
@@ -246,7 +251,7 @@ async def get_report(
     period: str,
     records: Store,
     _: Annotated[Claims, Depends(require_admin)],
-    format: Annotated[Literal["json", "html", "xlsx", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "html", "xlsx", "csv", "pdf"], Query()] = "json",
 ) -> Response:
     doc = await records.report(period)
     if doc is None:
@@ -266,6 +271,8 @@ async def get_report(
         )
     if format == "csv":
         return Response(csv_bytes(found), media_type="text/csv; charset=utf-8")
+    if format == "pdf":
+        return _pdf(found, f"bao-cao-{period}")
     if format == "html":
         return HTMLResponse(render(found, "vi"), headers={"Cache-Control": "no-store"})
     return JSONResponse(
@@ -277,4 +284,15 @@ async def get_report(
             "figures": found,
         },
         headers={"Cache-Control": "no-store"},
+    )
+
+
+def _pdf(found: dict[str, Any], name: str) -> Response:
+    """The printable report as a PDF, dated today (Vietnam), with a blank number to fill in."""
+    today = datetime.now(UTC).astimezone(VIETNAM).date()
+    heading = report_heading(found, "     /BC-SGDĐT", "SỞ GIÁO DỤC VÀ ĐÀO TẠO", today)
+    return Response(
+        pdf_bytes(found, heading),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
     )

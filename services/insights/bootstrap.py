@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from contracts import credentials, learners, notifications, programmes, records
 from services.common.http import create_app
 from services.common.runtime import Runtime
-from services.common.settings import Settings
 from services.insights.api import router
 from services.insights.projection import FiguresProjection
 from services.insights.reports import Reporter
+from services.insights.settings import InsightsSettings
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 
@@ -29,7 +29,7 @@ DESCRIPTION = """The department's figures, counted from the event log by adminis
 """
 
 
-def build(settings: Settings) -> FastAPI:
+def build(settings: InsightsSettings) -> FastAPI:
     runtime = Runtime(settings)
     store = InsightsStore(runtime.db)
     projection = FiguresProjection(store)

@@ -36,6 +36,13 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]  # inline: no XML declaration or doctype
 
 
+def _png(figure: Figure) -> bytes:
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=150, bbox_inches="tight")
+    pyplot.close(figure)
+    return out.getvalue()
+
+
 def _indicator(found: Mapping[str, Any], indicator_id: str) -> Mapping[str, Any]:
     return next(i for i in found["indicators"] if i["id"] == indicator_id)
 
@@ -51,7 +58,9 @@ def _numbers(rows: list[Mapping[str, Any]]) -> tuple[list[str], list[float], int
     return labels, values, hidden
 
 
-def bar_by_commune(found: Mapping[str, Any], indicator_id: str = "learners_with_learning") -> str:
+def _bar_by_commune(
+    found: Mapping[str, Any], indicator_id: str = "learners_with_learning"
+) -> Figure:
     """Horizontal bars of an indicator by commune (the largest first)."""
     indicator = _indicator(found, indicator_id)
     labels, values, hidden = _numbers(indicator["breakdowns"].get("commune", []))
@@ -66,10 +75,10 @@ def bar_by_commune(found: Mapping[str, Any], indicator_id: str = "learners_with_
         axes.set_yticks([])
     if hidden:
         figure.text(0.01, -0.02, f"{hidden} xã, phường dưới 5 người không hiển thị.", fontsize=8)
-    return _svg(figure)
+    return figure
 
 
-def trend(found: Mapping[str, Any], indicator_id: str = "completions") -> str:
+def _trend(found: Mapping[str, Any], indicator_id: str = "completions") -> Figure:
     """The monthly trend of an indicator over the period."""
     rows = found["trend"].get(indicator_id, [])
     indicator = _indicator(found, indicator_id)
@@ -82,10 +91,10 @@ def trend(found: Mapping[str, Any], indicator_id: str = "completions") -> str:
     axes.set_title(f"{indicator['name_vi']} theo tháng", loc="left")
     if any(not isinstance(r["value"], int | float) for r in rows):
         figure.text(0.01, -0.04, "Tháng dưới 5 người ghi 0 trên biểu đồ (<5).", fontsize=8)
-    return _svg(figure)
+    return figure
 
 
-def pathway_mix(found: Mapping[str, Any], indicator_id: str = "completions") -> str:
+def _pathway_mix(found: Mapping[str, Any], indicator_id: str = "completions") -> Figure:
     """The share of each pathway in an indicator (bars, which read better than a pie)."""
     indicator = _indicator(found, indicator_id)
     labels, values, hidden = _numbers(indicator["breakdowns"].get("pathway", []))
@@ -97,12 +106,23 @@ def pathway_mix(found: Mapping[str, Any], indicator_id: str = "completions") -> 
     axes.set_title(f"{indicator['name_vi']} theo loại hình học tập", loc="left")
     if hidden:
         figure.text(0.01, -0.02, f"{hidden} loại hình dưới 5 người không hiển thị.", fontsize=8)
-    return _svg(figure)
+    return figure
+
+
+def _figures(found: Mapping[str, Any]) -> list[Figure]:
+    """The report's charts, in order: by commune, the monthly trend (when the period has more
+    than one month), the pathway mix."""
+    charts = [_bar_by_commune(found), _pathway_mix(found)]
+    if len(found["trend"].get("completions", [])) > 1:
+        charts.insert(1, _trend(found))
+    return charts
 
 
 def all_charts(found: Mapping[str, Any]) -> list[str]:
-    """The report's charts, in order."""
-    charts = [bar_by_commune(found), pathway_mix(found)]
-    if len(found["trend"].get("completions", [])) > 1:
-        charts.insert(1, trend(found))
-    return charts
+    """The report's charts as inline SVG (the pages)."""
+    return [_svg(figure) for figure in _figures(found)]
+
+
+def all_chart_pictures(found: Mapping[str, Any]) -> list[bytes]:
+    """The report's charts as PNG pictures (the PDF)."""
+    return [_png(figure) for figure in _figures(found)]

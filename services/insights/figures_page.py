@@ -17,6 +17,7 @@ from contracts.words import Lang
 from services.common.pages import STATIC, STYLESHEET_URL, Pages
 from services.insights.charts import all_charts
 from services.insights.figures import DIMENSIONS, GROUPS
+from services.insights.units import catalogue
 
 PAGES = Pages(Path(__file__).resolve().parent / "templates")
 
@@ -30,6 +31,19 @@ class Heading:
     number: str  # e.g. 123/BC-SGDĐT
     place: str  # e.g. Khánh Hòa
     on: date
+
+
+def report_heading(found: Mapping[str, Any], number: str, body: str, on: date) -> Heading:
+    """A printed report's heading: the province's People's Committee over the department."""
+    units = catalogue()
+    unit = found["unit"]
+    province = units.units.get(unit and (unit["code"] if unit["level"] == "province" else ""))
+    if unit and province is None:
+        resolved = units.resolve(unit["code"])
+        province = units.units.get(resolved.province_code) if resolved else None
+    name = province.name if province else "Tỉnh"
+    place = name.removeprefix("Tỉnh ").removeprefix("Thành phố ")
+    return Heading(f"ỦY BAN NHÂN DÂN {name.upper()}", body, number, place, on)
 
 
 def _shown(lang: Lang) -> Any:
@@ -104,6 +118,7 @@ def render(
         report=report,
         xlsx_url=f"{base_url}?{urlencode({**query, 'format': 'xlsx'})}",
         csv_url=f"{base_url}?{urlencode({**query, 'format': 'csv'})}",
+        pdf_url=f"{base_url}?{urlencode({**query, 'format': 'pdf'})}",
         switch_url=None
         if heading
         else f"{base_url}?{urlencode({**query, 'lang': 'en' if lang == 'vi' else 'vi'})}",

@@ -1,8 +1,8 @@
 """Run the learner service: ``python -m services.learner``."""
 
 from services.common.runtime import serve
-from services.common.settings import Settings
 from services.learner.bootstrap import build
+from services.learner.settings import LearnerSettings
 
-settings = Settings(service="learner")  # the rest comes from the environment
+settings = LearnerSettings(service="learner")  # the rest comes from the environment
 serve(build(settings), settings)

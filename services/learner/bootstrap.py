@@ -8,7 +8,6 @@ from services.common.http import create_app
 from services.common.idempotency import routes
 from services.common.portal import install_portal
 from services.common.runtime import Runtime
-from services.common.settings import Settings
 from services.learner.accounts import Accounts
 from services.learner.api import ROUTERS
 from services.learner.api.deps import Services, install_handlers
@@ -18,6 +17,7 @@ from services.learner.programmes import Programmes
 from services.learner.providers import Providers
 from services.learner.ratelimit import RateLimiter
 from services.learner.sessions import Sessions
+from services.learner.settings import LearnerSettings
 from services.learner.store import LearnerStore
 from services.learner.submissions import Records
 from services.learner.xapi.documents import Documents
@@ -45,7 +45,7 @@ Every error is `application/problem+json` (RFC 9457) and says what to fix.
 """
 
 
-def build(settings: Settings) -> FastAPI:
+def build(settings: LearnerSettings) -> FastAPI:
     runtime = Runtime(settings)
     store = LearnerStore(runtime.db, settings.fault_pause_before_append_seconds)
     xapi_store = XapiStore(runtime.db, store)

@@ -5,9 +5,11 @@ equals the live projection."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import random
+import subprocess
 from typing import Any
 
 import httpx
@@ -153,6 +155,15 @@ async def test_figures_follow_the_log_by_unit_with_officers_scoped(
     api = (await _figures(http, stack, month, "56", stack.admin)).json()
     assert totals == {i["id"]: i["total"] for i in api["indicators"]}
     assert isinstance(totals["hours"], int | float) and totals["hours"] == 90
+    # and so does the PDF of the printable report
+    pdf_answer = await http.get(
+        f"{stack.endpoints.insights}/v1/figures",
+        params={"period": month, "unit": "56", "format": "pdf"},
+        headers=stack.admin,
+    )
+    assert pdf_answer.status_code == 200
+    assert pdf_answer.headers["content-type"] == "application/pdf"
+    assert pdf_answer.content.startswith(b"%PDF")
 
     # a replay of the log gives the same facts and figures as the live projection
     # (once the live consumer has caught up with the log; events the other services are still
@@ -228,8 +239,15 @@ async def test_trail_report_writes_the_apis_figures_and_rebuild_insights_agrees(
     from tests.e2e.test_cli_providers import trail
 
     period = "2025"
-    book_path, page_path, csv_path = (tmp_path / f"r.{ext}" for ext in ("xlsx", "html", "csv"))
-    for fmt, path in (("xlsx", book_path), ("html", page_path), ("csv", csv_path)):
+    book_path, page_path, csv_path, pdf_path = (
+        tmp_path / f"r.{ext}" for ext in ("xlsx", "html", "csv", "pdf")
+    )
+    for fmt, path in (
+        ("xlsx", book_path),
+        ("html", page_path),
+        ("csv", csv_path),
+        ("pdf", pdf_path),
+    ):
         done = trail(
             "report",
             "--period",
@@ -257,6 +275,19 @@ async def test_trail_report_writes_the_apis_figures_and_rebuild_insights_agrees(
     assert "Số: 7/BC-SGDĐT" in page and "ỦY BAN NHÂN DÂN TỈNH KHÁNH HÒA" in page
     assert "<style>" in page and "/assets/site/site.css" not in page
     assert csv_path.read_bytes().startswith("\ufeff".encode())
+    printed = (
+        await asyncio.to_thread(
+            subprocess.run,
+            ["pdftotext", str(pdf_path), "-"],
+            capture_output=True,
+            check=True,
+            text=True,
+        )
+    ).stdout
+    flat = " ".join(printed.split())
+    assert "Số: 7/BC-SGDĐT" in flat and "ỦY BAN NHÂN DÂN TỈNH KHÁNH HÒA" in flat
+    for indicator in api["indicators"]:  # each total, as the page shows it
+        assert " ".join(indicator["name_vi"].split()) in flat, indicator["id"]
     refused = trail("report", "--period", "2025-Q7")
     assert refused.returncode == 1 and "2025-Q7" in refused.stdout + refused.stderr
     agreed = trail("rebuild", "insights", "--into", "lt_insights_rebuild_cli", "--period", period)

@@ -435,3 +435,32 @@ def test_an_officer_reaches_their_unit_and_what_lies_inside_it_only() -> None:
         unit(next(c for c in units.communes_in("56") if units.old_district_of(c) != "582")),
         units,
     )
+
+
+def test_the_pdf_report_carries_the_published_cells_in_vietnamese() -> None:
+    """The PDF is the page's report: heading, every indicator with the published numbers and
+    each suppressed cell as "<5", no learner's id or name (read back with poppler's
+    pdftotext, which ``make browsers`` installs)."""
+    import shutil
+    import subprocess
+
+    from services.insights.figures_page import report_heading
+    from services.insights.pdf import pdf_bytes
+    from services.insights.workbook import rows_of
+
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext, "pdftotext is missing: run `make browsers` (Debian's poppler-utils)"
+    found = published(seeded_log(), unit=OLD_NINH_THUAN)
+    document = pdf_bytes(found, report_heading(found, "12/BC-SGDĐT", "SỞ GD&ĐT", date(2026, 10, 5)))
+    assert document.startswith(b"%PDF")
+    text = subprocess.run(
+        [pdftotext, "-", "-"], input=document, capture_output=True, check=True
+    ).stdout.decode()
+    flat = " ".join(text.split())
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in flat and "12/BC-SGDĐT" in flat
+    assert "ngày 05 tháng 10 năm 2026" in flat
+    for indicator in found["indicators"]:
+        assert " ".join(indicator["name_vi"].split()) in flat, indicator["id"]
+    suppressed = sum(1 for i in found["indicators"] for row in rows_of(i) if row[-1] == SUPPRESSED)
+    assert suppressed and flat.count("<5") >= suppressed
+    assert "L0" not in flat and "Nguyễn Thị" not in flat
