@@ -491,7 +491,7 @@ def rebuild(
     else:
         from services.insights.rebuild import rebuild as replay_figures
 
-        report = asyncio.run(  # type: ignore[assignment]
+        report = asyncio.run(
             replay_figures(_bootstrap(), mongodb_uri, live, into, tuple(period or ()))
         )
     console.print(

@@ -1,13 +1,28 @@
-"""Reading a topic's whole history, for replays (``trail rebuild …``)."""
+"""Reading a topic's whole history, for replays (``trail rebuild …``), and what a replay reports."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from pydantic import BaseModel
+
+from contracts.catalogue import data_types_on
+from contracts.envelope import ContractError, Envelope, from_kafka
+
+
+@dataclass
+class RebuildReport:
+    """What a replay read, wrote and found different from the live projection."""
+
+    events: int = 0
+    skipped: int = 0  # records that are not valid events (they went to the dead-letter topic)
+    collections: dict[str, int] = field(default_factory=dict)
+    differences: list[str] = field(default_factory=list)
 
 
 async def read_history(bootstrap: str, topics: Sequence[str]) -> list[ConsumerRecord[bytes, bytes]]:
@@ -29,3 +44,19 @@ async def read_history(bootstrap: str, topics: Sequence[str]) -> list[ConsumerRe
         return list(heapq.merge(*per_partition.values(), key=lambda r: r.timestamp))
     finally:
         await consumer.stop()
+
+
+async def read_events(
+    bootstrap: str, topics: Sequence[str], report: RebuildReport
+) -> list[Envelope[BaseModel]]:
+    """Every event now on ``topics`` (as :func:`read_history` orders them), decoded against the
+    contracts; ``report`` counts them, and the records that are not valid events."""
+    data_types = {t: m for topic in topics for t, m in data_types_on(topic).items()}
+    events: list[Envelope[BaseModel]] = []
+    for record in await read_history(bootstrap, topics):
+        try:
+            events.append(from_kafka(list(record.headers), record.value, data_types))
+        except ContractError:
+            report.skipped += 1
+    report.events = len(events)
+    return events

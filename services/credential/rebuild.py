@@ -9,16 +9,12 @@ live service runs — announcing nothing, since the live projection announced it
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
 from contracts import learners, prior_learning, records
-from contracts.catalogue import data_types_on
-from contracts.envelope import ContractError, Envelope, from_kafka
-from services.common.history import read_history
+from services.common.history import RebuildReport, read_events
 from services.common.mongo import Document
 from services.credential.projection import TrailProjection
 from services.credential.recognition import load_rules
@@ -29,14 +25,6 @@ BATCH = 2_000  # events a replayed batch: a learner seen twice in one is read an
 COMPARED = ("trail_entries", "learners", "learner_merges")
 
 
-@dataclass
-class RebuildReport:
-    events: int = 0
-    skipped: int = 0  # records that are not valid events (they went to the dead-letter topic)
-    collections: dict[str, int] = field(default_factory=dict)
-    differences: list[str] = field(default_factory=list)
-
-
 async def rebuild(
     bootstrap: str, mongodb_uri: str, live_database: str, target_database: str
 ) -> RebuildReport:
@@ -44,14 +32,7 @@ async def rebuild(
     if target_database == live_database:
         raise ValueError("rebuild into a fresh database, not the live one")
     report = RebuildReport()
-    data_types = {t: m for topic in TOPICS for t, m in data_types_on(topic).items()}
-    events: list[Envelope[BaseModel]] = []
-    for record in await read_history(bootstrap, TOPICS):
-        try:
-            events.append(from_kafka(list(record.headers), record.value, data_types))
-        except ContractError:
-            report.skipped += 1
-    report.events = len(events)
+    events = await read_events(bootstrap, TOPICS, report)
     client: AsyncMongoClient[Document] = AsyncMongoClient(mongodb_uri, tz_aware=True)
     try:
         await client.drop_database(target_database)

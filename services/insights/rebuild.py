@@ -7,15 +7,11 @@ are its own data, not a projection, and are read from the live database by both 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
 from pymongo import AsyncMongoClient
 
-from contracts.catalogue import data_types_on
-from contracts.envelope import ContractError, Envelope, from_kafka
-from services.common.history import read_history
+from services.common.history import RebuildReport, read_events
 from services.common.mongo import Document
 from services.insights.bootstrap import TOPICS
 from services.insights.facts import PROJECTED
@@ -25,14 +21,6 @@ from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 
 BATCH = 2_000
-
-
-@dataclass
-class RebuildReport:
-    events: int = 0
-    skipped: int = 0  # records that are not valid events (they went to the dead-letter topic)
-    collections: dict[str, int] = field(default_factory=dict)
-    differences: list[str] = field(default_factory=list)
 
 
 async def rebuild(
@@ -47,14 +35,7 @@ async def rebuild(
     if target_database == live_database:
         raise ValueError("rebuild into a fresh database, not the live one")
     report = RebuildReport()
-    data_types = {t: m for topic in TOPICS for t, m in data_types_on(topic).items()}
-    events: list[Envelope[BaseModel]] = []
-    for record in await read_history(bootstrap, TOPICS):
-        try:
-            events.append(from_kafka(list(record.headers), record.value, data_types))
-        except ContractError:
-            report.skipped += 1
-    report.events = len(events)
+    events = await read_events(bootstrap, TOPICS, report)
     client: AsyncMongoClient[Document] = AsyncMongoClient(mongodb_uri, tz_aware=True)
     try:
         await client.drop_database(target_database)
