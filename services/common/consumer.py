@@ -133,6 +133,8 @@ class BatchConsumer:
             batch=True,
             max_records=settings.consumer_batch_size,
             batch_timeout_ms=settings.consumer_batch_timeout_ms,
+            fetch_min_bytes=settings.consumer_fetch_min_bytes,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             parser=_tolerant_parser,

@@ -39,7 +39,10 @@ class Runtime:
         self.settings = settings
         configure_logging(settings.service, settings.log_level)
         self.tracer_provider = configure_tracing(
-            settings.service, settings.otlp_endpoint, settings.otlp_schedule_delay_ms
+            settings.service,
+            settings.otlp_endpoint,
+            settings.otlp_schedule_delay_ms,
+            settings.trace_sample_ratio,
         )
         PymongoInstrumentor().instrument()
         self.client = make_client(settings)

@@ -28,6 +28,19 @@ class Settings(BaseSettings):
     http_port: int = 8000
     consumer_batch_size: int = Field(default=500, ge=1)
     consumer_batch_timeout_ms: int = Field(default=200, ge=1)
+    consumer_fetch_min_bytes: int = Field(
+        default=32_768,
+        ge=1,
+        description="Kafka holds a consumer's fetch until this much is waiting (or "
+        "consumer_fetch_max_wait_ms passed): a trickle of events is handled in small batches "
+        "instead of one round of database writes and an offset commit per event.",
+    )
+    consumer_fetch_max_wait_ms: int = Field(
+        default=100,
+        ge=0,
+        description="The longest a fetch waits for consumer_fetch_min_bytes: the delay a "
+        "lone event can gain at each consumer.",
+    )
     consumer_retry_max_seconds: float = Field(default=30.0, gt=0)
     consumer_max_attempts: int = Field(
         default=3, ge=1, description="Attempts at an event that fails before it is dead-lettered."
@@ -74,6 +87,15 @@ class Settings(BaseSettings):
     )
     otlp_schedule_delay_ms: int = Field(
         default=5000, ge=1, description="How often finished spans are sent to the OTLP endpoint."
+    )
+    trace_sample_ratio: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of traces recorded and exported, decided where a trace starts (a "
+        "request or a consumer batch without a parent) and followed downstream through the "
+        "events' traceparent. 1 in development; a province's deployment under load keeps "
+        "e.g. 0.1. Logs carry the trace id whether or not its trace was kept.",
     )
     metrics_token: SecretStr | None = Field(
         default=None,

@@ -9,7 +9,13 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import (
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
 from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
@@ -21,7 +27,11 @@ class NoOrphanClientSpans(Sampler):
     """For spans that start a trace: a client span (a MongoDB call) that no request or
     consumer batch encloses — the outbox workers polling, index creation at start-up — is
     not recorded, so the trace backend holds the traces of records, not a stream of one-span
-    polls. Everything else is. (Spans with a parent follow their parent: see ParentBased.)"""
+    polls. Of every other root span, the share ``ratio`` is (by trace id, so that every
+    process decides alike). Spans with a parent follow their parent: see ParentBased."""
+
+    def __init__(self, ratio: float = 1.0) -> None:
+        self.ratio = TraceIdRatioBased(ratio)
 
     def should_sample(
         self,
@@ -33,24 +43,30 @@ class NoOrphanClientSpans(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        """Drop a root client span; record and sample any other root span."""
+        """Drop a root client span; record and sample the ratio's share of the others."""
         if kind == SpanKind.CLIENT:
             return SamplingResult(Decision.DROP, None, trace_state)
-        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, trace_state)
+        return self.ratio.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
 
     def get_description(self) -> str:
         """The sampler's name, as the SDK reports it."""
-        return "NoOrphanClientSpans"
+        return f"NoOrphanClientSpans{{{self.ratio.get_description()}}}"
 
 
 def configure_tracing(
-    service: str, otlp_endpoint: str | None, schedule_delay_ms: int = 5000
+    service: str,
+    otlp_endpoint: str | None,
+    schedule_delay_ms: int = 5000,
+    sample_ratio: float = 1.0,
 ) -> TracerProvider:
     """Install the tracer provider; spans are exported over OTLP/HTTP when an endpoint is set,
-    in batches sent every ``schedule_delay_ms`` (small in development, so traces show at once)."""
+    in batches sent every ``schedule_delay_ms`` (small in development, so traces show at once),
+    of the share ``sample_ratio`` of traces."""
     provider = TracerProvider(
         resource=Resource.create({"service.name": f"learningtrail-{service}"}),
-        sampler=ParentBased(root=NoOrphanClientSpans()),
+        sampler=ParentBased(root=NoOrphanClientSpans(sample_ratio)),
     )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -29,7 +29,11 @@ from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
 from cli import localstack, tracesink
-from services.common.telemetry import NoOrphanClientSpans
+from services.common.telemetry import (
+    NoOrphanClientSpans,
+    context_from_traceparent,
+    current_traceparent,
+)
 from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit, trail_of
 
@@ -226,6 +230,27 @@ def test_only_mongodb_calls_outside_any_request_or_batch_go_unrecorded() -> None
     assert ("lt_notify.find", True) not in names
     assert names.count(("lt_x.update", False)) == 3
     assert {n for n, root in names if root} == {"root SERVER", "root CONSUMER", "root INTERNAL"}
+
+
+def test_a_sample_ratio_keeps_that_share_of_traces_and_whole_traces_only() -> None:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(root=NoOrphanClientSpans(0.25)))
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracer = provider.get_tracer("probe")
+    kept = 0
+    for n in range(2000):
+        with tracer.start_as_current_span(f"request {n}", kind=SpanKind.SERVER) as root:
+            kept += root.is_recording()
+            traceparent = current_traceparent()
+            assert traceparent is not None  # logs and events carry the id either way
+            # downstream (a consumer in another process) follows the decision carried along
+            remote = context_from_traceparent(traceparent)
+            with tracer.start_as_current_span("consume", context=remote) as child:
+                assert child.is_recording() == root.is_recording()
+    assert 400 < kept < 600  # a quarter of 2,000, give or take what chance allows
+    roots = {s.context.trace_id for s in exported.get_finished_spans() if s.parent is None}
+    children = {s.context.trace_id for s in exported.get_finished_spans() if s.parent}
+    assert len(roots) == kept and children == roots
 
 
 # the trace sink itself, with the real OTLP exporter
