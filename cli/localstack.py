@@ -58,6 +58,9 @@ FERRETDB_BIN = (
 # processor time under load, with a heap of tens of MB. Four times the room costs memory this
 # machine has and halves that time.
 FERRETDB_GOGC = "400"
+SQLITE_PRAGMAS = "&".join(
+    f"_pragma={p}" for p in ("synchronous(normal)", "mmap_size(1073741824)", "cache_size(-8192)")
+)
 
 
 class StackError(RuntimeError):
@@ -438,8 +441,10 @@ def components(ports: Ports) -> list[Component]:
             "--handler=sqlite",
             # WAL with synchronous=NORMAL: a commit survives the process being killed, not a
             # power cut — what the local Kafka promises too (it leaves flushing to the OS);
-            # a commit no longer waits for an fsync (insert_one p50 3.3 ms -> 0.85 ms)
-            f"--sqlite-url=file:{ferret_run / 'data'}/?_pragma=synchronous(normal)",
+            # a commit no longer waits for an fsync (insert_one p50 3.3 ms -> 0.85 ms).
+            # Pages read through a memory map instead of a read() each into every pooled
+            # connection's own 2 MB cache (BENCHMARKS.md, "Fifth round").
+            f"--sqlite-url=file:{ferret_run / 'data'}/?{SQLITE_PRAGMAS}",
             f"--listen-addr=127.0.0.1:{ports.mongodb}",
             # FerretDB's own metrics and pprof (/debug/metrics, /debug/pprof) when asked for,
             # e.g. LT_DEV_FERRETDB_DEBUG_ADDR=127.0.0.1:27018 to profile the database under load
