@@ -433,6 +433,69 @@ async def test_query_filters_paging_and_formats(lrs: Lrs) -> None:
         assert (await lrs.get(**bad)).status_code == 400, bad
 
 
+def ref(target: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A statement whose object is a StatementRef to ``target``."""
+    return statement(object={"objectType": "StatementRef", "id": target["id"]}, **changes)
+
+
+async def test_queries_also_answer_statements_targeting_a_match(lrs: Lrs) -> None:
+    """Communication 2.1.3, Filter Conditions for StatementRefs: a statement whose object is
+    a StatementRef meets every filter but since/until/limit when its target does, at any
+    depth; since, until and limit still apply to it; a StatementRef in context does not."""
+    ben, andrew, carl = agent(), agent(), agent()
+    training = "https://example.org/explosives/" + uuid.uuid4().hex
+    registration = str(uuid.uuid4())
+    passed = statement(
+        actor=ben,
+        verb={"id": VERBS + "passed"},
+        object={"id": training},
+        context={"registration": registration},
+    )
+    confirmed = ref(passed, actor=andrew, verb={"id": "https://example.org/verbs/confirmed"})
+    noted = ref(confirmed, actor=carl, verb={"id": "https://example.org/verbs/noted"})
+    unrelated = statement(actor=andrew)
+    in_context = statement(
+        actor=carl, context={"statement": {"objectType": "StatementRef", "id": passed["id"]}}
+    )
+    for s in (passed, confirmed, noted, unrelated, in_context):
+        assert (await lrs.post(s)).status_code == 200
+
+    async def ids(**params: Any) -> list[str]:
+        response = await lrs.get(ascending="true", **params)
+        assert response.status_code == 200, response.text
+        return [s["id"] for s in response.json()["statements"]]
+
+    chain = [passed["id"], confirmed["id"], noted["id"]]
+    assert await ids(agent=json.dumps(ben)) == chain
+    assert await ids(activity=training) == chain
+    assert await ids(verb=VERBS + "passed") == chain
+    assert await ids(registration=registration) == chain
+    assert await ids(agent=json.dumps(ben), verb=VERBS + "passed", activity=training) == chain
+    assert await ids(agent=json.dumps(andrew)) == [confirmed["id"], noted["id"], unrelated["id"]]
+    assert await ids(verb="https://example.org/verbs/noted") == [noted["id"]]
+    # the time and sequence filters apply to the targeting statements themselves
+    stored = {
+        s["id"]: (await lrs.get(statementId=s["id"])).json()["stored"] for s in (passed, confirmed)
+    }
+    assert await ids(agent=json.dumps(ben), since=stored[passed["id"]]) == chain[1:]
+    assert await ids(agent=json.dumps(ben), until=stored[confirmed["id"]]) == chain[:2]
+    page = (await lrs.get(agent=json.dumps(ben), ascending="true", limit=2)).json()
+    assert [s["id"] for s in page["statements"]] == chain[:2]
+    rest = await lrs.http.get(lrs.base.removesuffix("/xapi") + page["more"], headers=lrs.headers)
+    assert [s["id"] for s in rest.json()["statements"]] == chain[2:]
+
+    # Voided Statements: the voided one leaves every query, what targets it (the voiding
+    # statement included) is still answered
+    voiding = ref(passed, actor=agent(), verb={"id": VERBS + "voided"})
+    assert (await lrs.post(voiding)).status_code == 200
+    assert await ids(agent=json.dumps(ben)) == [*chain[1:], voiding["id"]]
+    assert await ids(activity=training) == [*chain[1:], voiding["id"]]
+    # a voided targeting statement is not answered, though what targets it still is
+    void_confirmed = ref(confirmed, actor=agent(), verb={"id": VERBS + "voided"})
+    assert (await lrs.post(void_confirmed)).status_code == 200
+    assert await ids(agent=json.dumps(ben)) == [noted["id"], voiding["id"], void_confirmed["id"]]
+
+
 async def test_a_centre_sees_only_its_own_statements(
     http: httpx.AsyncClient, stack: Stack, lrs: Lrs
 ) -> None:

@@ -27,6 +27,7 @@ from services.learner.xapi.validation import (
     statement_activities,
     statement_agents,
     statement_errors,
+    statement_target,
 )
 
 VERBS = "http://adlnet.gov/expapi/verbs/"
@@ -224,6 +225,17 @@ def test_agents_and_activities_of_a_statement() -> None:
     assert agent_key({"account": {"homePage": "https://m.org", "name": "42"}}) == (
         "account:https://m.org|42"
     )
+
+
+def test_the_target_of_a_statement_is_its_statement_ref_object_only() -> None:
+    target = str(uuid.uuid4()).upper()
+    assert (
+        statement_target(statement(object={"objectType": "StatementRef", "id": target}))
+        == target.lower()
+    )
+    assert statement_target(statement()) is None
+    in_context = statement(context={"statement": {"objectType": "StatementRef", "id": target}})
+    assert statement_target(in_context) is None
 
 
 def test_formats() -> None:

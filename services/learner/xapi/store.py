@@ -32,6 +32,16 @@ def statement_key(provider_id: str, statement_id: str) -> str:
     return f"{provider_id}:{statement_id.lower()}"
 
 
+def _meets(entry: Document, conditions: Document) -> bool:
+    """Whether an index entry meets equality conditions (a list field: holds the value), as
+    the query would."""
+    for name, wanted in conditions.items():
+        value = entry.get(name)
+        if value != wanted and not (isinstance(value, list) and wanted in value):
+            return False
+    return True
+
+
 class XapiStore:
     """The LRS's collections; statements are inserted through the learner store's outbox."""
 
@@ -40,6 +50,7 @@ class XapiStore:
         self.statements = learner_store.statements
         self.index = db["xapi_statement_index"]
         self.voids = db["xapi_voids"]
+        self.refs = db["xapi_statement_refs"]
         self.documents = db["xapi_documents"]
         self.document_claims = db["xapi_document_claims"]
         self.mappings = db["xapi_mappings"]
@@ -51,6 +62,7 @@ class XapiStore:
             [("provider_id", ASCENDING), ("stored", ASCENDING), ("statement_id", ASCENDING)]
         )
         await self.documents.create_index([("provider_id", ASCENDING), ("scope", ASCENDING)])
+        await self.refs.create_index([("provider_id", ASCENDING)])
 
     # statements
 
@@ -65,6 +77,28 @@ class XapiStore:
     async def add_index(self, entries: list[Document]) -> None:
         """The query index entries of stored statements (those already there are kept)."""
         await insert_new(self.index, entries)
+
+    async def add_refs(self, entries: list[Document]) -> None:
+        """Note which stored statements target another by StatementRef (``target``)."""
+        await insert_new(self.refs, entries)
+
+    async def refs_of(self, provider_id: str) -> dict[str, str]:
+        """The centre's statements that target another by StatementRef (→ the target's id):
+        a scan on FerretDB, of a collection that holds only such statements."""
+        cursor = self.refs.find({"provider_id": provider_id}, {"statement_id": 1, "target": 1})
+        return {doc["statement_id"]: doc["target"] async for doc in cursor}
+
+    async def matching_among(
+        self, provider_id: str, ids: Iterable[str], conditions: Document
+    ) -> set[str]:
+        """Of these statement ids, those whose index entry meets ``conditions`` (voided or
+        not): read by ``_id $in``, then filtered."""
+        found = await by_ids(
+            self.index,
+            (statement_key(provider_id, i) for i in ids),
+            {k: 1 for k in ("statement_id", *conditions)},
+        )
+        return {doc["statement_id"] for doc in found.values() if _meets(doc, conditions)}
 
     async def voided_among(self, provider_id: str, ids: Iterable[str]) -> dict[str, str]:
         """Of these statement ids, those a stored voiding statement voids (→ its id)."""
@@ -87,17 +121,22 @@ class XapiStore:
                 await collection.update_many({"_id": {"$in": keys}}, {"$set": {"voided": True}})
 
     async def query(
-        self, query: Document, ascending: bool, after: tuple[datetime, str] | None, limit: int
+        self,
+        clauses: list[Document],
+        ascending: bool,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[Document]:
-        """Statements matching ``query`` in stored order, after the paging cursor."""
+        """Statements meeting every clause in stored order, after the paging cursor."""
+        clauses = list(clauses)
         if after is not None:
             stored, sid = after
             op = "$gt" if ascending else "$lt"
-            query = {
-                **query,
-                "$or": [{"stored": {op: stored}}, {"stored": stored, "statement_id": {op: sid}}],
-            }
+            clauses.append(
+                {"$or": [{"stored": {op: stored}}, {"stored": stored, "statement_id": {op: sid}}]}
+            )
         order = ASCENDING if ascending else DESCENDING
+        query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         cursor = (
             self.index.find(query, {"stored": 1, "statement_id": 1})
             .sort([("stored", order), ("statement_id", order)])
