@@ -601,10 +601,60 @@ async def test_non_json_documents_keep_their_content_type(lrs: Lrs) -> None:
 
 
 async def test_activities_and_agents_resources(lrs: Lrs) -> None:
-    activity = await lrs.request(
-        "GET", "/activities", params={"activityId": "https://example.org/a"}
+    """Communication 2.5 (Agents: a Person, each property an array) and 2.6 (Activities:
+    an Activity even when none is defined; else the canonical definition, here merged from
+    the centre's statements)."""
+    unknown = "https://example.org/a/" + uuid.uuid4().hex
+    activity = await lrs.request("GET", "/activities", params={"activityId": unknown})
+    assert activity.status_code == 200
+    assert activity.json() == {"objectType": "Activity", "id": unknown}
+    course = "https://example.org/course/" + uuid.uuid4().hex
+    parent = "https://example.org/programme/" + uuid.uuid4().hex
+    ext = "https://example.org/ext/hours"
+    first = statement(
+        object={
+            "id": course,
+            "definition": {
+                "name": {"en-US": "Welding"},
+                "type": "http://adlnet.gov/expapi/activities/course",
+                "extensions": {ext: 8},
+            },
+        },
+        context={
+            "contextActivities": {
+                "parent": {"id": parent, "definition": {"name": {"vi": "Chương trình"}}}
+            }
+        },
     )
-    assert activity.json() == {"objectType": "Activity", "id": "https://example.org/a"}
+    second = statement(
+        object={
+            "id": course,
+            "definition": {
+                "name": {"vi": "Hàn"},
+                "description": {"en-US": "Arc welding"},
+                "type": "http://adlnet.gov/expapi/activities/lesson",
+            },
+        }
+    )
+    assert (await lrs.post(first)).status_code == 200
+    assert (await lrs.post(second)).status_code == 200
+    got = await lrs.request("GET", "/activities", params={"activityId": course})
+    assert got.status_code == 200
+    assert got.json() == {
+        "objectType": "Activity",
+        "id": course,
+        "definition": {
+            "name": {"en-US": "Welding", "vi": "Hàn"},
+            "description": {"en-US": "Arc welding"},
+            "type": "http://adlnet.gov/expapi/activities/lesson",
+            "extensions": {ext: 8},
+        },
+    }
+    from_context = await lrs.request("GET", "/activities", params={"activityId": parent})
+    assert from_context.json()["definition"] == {"name": {"vi": "Chương trình"}}
+    for bad in ({}, {"activityId": "no scheme"}, {"activityId": course, "agent": "{}"}):
+        assert (await lrs.request("GET", "/activities", params=bad)).status_code == 400, bad
+
     person = await lrs.request(
         "GET", "/agents", params={"agent": json.dumps({"mbox": "mailto:a@example.org"})}
     )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from services.common.problems import Problem
+from services.learner.xapi.activities import activity_object, definitions_in, merged_definitions
 from services.learner.xapi.documents import check_preconditions
 from services.learner.xapi.mapping import Mapping, map_statement
 from services.learner.xapi.validation import (
@@ -368,3 +369,33 @@ def test_a_mapping_rule_refuses_bad_iris_and_ambiguous_sources() -> None:
                 ]
             }
         )
+
+
+def test_activity_definitions_merge_language_maps_and_extensions() -> None:
+    a = "https://a.org/course"
+    s1 = statement(
+        object={"id": a, "definition": {"name": {"en": "A"}, "extensions": {"https://x": 1}}},
+        context={"contextActivities": {"grouping": [{"id": "https://a.org/g"}]}},
+    )
+    s2 = statement(object={"id": a, "definition": {"name": {"vi": "Á"}, "type": "https://t.org/1"}})
+    s3 = statement(object={"id": a, "definition": {"type": "https://t.org/2"}})
+    assert [i for i, _ in definitions_in(s1)] == [a]  # the grouping defines nothing
+    changed = merged_definitions({}, [s1, s2, s3])
+    assert changed == {
+        a: {
+            "name": {"en": "A", "vi": "Á"},
+            "extensions": {"https://x": 1},
+            "type": "https://t.org/2",
+        }
+    }
+    assert merged_definitions(changed, [s3]) == {}  # nothing new: nothing to write
+    sub = statement(
+        object={
+            "objectType": "SubStatement",
+            "actor": {"mbox": "mailto:x@example.org"},
+            "verb": {"id": VERBS + "completed"},
+            "object": {"id": "https://a.org/sub", "definition": {"name": {"en": "S"}}},
+        }
+    )
+    assert list(definitions_in(sub)) == [("https://a.org/sub", {"name": {"en": "S"}})]
+    assert activity_object(a, None) == {"objectType": "Activity", "id": a}

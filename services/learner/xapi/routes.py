@@ -408,10 +408,14 @@ async def _with_attachments(
 
 
 @router.api_route("/activities", methods=["GET", "HEAD"], summary="An Activity (training centre).")
-async def get_activity(request: Request, centre: Centre) -> dict[str, Any]:
-    """The Activity with this id, as the LRS knows it (its id; definitions are not kept)."""
+async def get_activity(request: Request, centre: Centre, lrs: LrsDep) -> dict[str, Any]:
+    """The Activity with this id and the canonical definition the centre's statements gave
+    it (merged: language maps and extensions key by key, the rest from the newest
+    statement); its id alone when no statement defined it."""
     params = _params(request, {"activityId"})
-    return {"objectType": "Activity", "id": _iri_param(params, "activityId")}
+    activity_id = _iri_param(params, "activityId")
+    assert activity_id is not None
+    return await lrs.statements.activity(centre.provider, activity_id)
 
 
 @router.api_route("/agents", methods=["GET", "HEAD"], summary="A Person (training centre).")

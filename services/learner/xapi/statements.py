@@ -36,6 +36,7 @@ from services.learner.submissions import (
     RecordStateConflict,
     SubmissionRejected,
 )
+from services.learner.xapi.activities import activity_object, definitions_in, merged_definitions
 from services.learner.xapi.attachments import Part, attachment_errors
 from services.learner.xapi.mapping import Mapping, map_statement
 from services.learner.xapi.store import XapiStore, statement_key
@@ -213,18 +214,38 @@ class Statements:
         if voids:
             await self.store.note_voids(pid, voids)
         # the statements are stored: their events and their records go at the same time
-        appended, applied = await asyncio.gather(
+        appended, applied, defined = await asyncio.gather(
             self.store.learner_store.outbox.append(self.log, "statements", mine, noted=inserted),
             self._apply(provider, statements, voids, mapping, links),
+            self._define_activities(pid, unique, now),
             return_exceptions=True,
         )
         if isinstance(appended, BaseException):
             raise appended
-        if isinstance(applied, BaseException):
-            raise applied
+        for outcome in (applied, defined):
+            if isinstance(outcome, BaseException):
+                raise outcome
         if appended:
             raise AppendFailed(str(next(iter(appended.values()))))
         return [s["id"] for s in statements]
+
+    async def _define_activities(
+        self, pid: str, statements: list[dict[str, Json]], now: datetime
+    ) -> None:
+        """Merge the Activity definitions the statements carry into the centre's canonical
+        ones (read only for the Activities they define; written only where they change)."""
+        defined = {a for s in statements for a, _ in definitions_in(s)}
+        if not defined:
+            return
+        stored = await self.store.activity_definitions(pid, defined)
+        changed = merged_definitions(stored, statements)
+        if changed:
+            await self.store.set_activity_definitions(pid, changed, now)
+
+    async def activity(self, provider: Document, activity_id: str) -> dict[str, Json]:
+        """The Activity with its canonical definition (its id alone if none is known)."""
+        found = await self.store.activity_definitions(provider["_id"], [activity_id])
+        return activity_object(activity_id, found.get(activity_id))
 
     async def _voids(self, pid: str, given: list[dict[str, Json]]) -> dict[str, str]:
         """The statements the new voiding statements void (target → voiding id); a voiding

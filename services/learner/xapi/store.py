@@ -16,6 +16,7 @@ queries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.common.keyed import by_ids, insert_new
+from services.common.keyed import by_ids, insert_new, set_fields
 from services.common.mongo import Document
 from services.learner.store import LearnerStore
 
@@ -56,6 +57,7 @@ class XapiStore:
         self.mappings = db["xapi_mappings"]
         self.links = db["xapi_agent_links"]
         self.attachments = db["xapi_attachments"]
+        self.activities = db["xapi_activities"]
 
     async def ensure_indexes(self) -> None:
         await self.index.create_index(
@@ -145,6 +147,35 @@ class XapiStore:
         found = [doc async for doc in cursor]
         bodies = await by_ids(self.statements, (d["_id"] for d in found))
         return [{**bodies[d["_id"]], **d} for d in found if d["_id"] in bodies]
+
+    # canonical Activity definitions, by ``<centre>:<activity id>``, as JSON text (their
+    # extensions' keys are IRIs, not field names every server accepts)
+
+    async def activity_definitions(
+        self, provider_id: str, activity_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        found = await by_ids(self.activities, (f"{provider_id}:{a}" for a in activity_ids))
+        return {doc["activity_id"]: json.loads(doc["definition"]) for doc in found.values()}
+
+    async def set_activity_definitions(
+        self, provider_id: str, definitions: dict[str, dict[str, Any]], at: datetime
+    ) -> None:
+        """Replace these canonical definitions. Two requests that change one Activity at the
+        same moment may each merge into the definition read before the other's: the last
+        write wins (a definition is advice to reporting tools, never what keeps data
+        correct)."""
+        await set_fields(
+            self.activities,
+            {
+                f"{provider_id}:{activity_id}": {
+                    "provider_id": provider_id,
+                    "activity_id": activity_id,
+                    "definition": json.dumps(definition, ensure_ascii=False, sort_keys=True),
+                    "updated": at,
+                }
+                for activity_id, definition in definitions.items()
+            },
+        )
 
     # attachments' contents, by centre and SHA-256 (the same content is kept once)
 
