@@ -581,6 +581,73 @@ async def test_document_resources_follow_the_concurrency_rules(
     assert (await lrs.request("GET", path, params=params)).status_code == 404
 
 
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_last_modified_on_statements(lrs: Lrs) -> None:
+    """Communication 2.1.3: Last-Modified is the latest stored of the statements returned."""
+    actor = agent()
+    first, second = statement(actor=actor), statement(actor=actor)
+    for s in (first, second):
+        assert (await lrs.post(s)).status_code == 200
+    stored = [(await lrs.get(statementId=s["id"])).json()["stored"] for s in (first, second)]
+    assert _instant(stored[0]) < _instant(stored[1])
+    one = await lrs.get(statementId=first["id"])
+    assert _instant(one.headers["Last-Modified"]) == _instant(stored[0])
+    newest = await lrs.get(agent=json.dumps(actor), ascending="true")
+    assert _instant(newest.headers["Last-Modified"]) == _instant(stored[1])
+    oldest = await lrs.get(agent=json.dumps(actor), ascending="true", limit=1)
+    assert _instant(oldest.headers["Last-Modified"]) == _instant(stored[0])
+    none = await lrs.get(agent=json.dumps(agent()))
+    assert none.json()["statements"] == [] and "Last-Modified" not in none.headers
+
+
+@pytest.mark.parametrize(("path", "base"), DOCUMENTS, ids=[p for p, _ in DOCUMENTS])
+async def test_documents_say_when_they_changed_and_lists_take_since(
+    lrs: Lrs, path: str, base: dict[str, str]
+) -> None:
+    """Communication 2.3–2.4 (2.0: 4.1.6.2, .5, .6): a single document GET carries
+    Last-Modified; a list of ids with since names only the documents stored or changed
+    after it (exclusive); since with a document id is refused."""
+    params = {**base}
+    if path != "/activities/profile":
+        params["agent"] = json.dumps(agent())
+    if "activityId" in params:
+        params["activityId"] += "/" + uuid.uuid4().hex
+    name = "stateId" if "stateId" in base else "profileId"
+    many = {k: v for k, v in params.items() if k != name}
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    old = {**params, name: "old"}
+    assert (await lrs.request("PUT", path, params=old, json={"n": 1})).status_code == 204
+    got = await lrs.request("GET", path, params=old)
+    changed = _instant(got.headers["Last-Modified"])
+    assert before < changed <= datetime.now(UTC) + timedelta(seconds=2)
+    await asyncio.sleep(0.05)
+    new = {**params, name: "new"}
+    assert (await lrs.request("PUT", path, params=new, json={"n": 2})).status_code == 204
+
+    async def listed(since: str | None) -> Any:
+        response = await lrs.request(
+            "GET", path, params={**many, **({"since": since} if since else {})}
+        )
+        assert response.status_code == 200, response.text
+        return sorted(response.json())
+
+    assert await listed(None) == ["new", "old"]
+    assert await listed(before.isoformat()) == ["new", "old"]
+    assert await listed(got.headers["Last-Modified"]) == ["new"]
+    # changing the old document makes it listed again
+    etag = got.headers["ETag"]
+    assert (
+        await lrs.request("PUT", path, params=old, json={"n": 3}, headers={"If-Match": etag})
+    ).status_code == 204
+    assert await listed(got.headers["Last-Modified"]) == ["new", "old"]
+    assert (await lrs.request("GET", path, params={**many, "since": "soon"})).status_code == 400
+    with_id = {**old, "since": before.isoformat()}
+    assert (await lrs.request("GET", path, params=with_id)).status_code == 400
+
+
 async def test_non_json_documents_keep_their_content_type(lrs: Lrs) -> None:
     params = {
         "activityId": "https://example.org/a/" + uuid.uuid4().hex,

@@ -373,9 +373,12 @@ async def get_statements(request: Request, centre: Centre, lrs: LrsDep) -> Respo
         body["more"] = f"/xapi/statements?{urlencode(kept)}"
     else:
         body["more"] = ""
+    headers = dict(consistent)
+    if page.last_modified is not None:  # the latest stored of the statements answered
+        headers["Last-Modified"] = last_modified(page.last_modified)
     if with_attachments:
-        return await _with_attachments(centre, lrs, body, page.statements, consistent)
-    return JSONResponse(body, headers=consistent)
+        return await _with_attachments(centre, lrs, body, page.statements, headers)
+    return JSONResponse(body, headers=headers)
 
 
 async def _with_attachments(

@@ -90,6 +90,7 @@ class Page:
 
     statements: list[dict[str, Json]]
     more: str | None
+    last_modified: datetime | None  # the latest ``stored`` of the statements answered
 
 
 def _now() -> datetime:
@@ -478,7 +479,8 @@ class Statements:
         size = MAX_PAGE if limit == 0 else min(limit, MAX_PAGE)
         docs = await self.store.query(clauses, ascending, after, size + 1)
         more = _cursor(docs[size - 1]) if len(docs) > size else None
-        return Page([json.loads(d["raw"]) for d in docs[:size]], more)
+        latest = max((d["stored"] for d in docs[:size]), default=None)
+        return Page([json.loads(d["raw"]) for d in docs[:size]], more, latest)
 
     async def _targeting(self, pid: str, conditions: dict[str, Json]) -> set[str]:
         """The statements that target, directly or through other targeting statements, a
