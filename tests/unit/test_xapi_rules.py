@@ -92,87 +92,91 @@ def test_malformed_durations(text: str) -> None:
     assert not is_duration(text)
 
 
+# each statement breaks one rule of xAPI 2.0 (also run through an independent validator by
+# tests/e2e/test_xapi_independent_check.py)
+BROKEN_RULES: list[tuple[str, dict[str, Any], str]] = [
+    ("null", {"result": {"response": None}}, "result.response"),
+    ("number as string", {"result": {"score": {"scaled": "0.5"}}}, "result.score.scaled"),
+    ("bool as string", {"result": {"completion": "true"}}, "result.completion"),
+    ("uuid", {"id": "not-a-uuid"}, "id"),
+    ("uuid variant", {"id": "12345678-1234-4678-1234-567812345678"}, "id"),
+    ("openid not an iri", {"actor": {"openid": "me"}}, "actor.openid"),
+    ("sha1", {"actor": {"mbox_sha1sum": "abc"}}, "actor.mbox_sha1sum"),
+    (
+        "account without name",
+        {"actor": {"account": {"homePage": "https://a"}}},
+        "actor.account.name",
+    ),
+    ("verb without id", {"verb": {"display": {"en": "x"}}}, "verb.id"),
+    ("display not a map", {"verb": {"id": VERBS + "x", "display": "x"}}, "verb.display"),
+    ("scaled below -1", {"result": {"score": {"scaled": -1.01}}}, "result.score.scaled"),
+    ("raw below min", {"result": {"score": {"raw": -1, "min": 0}}}, "result.score.raw"),
+    ("max equals min", {"result": {"score": {"min": 1, "max": 1}}}, "result.score.max"),
+    (
+        "context agents",
+        {"context": {"contextAgents": [{"objectType": "Agent"}]}},
+        "context.contextAgents[0]",
+    ),
+    (
+        "relevant types empty",
+        {
+            "context": {
+                "contextGroups": [
+                    {
+                        "objectType": "contextGroup",
+                        "group": {"objectType": "Group", "mbox": "mailto:g@example.org"},
+                        "relevantTypes": [],
+                    }
+                ]
+            }
+        },
+        "relevantTypes",
+    ),
+    ("extension key", {"result": {"extensions": {"not-an-iri": 1}}}, "result.extensions"),
+    (
+        "team not a group",
+        {"context": {"team": {"mbox": "mailto:t@example.org"}}},
+        "context.team",
+    ),
+    (
+        "choices on a true-false",
+        {
+            "object": {
+                "id": "https://a.org/q",
+                "definition": {"interactionType": "true-false", "choices": [{"id": "a"}]},
+            }
+        },
+        "object.definition.choices",
+    ),
+    (
+        "duplicate choice ids",
+        {
+            "object": {
+                "id": "https://a.org/q",
+                "definition": {
+                    "interactionType": "choice",
+                    "choices": [{"id": "a"}, {"id": "a"}],
+                },
+            }
+        },
+        "object.definition.choices[1].id",
+    ),
+    (
+        "authority group of three",
+        {
+            "authority": {
+                "objectType": "Group",
+                "member": [{"mbox": f"mailto:{n}@example.org"} for n in range(3)],
+            }
+        },
+        "authority.member",
+    ),
+    ("agent object without objectType", {"object": {"mbox": "mailto:a@example.org"}}, "object"),
+]
+
+
 @pytest.mark.parametrize(
-    ("why", "changes", "path"),
-    [
-        ("null", {"result": {"response": None}}, "result.response"),
-        ("number as string", {"result": {"score": {"scaled": "0.5"}}}, "result.score.scaled"),
-        ("bool as string", {"result": {"completion": "true"}}, "result.completion"),
-        ("uuid", {"id": "not-a-uuid"}, "id"),
-        ("uuid variant", {"id": "12345678-1234-4678-1234-567812345678"}, "id"),
-        ("openid not an iri", {"actor": {"openid": "me"}}, "actor.openid"),
-        ("sha1", {"actor": {"mbox_sha1sum": "abc"}}, "actor.mbox_sha1sum"),
-        (
-            "account without name",
-            {"actor": {"account": {"homePage": "https://a"}}},
-            "actor.account.name",
-        ),
-        ("verb without id", {"verb": {"display": {"en": "x"}}}, "verb.id"),
-        ("display not a map", {"verb": {"id": VERBS + "x", "display": "x"}}, "verb.display"),
-        ("scaled below -1", {"result": {"score": {"scaled": -1.01}}}, "result.score.scaled"),
-        ("raw below min", {"result": {"score": {"raw": -1, "min": 0}}}, "result.score.raw"),
-        ("max equals min", {"result": {"score": {"min": 1, "max": 1}}}, "result.score.max"),
-        (
-            "context agents",
-            {"context": {"contextAgents": [{"objectType": "Agent"}]}},
-            "context.contextAgents[0]",
-        ),
-        (
-            "relevant types empty",
-            {
-                "context": {
-                    "contextGroups": [
-                        {
-                            "objectType": "contextGroup",
-                            "group": {"objectType": "Group", "mbox": "mailto:g@example.org"},
-                            "relevantTypes": [],
-                        }
-                    ]
-                }
-            },
-            "relevantTypes",
-        ),
-        ("extension key", {"result": {"extensions": {"not-an-iri": 1}}}, "result.extensions"),
-        (
-            "team not a group",
-            {"context": {"team": {"mbox": "mailto:t@example.org"}}},
-            "context.team",
-        ),
-        (
-            "choices on a true-false",
-            {
-                "object": {
-                    "id": "https://a.org/q",
-                    "definition": {"interactionType": "true-false", "choices": [{"id": "a"}]},
-                }
-            },
-            "object.definition.choices",
-        ),
-        (
-            "duplicate choice ids",
-            {
-                "object": {
-                    "id": "https://a.org/q",
-                    "definition": {
-                        "interactionType": "choice",
-                        "choices": [{"id": "a"}, {"id": "a"}],
-                    },
-                }
-            },
-            "object.definition.choices[1].id",
-        ),
-        (
-            "authority group of three",
-            {
-                "authority": {
-                    "objectType": "Group",
-                    "member": [{"mbox": f"mailto:{n}@example.org"} for n in range(3)],
-                }
-            },
-            "authority.member",
-        ),
-        ("agent object without objectType", {"object": {"mbox": "mailto:a@example.org"}}, "object"),
-    ],
+    ("why", "changes", "path"), BROKEN_RULES, ids=[w for w, _, _ in BROKEN_RULES]
 )
 def test_rules_name_the_offending_path(why: str, changes: dict[str, Any], path: str) -> None:
     errors = statement_errors(statement(**changes))
