@@ -25,6 +25,10 @@ from joserfc import jws
 from joserfc.jwk import RSAKey
 
 from contracts import xapi
+from services.learner.store import LearnerStore
+from services.learner.xapi.documents import CLAIM_RETENTION, Address
+from services.learner.xapi.store import XapiStore
+from services.learner.xapi.validation import agent_key
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic
 from tests.e2e.test_record_path import trail_of
 
@@ -1063,3 +1067,46 @@ async def test_two_writes_from_the_same_version_never_both_apply(lrs: Lrs) -> No
     )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [204] + [412] * 5, statuses
+
+
+async def test_old_document_claims_are_forgotten_and_writes_stay_guarded(
+    lrs: Lrs, mongo: Any
+) -> None:
+    """A replaced version's claim (xapi_document_claims) is kept CLAIM_RETENTION, then
+    forgotten by the sweep; a stale If-Match is still refused afterwards (by the ETag)."""
+    actor = agent()
+    activity = "https://example.org/a/" + uuid.uuid4().hex
+    params = {"activityId": activity, "agent": json.dumps(actor), "stateId": "claims"}
+    put = await lrs.request("PUT", "/activities/state", params=params, json={"n": 0})
+    assert put.status_code == 204
+    first = (await lrs.request("GET", "/activities/state", params=params)).headers["ETag"]
+    replaced = await lrs.request(
+        "PUT", "/activities/state", params=params, json={"n": 1}, headers={"If-Match": first}
+    )
+    assert replaced.status_code == 204
+    db = mongo["lt_learner"]
+    store = XapiStore(db, LearnerStore(db))
+    key = Address(lrs.provider_id, "state", (activity, agent_key(actor) or "", ""), "claims").key
+    mine = {"_id": {"$regex": f"^{key}:"}}
+    claims = [c async for c in store.document_claims.find(mine)]
+    assert len(claims) == 1
+    claimed = claims[0]["claimed"]
+    assert abs(datetime.now(UTC) - claimed) < timedelta(minutes=5)
+
+    await store.forget_claims(datetime.now(UTC) - CLAIM_RETENTION)
+    assert await store.document_claims.count_documents(mine) == 1  # still young: kept
+    old = claimed - CLAIM_RETENTION - timedelta(minutes=1)
+    await store.document_claims.update_one({"_id": claims[0]["_id"]}, {"$set": {"claimed": old}})
+    assert await store.forget_claims(datetime.now(UTC) - CLAIM_RETENTION) >= 1
+    assert await store.document_claims.count_documents(mine) == 0
+
+    stale = await lrs.request(
+        "PUT", "/activities/state", params=params, json={"n": 2}, headers={"If-Match": first}
+    )
+    assert stale.status_code == 412
+    current = (await lrs.request("GET", "/activities/state", params=params)).headers["ETag"]
+    fresh = await lrs.request(
+        "PUT", "/activities/state", params=params, json={"n": 3}, headers={"If-Match": current}
+    )
+    assert fresh.status_code == 204
+    assert (await lrs.request("GET", "/activities/state", params=params)).json() == {"n": 3}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -206,8 +206,20 @@ class XapiStore:
         """Claim the replacing (or deleting) of this stored version of a document: a unique
         insert, so of two writers that read the same version only one goes on — atomic on
         FerretDB too, where two conditional updates of one document could both pass."""
-        claim = {"_id": f"{current['_id']}:{current.get('version_id', current['etag'])}"}
+        claim = {
+            "_id": f"{current['_id']}:{current.get('version_id', current['etag'])}",
+            "claimed": datetime.now(UTC),
+        }
         return bool(await insert_new(self.document_claims, [claim]))
+
+    async def forget_claims(self, before: datetime) -> int:
+        """Delete the claims made before this time (and those kept without a time, from
+        before claims had one); how many. A claim only has to outlive the writes that read
+        its version, which end within a request's time."""
+        result = await self.document_claims.delete_many(
+            {"$or": [{"claimed": {"$lt": before}}, {"claimed": {"$exists": False}}]}
+        )
+        return result.deleted_count
 
     async def put_document(self, doc: Document, current: Document | None) -> bool:
         """Store the document: replace ``current`` (the version the caller read) or, with
