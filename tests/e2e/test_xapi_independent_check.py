@@ -95,14 +95,15 @@ def corpus() -> list[tuple[str, dict[str, Any], bool]]:
 
 def learning_locker(statements: list[dict[str, Any]]) -> list[list[str]]:
     """Learning Locker's warnings for each statement (none: it accepts it)."""
+    script = install_xapi_validation()
     done = subprocess.run(
-        ["node", str(install_xapi_validation())],
+        ["node", str(script)],
         input=json.dumps(statements),
         capture_output=True,
         text=True,
         check=True,
         timeout=60,
-        cwd=install_xapi_validation().parent,
+        cwd=script.parent,
     )
     found: list[list[str]] = json.loads(done.stdout)
     return found
