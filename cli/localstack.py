@@ -49,6 +49,10 @@ OIDC_HOME = CACHE / "oidc"  # where npm installs oidc-provider, from the npm reg
 OIDC_CLIENT_ID = "learning-trail-learner"
 AXE_SOURCE = DEPLOY / "axe"  # package.json and its lock: axe-core for the browser tests
 AXE_HOME = CACHE / "axe"  # where npm installs it, from the npm registry
+# package.json, its lock and check.cjs: Learning Locker's xAPI statement validation, an
+# independent check of the LRS's statement rules (tests/e2e/test_xapi_independent_check.py)
+XAPI_VALIDATION_SOURCE = DEPLOY / "xapi-validation"
+XAPI_VALIDATION_HOME = CACHE / "xapi-validation"
 KAFKA_LIBS = CACHE / "kafka" / "libs"
 FERRETDB_PATCHES_DIGEST = hashlib.sha256(b"".join(p.read_bytes() for p in FERRETDB_PATCHES))
 FERRETDB_BIN = (
@@ -206,6 +210,28 @@ def install_axe() -> Path:
             cwd=AXE_HOME,
         )
     return script
+
+
+def install_xapi_validation() -> Path:
+    """Learning Locker's @learninglocker/xapi-validation from the npm registry, at the
+    version the committed lock file pins, into .cache/xapi-validation (again only when the
+    lock file changed); the Node script that runs it on statements (JSON on standard input)."""
+    home, source = XAPI_VALIDATION_HOME, XAPI_VALIDATION_SOURCE
+    home.mkdir(parents=True, exist_ok=True)
+    lock = (source / "package-lock.json").read_text()
+    installed = home / "package-lock.json"
+    package = home / "node_modules" / "@learninglocker" / "xapi-validation"
+    if not package.exists() or not installed.exists() or installed.read_text() != lock:
+        _require("npm", "to install the xAPI validation check", "apt-get install -y npm")
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy(source / name, home / name)
+        _run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+            "Installing Learning Locker's xAPI validation (npm ci)",
+            cwd=home,
+        )
+    shutil.copy(source / "check.cjs", home / "check.cjs")
+    return home / "check.cjs"
 
 
 def oidc_ready(port: int) -> bool:

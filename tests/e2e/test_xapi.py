@@ -25,6 +25,10 @@ from joserfc import jws
 from joserfc.jwk import RSAKey
 
 from contracts import xapi
+from services.learner.store import LearnerStore
+from services.learner.xapi.documents import CLAIM_RETENTION, Address
+from services.learner.xapi.store import XapiStore
+from services.learner.xapi.validation import agent_key
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic
 from tests.e2e.test_record_path import trail_of
 
@@ -433,6 +437,69 @@ async def test_query_filters_paging_and_formats(lrs: Lrs) -> None:
         assert (await lrs.get(**bad)).status_code == 400, bad
 
 
+def ref(target: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A statement whose object is a StatementRef to ``target``."""
+    return statement(object={"objectType": "StatementRef", "id": target["id"]}, **changes)
+
+
+async def test_queries_also_answer_statements_targeting_a_match(lrs: Lrs) -> None:
+    """Communication 2.1.3, Filter Conditions for StatementRefs: a statement whose object is
+    a StatementRef meets every filter but since/until/limit when its target does, at any
+    depth; since, until and limit still apply to it; a StatementRef in context does not."""
+    ben, andrew, carl = agent(), agent(), agent()
+    training = "https://example.org/explosives/" + uuid.uuid4().hex
+    registration = str(uuid.uuid4())
+    passed = statement(
+        actor=ben,
+        verb={"id": VERBS + "passed"},
+        object={"id": training},
+        context={"registration": registration},
+    )
+    confirmed = ref(passed, actor=andrew, verb={"id": "https://example.org/verbs/confirmed"})
+    noted = ref(confirmed, actor=carl, verb={"id": "https://example.org/verbs/noted"})
+    unrelated = statement(actor=andrew)
+    in_context = statement(
+        actor=carl, context={"statement": {"objectType": "StatementRef", "id": passed["id"]}}
+    )
+    for s in (passed, confirmed, noted, unrelated, in_context):
+        assert (await lrs.post(s)).status_code == 200
+
+    async def ids(**params: Any) -> list[str]:
+        response = await lrs.get(ascending="true", **params)
+        assert response.status_code == 200, response.text
+        return [s["id"] for s in response.json()["statements"]]
+
+    chain = [passed["id"], confirmed["id"], noted["id"]]
+    assert await ids(agent=json.dumps(ben)) == chain
+    assert await ids(activity=training) == chain
+    assert await ids(verb=VERBS + "passed") == chain
+    assert await ids(registration=registration) == chain
+    assert await ids(agent=json.dumps(ben), verb=VERBS + "passed", activity=training) == chain
+    assert await ids(agent=json.dumps(andrew)) == [confirmed["id"], noted["id"], unrelated["id"]]
+    assert await ids(verb="https://example.org/verbs/noted") == [noted["id"]]
+    # the time and sequence filters apply to the targeting statements themselves
+    stored = {
+        s["id"]: (await lrs.get(statementId=s["id"])).json()["stored"] for s in (passed, confirmed)
+    }
+    assert await ids(agent=json.dumps(ben), since=stored[passed["id"]]) == chain[1:]
+    assert await ids(agent=json.dumps(ben), until=stored[confirmed["id"]]) == chain[:2]
+    page = (await lrs.get(agent=json.dumps(ben), ascending="true", limit=2)).json()
+    assert [s["id"] for s in page["statements"]] == chain[:2]
+    rest = await lrs.http.get(lrs.base.removesuffix("/xapi") + page["more"], headers=lrs.headers)
+    assert [s["id"] for s in rest.json()["statements"]] == chain[2:]
+
+    # Voided Statements: the voided one leaves every query, what targets it (the voiding
+    # statement included) is still answered
+    voiding = ref(passed, actor=agent(), verb={"id": VERBS + "voided"})
+    assert (await lrs.post(voiding)).status_code == 200
+    assert await ids(agent=json.dumps(ben)) == [*chain[1:], voiding["id"]]
+    assert await ids(activity=training) == [*chain[1:], voiding["id"]]
+    # a voided targeting statement is not answered, though what targets it still is
+    void_confirmed = ref(confirmed, actor=agent(), verb={"id": VERBS + "voided"})
+    assert (await lrs.post(void_confirmed)).status_code == 200
+    assert await ids(agent=json.dumps(ben)) == [noted["id"], voiding["id"], void_confirmed["id"]]
+
+
 async def test_a_centre_sees_only_its_own_statements(
     http: httpx.AsyncClient, stack: Stack, lrs: Lrs
 ) -> None:
@@ -518,6 +585,73 @@ async def test_document_resources_follow_the_concurrency_rules(
     assert (await lrs.request("GET", path, params=params)).status_code == 404
 
 
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_last_modified_on_statements(lrs: Lrs) -> None:
+    """Communication 2.1.3: Last-Modified is the latest stored of the statements returned."""
+    actor = agent()
+    first, second = statement(actor=actor), statement(actor=actor)
+    for s in (first, second):
+        assert (await lrs.post(s)).status_code == 200
+    stored = [(await lrs.get(statementId=s["id"])).json()["stored"] for s in (first, second)]
+    assert _instant(stored[0]) < _instant(stored[1])
+    one = await lrs.get(statementId=first["id"])
+    assert _instant(one.headers["Last-Modified"]) == _instant(stored[0])
+    newest = await lrs.get(agent=json.dumps(actor), ascending="true")
+    assert _instant(newest.headers["Last-Modified"]) == _instant(stored[1])
+    oldest = await lrs.get(agent=json.dumps(actor), ascending="true", limit=1)
+    assert _instant(oldest.headers["Last-Modified"]) == _instant(stored[0])
+    none = await lrs.get(agent=json.dumps(agent()))
+    assert none.json()["statements"] == [] and "Last-Modified" not in none.headers
+
+
+@pytest.mark.parametrize(("path", "base"), DOCUMENTS, ids=[p for p, _ in DOCUMENTS])
+async def test_documents_say_when_they_changed_and_lists_take_since(
+    lrs: Lrs, path: str, base: dict[str, str]
+) -> None:
+    """Communication 2.3–2.4 (2.0: 4.1.6.2, .5, .6): a single document GET carries
+    Last-Modified; a list of ids with since names only the documents stored or changed
+    after it (exclusive); since with a document id is refused."""
+    params = {**base}
+    if path != "/activities/profile":
+        params["agent"] = json.dumps(agent())
+    if "activityId" in params:
+        params["activityId"] += "/" + uuid.uuid4().hex
+    name = "stateId" if "stateId" in base else "profileId"
+    many = {k: v for k, v in params.items() if k != name}
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    old = {**params, name: "old"}
+    assert (await lrs.request("PUT", path, params=old, json={"n": 1})).status_code == 204
+    got = await lrs.request("GET", path, params=old)
+    changed = _instant(got.headers["Last-Modified"])
+    assert before < changed <= datetime.now(UTC) + timedelta(seconds=2)
+    await asyncio.sleep(0.05)
+    new = {**params, name: "new"}
+    assert (await lrs.request("PUT", path, params=new, json={"n": 2})).status_code == 204
+
+    async def listed(since: str | None) -> Any:
+        response = await lrs.request(
+            "GET", path, params={**many, **({"since": since} if since else {})}
+        )
+        assert response.status_code == 200, response.text
+        return sorted(response.json())
+
+    assert await listed(None) == ["new", "old"]
+    assert await listed(before.isoformat()) == ["new", "old"]
+    assert await listed(got.headers["Last-Modified"]) == ["new"]
+    # changing the old document makes it listed again
+    etag = got.headers["ETag"]
+    assert (
+        await lrs.request("PUT", path, params=old, json={"n": 3}, headers={"If-Match": etag})
+    ).status_code == 204
+    assert await listed(got.headers["Last-Modified"]) == ["new", "old"]
+    assert (await lrs.request("GET", path, params={**many, "since": "soon"})).status_code == 400
+    with_id = {**old, "since": before.isoformat()}
+    assert (await lrs.request("GET", path, params=with_id)).status_code == 400
+
+
 async def test_non_json_documents_keep_their_content_type(lrs: Lrs) -> None:
     params = {
         "activityId": "https://example.org/a/" + uuid.uuid4().hex,
@@ -538,10 +672,60 @@ async def test_non_json_documents_keep_their_content_type(lrs: Lrs) -> None:
 
 
 async def test_activities_and_agents_resources(lrs: Lrs) -> None:
-    activity = await lrs.request(
-        "GET", "/activities", params={"activityId": "https://example.org/a"}
+    """Communication 2.5 (Agents: a Person, each property an array) and 2.6 (Activities:
+    an Activity even when none is defined; else the canonical definition, here merged from
+    the centre's statements)."""
+    unknown = "https://example.org/a/" + uuid.uuid4().hex
+    activity = await lrs.request("GET", "/activities", params={"activityId": unknown})
+    assert activity.status_code == 200
+    assert activity.json() == {"objectType": "Activity", "id": unknown}
+    course = "https://example.org/course/" + uuid.uuid4().hex
+    parent = "https://example.org/programme/" + uuid.uuid4().hex
+    ext = "https://example.org/ext/hours"
+    first = statement(
+        object={
+            "id": course,
+            "definition": {
+                "name": {"en-US": "Welding"},
+                "type": "http://adlnet.gov/expapi/activities/course",
+                "extensions": {ext: 8},
+            },
+        },
+        context={
+            "contextActivities": {
+                "parent": {"id": parent, "definition": {"name": {"vi": "Chương trình"}}}
+            }
+        },
     )
-    assert activity.json() == {"objectType": "Activity", "id": "https://example.org/a"}
+    second = statement(
+        object={
+            "id": course,
+            "definition": {
+                "name": {"vi": "Hàn"},
+                "description": {"en-US": "Arc welding"},
+                "type": "http://adlnet.gov/expapi/activities/lesson",
+            },
+        }
+    )
+    assert (await lrs.post(first)).status_code == 200
+    assert (await lrs.post(second)).status_code == 200
+    got = await lrs.request("GET", "/activities", params={"activityId": course})
+    assert got.status_code == 200
+    assert got.json() == {
+        "objectType": "Activity",
+        "id": course,
+        "definition": {
+            "name": {"en-US": "Welding", "vi": "Hàn"},
+            "description": {"en-US": "Arc welding"},
+            "type": "http://adlnet.gov/expapi/activities/lesson",
+            "extensions": {ext: 8},
+        },
+    }
+    from_context = await lrs.request("GET", "/activities", params={"activityId": parent})
+    assert from_context.json()["definition"] == {"name": {"vi": "Chương trình"}}
+    for bad in ({}, {"activityId": "no scheme"}, {"activityId": course, "agent": "{}"}):
+        assert (await lrs.request("GET", "/activities", params=bad)).status_code == 400, bad
+
     person = await lrs.request(
         "GET", "/agents", params={"agent": json.dumps({"mbox": "mailto:a@example.org"})}
     )
@@ -883,3 +1067,46 @@ async def test_two_writes_from_the_same_version_never_both_apply(lrs: Lrs) -> No
     )
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [204] + [412] * 5, statuses
+
+
+async def test_old_document_claims_are_forgotten_and_writes_stay_guarded(
+    lrs: Lrs, mongo: Any
+) -> None:
+    """A replaced version's claim (xapi_document_claims) is kept CLAIM_RETENTION, then
+    forgotten by the sweep; a stale If-Match is still refused afterwards (by the ETag)."""
+    actor = agent()
+    activity = "https://example.org/a/" + uuid.uuid4().hex
+    params = {"activityId": activity, "agent": json.dumps(actor), "stateId": "claims"}
+    put = await lrs.request("PUT", "/activities/state", params=params, json={"n": 0})
+    assert put.status_code == 204
+    first = (await lrs.request("GET", "/activities/state", params=params)).headers["ETag"]
+    replaced = await lrs.request(
+        "PUT", "/activities/state", params=params, json={"n": 1}, headers={"If-Match": first}
+    )
+    assert replaced.status_code == 204
+    db = mongo["lt_learner"]
+    store = XapiStore(db, LearnerStore(db))
+    key = Address(lrs.provider_id, "state", (activity, agent_key(actor) or "", ""), "claims").key
+    mine = {"_id": {"$regex": f"^{key}:"}}
+    claims = [c async for c in store.document_claims.find(mine)]
+    assert len(claims) == 1
+    claimed = claims[0]["claimed"]
+    assert abs(datetime.now(UTC) - claimed) < timedelta(minutes=5)
+
+    await store.forget_claims(datetime.now(UTC) - CLAIM_RETENTION)
+    assert await store.document_claims.count_documents(mine) == 1  # still young: kept
+    old = claimed - CLAIM_RETENTION - timedelta(minutes=1)
+    await store.document_claims.update_one({"_id": claims[0]["_id"]}, {"$set": {"claimed": old}})
+    assert await store.forget_claims(datetime.now(UTC) - CLAIM_RETENTION) >= 1
+    assert await store.document_claims.count_documents(mine) == 0
+
+    stale = await lrs.request(
+        "PUT", "/activities/state", params=params, json={"n": 2}, headers={"If-Match": first}
+    )
+    assert stale.status_code == 412
+    current = (await lrs.request("GET", "/activities/state", params=params)).headers["ETag"]
+    fresh = await lrs.request(
+        "PUT", "/activities/state", params=params, json={"n": 3}, headers={"If-Match": current}
+    )
+    assert fresh.status_code == 204
+    assert (await lrs.request("GET", "/activities/state", params=params)).json() == {"n": 3}

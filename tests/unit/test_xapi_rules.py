@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from services.common.problems import Problem
+from services.learner.xapi.activities import activity_object, definitions_in, merged_definitions
 from services.learner.xapi.documents import check_preconditions
 from services.learner.xapi.mapping import Mapping, map_statement
 from services.learner.xapi.validation import (
@@ -27,6 +28,7 @@ from services.learner.xapi.validation import (
     statement_activities,
     statement_agents,
     statement_errors,
+    statement_target,
 )
 
 VERBS = "http://adlnet.gov/expapi/verbs/"
@@ -90,87 +92,91 @@ def test_malformed_durations(text: str) -> None:
     assert not is_duration(text)
 
 
+# each statement breaks one rule of xAPI 2.0 (also run through an independent validator by
+# tests/e2e/test_xapi_independent_check.py)
+BROKEN_RULES: list[tuple[str, dict[str, Any], str]] = [
+    ("null", {"result": {"response": None}}, "result.response"),
+    ("number as string", {"result": {"score": {"scaled": "0.5"}}}, "result.score.scaled"),
+    ("bool as string", {"result": {"completion": "true"}}, "result.completion"),
+    ("uuid", {"id": "not-a-uuid"}, "id"),
+    ("uuid variant", {"id": "12345678-1234-4678-1234-567812345678"}, "id"),
+    ("openid not an iri", {"actor": {"openid": "me"}}, "actor.openid"),
+    ("sha1", {"actor": {"mbox_sha1sum": "abc"}}, "actor.mbox_sha1sum"),
+    (
+        "account without name",
+        {"actor": {"account": {"homePage": "https://a"}}},
+        "actor.account.name",
+    ),
+    ("verb without id", {"verb": {"display": {"en": "x"}}}, "verb.id"),
+    ("display not a map", {"verb": {"id": VERBS + "x", "display": "x"}}, "verb.display"),
+    ("scaled below -1", {"result": {"score": {"scaled": -1.01}}}, "result.score.scaled"),
+    ("raw below min", {"result": {"score": {"raw": -1, "min": 0}}}, "result.score.raw"),
+    ("max equals min", {"result": {"score": {"min": 1, "max": 1}}}, "result.score.max"),
+    (
+        "context agents",
+        {"context": {"contextAgents": [{"objectType": "Agent"}]}},
+        "context.contextAgents[0]",
+    ),
+    (
+        "relevant types empty",
+        {
+            "context": {
+                "contextGroups": [
+                    {
+                        "objectType": "contextGroup",
+                        "group": {"objectType": "Group", "mbox": "mailto:g@example.org"},
+                        "relevantTypes": [],
+                    }
+                ]
+            }
+        },
+        "relevantTypes",
+    ),
+    ("extension key", {"result": {"extensions": {"not-an-iri": 1}}}, "result.extensions"),
+    (
+        "team not a group",
+        {"context": {"team": {"mbox": "mailto:t@example.org"}}},
+        "context.team",
+    ),
+    (
+        "choices on a true-false",
+        {
+            "object": {
+                "id": "https://a.org/q",
+                "definition": {"interactionType": "true-false", "choices": [{"id": "a"}]},
+            }
+        },
+        "object.definition.choices",
+    ),
+    (
+        "duplicate choice ids",
+        {
+            "object": {
+                "id": "https://a.org/q",
+                "definition": {
+                    "interactionType": "choice",
+                    "choices": [{"id": "a"}, {"id": "a"}],
+                },
+            }
+        },
+        "object.definition.choices[1].id",
+    ),
+    (
+        "authority group of three",
+        {
+            "authority": {
+                "objectType": "Group",
+                "member": [{"mbox": f"mailto:{n}@example.org"} for n in range(3)],
+            }
+        },
+        "authority.member",
+    ),
+    ("agent object without objectType", {"object": {"mbox": "mailto:a@example.org"}}, "object"),
+]
+
+
 @pytest.mark.parametrize(
-    ("why", "changes", "path"),
-    [
-        ("null", {"result": {"response": None}}, "result.response"),
-        ("number as string", {"result": {"score": {"scaled": "0.5"}}}, "result.score.scaled"),
-        ("bool as string", {"result": {"completion": "true"}}, "result.completion"),
-        ("uuid", {"id": "not-a-uuid"}, "id"),
-        ("uuid variant", {"id": "12345678-1234-4678-1234-567812345678"}, "id"),
-        ("openid not an iri", {"actor": {"openid": "me"}}, "actor.openid"),
-        ("sha1", {"actor": {"mbox_sha1sum": "abc"}}, "actor.mbox_sha1sum"),
-        (
-            "account without name",
-            {"actor": {"account": {"homePage": "https://a"}}},
-            "actor.account.name",
-        ),
-        ("verb without id", {"verb": {"display": {"en": "x"}}}, "verb.id"),
-        ("display not a map", {"verb": {"id": VERBS + "x", "display": "x"}}, "verb.display"),
-        ("scaled below -1", {"result": {"score": {"scaled": -1.01}}}, "result.score.scaled"),
-        ("raw below min", {"result": {"score": {"raw": -1, "min": 0}}}, "result.score.raw"),
-        ("max equals min", {"result": {"score": {"min": 1, "max": 1}}}, "result.score.max"),
-        (
-            "context agents",
-            {"context": {"contextAgents": [{"objectType": "Agent"}]}},
-            "context.contextAgents[0]",
-        ),
-        (
-            "relevant types empty",
-            {
-                "context": {
-                    "contextGroups": [
-                        {
-                            "objectType": "contextGroup",
-                            "group": {"objectType": "Group", "mbox": "mailto:g@example.org"},
-                            "relevantTypes": [],
-                        }
-                    ]
-                }
-            },
-            "relevantTypes",
-        ),
-        ("extension key", {"result": {"extensions": {"not-an-iri": 1}}}, "result.extensions"),
-        (
-            "team not a group",
-            {"context": {"team": {"mbox": "mailto:t@example.org"}}},
-            "context.team",
-        ),
-        (
-            "choices on a true-false",
-            {
-                "object": {
-                    "id": "https://a.org/q",
-                    "definition": {"interactionType": "true-false", "choices": [{"id": "a"}]},
-                }
-            },
-            "object.definition.choices",
-        ),
-        (
-            "duplicate choice ids",
-            {
-                "object": {
-                    "id": "https://a.org/q",
-                    "definition": {
-                        "interactionType": "choice",
-                        "choices": [{"id": "a"}, {"id": "a"}],
-                    },
-                }
-            },
-            "object.definition.choices[1].id",
-        ),
-        (
-            "authority group of three",
-            {
-                "authority": {
-                    "objectType": "Group",
-                    "member": [{"mbox": f"mailto:{n}@example.org"} for n in range(3)],
-                }
-            },
-            "authority.member",
-        ),
-        ("agent object without objectType", {"object": {"mbox": "mailto:a@example.org"}}, "object"),
-    ],
+    ("why", "changes", "path"), BROKEN_RULES, ids=[w for w, _, _ in BROKEN_RULES]
 )
 def test_rules_name_the_offending_path(why: str, changes: dict[str, Any], path: str) -> None:
     errors = statement_errors(statement(**changes))
@@ -224,6 +230,17 @@ def test_agents_and_activities_of_a_statement() -> None:
     assert agent_key({"account": {"homePage": "https://m.org", "name": "42"}}) == (
         "account:https://m.org|42"
     )
+
+
+def test_the_target_of_a_statement_is_its_statement_ref_object_only() -> None:
+    target = str(uuid.uuid4()).upper()
+    assert (
+        statement_target(statement(object={"objectType": "StatementRef", "id": target}))
+        == target.lower()
+    )
+    assert statement_target(statement()) is None
+    in_context = statement(context={"statement": {"objectType": "StatementRef", "id": target}})
+    assert statement_target(in_context) is None
 
 
 def test_formats() -> None:
@@ -356,3 +373,33 @@ def test_a_mapping_rule_refuses_bad_iris_and_ambiguous_sources() -> None:
                 ]
             }
         )
+
+
+def test_activity_definitions_merge_language_maps_and_extensions() -> None:
+    a = "https://a.org/course"
+    s1 = statement(
+        object={"id": a, "definition": {"name": {"en": "A"}, "extensions": {"https://x": 1}}},
+        context={"contextActivities": {"grouping": [{"id": "https://a.org/g"}]}},
+    )
+    s2 = statement(object={"id": a, "definition": {"name": {"vi": "Á"}, "type": "https://t.org/1"}})
+    s3 = statement(object={"id": a, "definition": {"type": "https://t.org/2"}})
+    assert [i for i, _ in definitions_in(s1)] == [a]  # the grouping defines nothing
+    changed = merged_definitions({}, [s1, s2, s3])
+    assert changed == {
+        a: {
+            "name": {"en": "A", "vi": "Á"},
+            "extensions": {"https://x": 1},
+            "type": "https://t.org/2",
+        }
+    }
+    assert merged_definitions(changed, [s3]) == {}  # nothing new: nothing to write
+    sub = statement(
+        object={
+            "objectType": "SubStatement",
+            "actor": {"mbox": "mailto:x@example.org"},
+            "verb": {"id": VERBS + "completed"},
+            "object": {"id": "https://a.org/sub", "definition": {"name": {"en": "S"}}},
+        }
+    )
+    assert list(definitions_in(sub)) == [("https://a.org/sub", {"name": {"en": "S"}})]
+    assert activity_object(a, None) == {"objectType": "Activity", "id": a}

@@ -9,15 +9,19 @@ object into the stored JSON object (top-level properties of the new one win); a 
 either is not a JSON object is ``400``. Each stored version has a ``version_id``; a write that
 replaces or deletes it first claims it by a unique insert (``xapi_document_claims``), so two
 writes that read the same version never both apply, on FerretDB too (the loser gets ``412``).
+Claims are forgotten after ``CLAIM_RETENTION`` by a background sweep.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from services.common.mongo import Document
@@ -26,6 +30,12 @@ from services.learner.xapi.store import XapiStore
 from services.learner.xapi.validation import iso
 
 JSON_TYPE = "application/json"
+# A claim (``xapi_document_claims``) guards a version only while writes that read it may run;
+# kept an hour, far past any request's time, then forgotten by a sweep that a write starts at
+# most every SWEEP_SECONDS in each process.
+CLAIM_RETENTION = timedelta(hours=1)
+SWEEP_SECONDS = 600.0
+_log = logging.getLogger("learningtrail.learner.xapi")
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,25 @@ class Documents:
 
     def __init__(self, store: XapiStore) -> None:
         self.store = store
+        self._swept_at: float | None = None  # monotonic time of the last sweep of claims
+        self._sweeps: set[asyncio.Task[None]] = set()
+
+    def _sweep(self) -> None:
+        """At most every SWEEP_SECONDS, in the background: forget claims older than
+        CLAIM_RETENTION, so ``xapi_document_claims`` holds about an hour of writes."""
+        if self._swept_at is not None and time.monotonic() - self._swept_at < SWEEP_SECONDS:
+            return
+        self._swept_at = time.monotonic()
+
+        async def sweep() -> None:
+            try:
+                await self.store.forget_claims(datetime.now(UTC) - CLAIM_RETENTION)
+            except Exception:
+                _log.exception("could not forget old claims of xAPI documents")
+
+        task = asyncio.create_task(sweep())
+        self._sweeps.add(task)
+        task.add_done_callback(self._sweeps.discard)
 
     async def get(self, address: Address) -> Stored | None:
         doc = await self.store.document(address.key)
@@ -139,6 +168,7 @@ class Documents:
         if_none_match: str | None,
         merge: bool,
     ) -> None:
+        self._sweep()
         current = await self.store.document(address.key)
         check_preconditions(current, if_match, if_none_match, put=not merge)
         media = content_type.split(";")[0].strip().lower()
@@ -179,6 +209,7 @@ class Documents:
             )
 
     async def delete(self, address: Address, if_match: str | None) -> None:
+        self._sweep()
         current = await self.store.document(address.key)
         check_preconditions(current, if_match, None, put=False)
         if current is not None and not await self.store.delete_document(current):

@@ -373,9 +373,12 @@ async def get_statements(request: Request, centre: Centre, lrs: LrsDep) -> Respo
         body["more"] = f"/xapi/statements?{urlencode(kept)}"
     else:
         body["more"] = ""
+    headers = dict(consistent)
+    if page.last_modified is not None:  # the latest stored of the statements answered
+        headers["Last-Modified"] = last_modified(page.last_modified)
     if with_attachments:
-        return await _with_attachments(centre, lrs, body, page.statements, consistent)
-    return JSONResponse(body, headers=consistent)
+        return await _with_attachments(centre, lrs, body, page.statements, headers)
+    return JSONResponse(body, headers=headers)
 
 
 async def _with_attachments(
@@ -408,10 +411,14 @@ async def _with_attachments(
 
 
 @router.api_route("/activities", methods=["GET", "HEAD"], summary="An Activity (training centre).")
-async def get_activity(request: Request, centre: Centre) -> dict[str, Any]:
-    """The Activity with this id, as the LRS knows it (its id; definitions are not kept)."""
+async def get_activity(request: Request, centre: Centre, lrs: LrsDep) -> dict[str, Any]:
+    """The Activity with this id and the canonical definition the centre's statements gave
+    it (merged: language maps and extensions key by key, the rest from the newest
+    statement); its id alone when no statement defined it."""
     params = _params(request, {"activityId"})
-    return {"objectType": "Activity", "id": _iri_param(params, "activityId")}
+    activity_id = _iri_param(params, "activityId")
+    assert activity_id is not None
+    return await lrs.statements.activity(centre.provider, activity_id)
 
 
 @router.api_route("/agents", methods=["GET", "HEAD"], summary="A Person (training centre).")

@@ -36,6 +36,7 @@ from services.learner.submissions import (
     RecordStateConflict,
     SubmissionRejected,
 )
+from services.learner.xapi.activities import activity_object, definitions_in, merged_definitions
 from services.learner.xapi.attachments import Part, attachment_errors
 from services.learner.xapi.mapping import Mapping, map_statement
 from services.learner.xapi.store import XapiStore, statement_key
@@ -49,6 +50,7 @@ from services.learner.xapi.validation import (
     statement_activities,
     statement_agents,
     statement_errors,
+    statement_target,
 )
 
 _log = logging.getLogger("learningtrail.learner.xapi")
@@ -88,6 +90,7 @@ class Page:
 
     statements: list[dict[str, Json]]
     more: str | None
+    last_modified: datetime | None  # the latest ``stored`` of the statements answered
 
 
 def _now() -> datetime:
@@ -208,21 +211,42 @@ class Statements:
                     raise _conflict(doc["statement_id"])
         mine = [d for d in docs if d["_id"] in inserted] + list(existing.values())
         await self.store.add_index([_index_entry(d) for d in mine])
+        await self.store.add_refs([r for d in mine if (r := _ref_entry(d)) is not None])
         if voids:
             await self.store.note_voids(pid, voids)
         # the statements are stored: their events and their records go at the same time
-        appended, applied = await asyncio.gather(
+        appended, applied, defined = await asyncio.gather(
             self.store.learner_store.outbox.append(self.log, "statements", mine, noted=inserted),
             self._apply(provider, statements, voids, mapping, links),
+            self._define_activities(pid, unique, now),
             return_exceptions=True,
         )
         if isinstance(appended, BaseException):
             raise appended
-        if isinstance(applied, BaseException):
-            raise applied
+        for outcome in (applied, defined):
+            if isinstance(outcome, BaseException):
+                raise outcome
         if appended:
             raise AppendFailed(str(next(iter(appended.values()))))
         return [s["id"] for s in statements]
+
+    async def _define_activities(
+        self, pid: str, statements: list[dict[str, Json]], now: datetime
+    ) -> None:
+        """Merge the Activity definitions the statements carry into the centre's canonical
+        ones (read only for the Activities they define; written only where they change)."""
+        defined = {a for s in statements for a, _ in definitions_in(s)}
+        if not defined:
+            return
+        stored = await self.store.activity_definitions(pid, defined)
+        changed = merged_definitions(stored, statements)
+        if changed:
+            await self.store.set_activity_definitions(pid, changed, now)
+
+    async def activity(self, provider: Document, activity_id: str) -> dict[str, Json]:
+        """The Activity with its canonical definition (its id alone if none is known)."""
+        found = await self.store.activity_definitions(provider["_id"], [activity_id])
+        return activity_object(activity_id, found.get(activity_id))
 
     async def _voids(self, pid: str, given: list[dict[str, Json]]) -> dict[str, str]:
         """The statements the new voiding statements void (target → voiding id); a voiding
@@ -284,6 +308,7 @@ class Statements:
             "related_activities": related_activities,
             "registration": ((statement.get("context") or {}).get("registration") or "").lower()
             or None,
+            "target": statement_target(statement),
             "voided": voided,
             "raw": raw,
             "pending": pending_event(xapi.STATEMENT_STORED, provider["_id"], event),
@@ -434,12 +459,45 @@ class Statements:
         limit: int,
         after: tuple[datetime, str] | None,
     ) -> Page:
-        query: Document = {"provider_id": provider["_id"], "voided": False}
-        query.update(filters)
+        """A page of the statements that meet the filters, or target (by StatementRef, at any
+        depth) a statement that meets the filters other than ``since`` and ``until`` — voided
+        or not — as xAPI 2.0 asks (Communication 2.1.3, "Filter Conditions for
+        StatementRefs"). ``since``, ``until``, ``limit`` and the paging apply to the
+        statements answered; voided statements are never answered."""
+        pid = provider["_id"]
+        conditions = {k: v for k, v in filters.items() if k != "stored"}
+        clauses: list[Document] = [{"provider_id": pid, "voided": False}]
+        if "stored" in filters:
+            clauses.append({"stored": filters["stored"]})
+        if conditions:
+            targeting = await self._targeting(pid, conditions)
+            if targeting:
+                keys = sorted(statement_key(pid, i) for i in targeting)
+                clauses.append({"$or": [conditions, {"_id": {"$in": keys}}]})
+            else:
+                clauses.append(conditions)
         size = MAX_PAGE if limit == 0 else min(limit, MAX_PAGE)
-        docs = await self.store.query(query, ascending, after, size + 1)
+        docs = await self.store.query(clauses, ascending, after, size + 1)
         more = _cursor(docs[size - 1]) if len(docs) > size else None
-        return Page([json.loads(d["raw"]) for d in docs[:size]], more)
+        latest = max((d["stored"] for d in docs[:size]), default=None)
+        return Page([json.loads(d["raw"]) for d in docs[:size]], more, latest)
+
+    async def _targeting(self, pid: str, conditions: dict[str, Json]) -> set[str]:
+        """The statements that target, directly or through other targeting statements, a
+        statement meeting the conditions."""
+        refs = await self.store.refs_of(pid)
+        if not refs:
+            return set()
+        referrers: dict[str, list[str]] = {}
+        for referrer, target in refs.items():
+            referrers.setdefault(target, []).append(referrer)
+        frontier = list(await self.store.matching_among(pid, referrers, conditions))
+        found: set[str] = set()
+        while frontier:
+            reached = [r for t in frontier for r in referrers.get(t, ()) if r not in found]
+            found.update(reached)
+            frontier = reached
+        return found
 
 
 _INDEXED = (
@@ -459,6 +517,20 @@ _INDEXED = (
 def _index_entry(doc: Document) -> Document:
     """What queries filter on, of a stored statement."""
     return {"_id": doc["_id"], **{k: doc.get(k) for k in _INDEXED}}
+
+
+def _ref_entry(doc: Document) -> Document | None:
+    """The StatementRef a stored statement makes, if it makes one (statements stored before
+    ``target`` was kept are read again)."""
+    target = doc["target"] if "target" in doc else statement_target(json.loads(doc["raw"]))
+    if target is None:
+        return None
+    return {
+        "_id": doc["_id"],
+        "provider_id": doc["provider_id"],
+        "statement_id": doc["statement_id"],
+        "target": target,
+    }
 
 
 def _conflict(statement_id: str) -> Problem:

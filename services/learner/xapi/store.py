@@ -16,20 +16,31 @@ queries.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.common.keyed import by_ids, insert_new
+from services.common.keyed import by_ids, insert_new, set_fields
 from services.common.mongo import Document
 from services.learner.store import LearnerStore
 
 
 def statement_key(provider_id: str, statement_id: str) -> str:
     return f"{provider_id}:{statement_id.lower()}"
+
+
+def _meets(entry: Document, conditions: Document) -> bool:
+    """Whether an index entry meets equality conditions (a list field: holds the value), as
+    the query would."""
+    for name, wanted in conditions.items():
+        value = entry.get(name)
+        if value != wanted and not (isinstance(value, list) and wanted in value):
+            return False
+    return True
 
 
 class XapiStore:
@@ -40,17 +51,20 @@ class XapiStore:
         self.statements = learner_store.statements
         self.index = db["xapi_statement_index"]
         self.voids = db["xapi_voids"]
+        self.refs = db["xapi_statement_refs"]
         self.documents = db["xapi_documents"]
         self.document_claims = db["xapi_document_claims"]
         self.mappings = db["xapi_mappings"]
         self.links = db["xapi_agent_links"]
         self.attachments = db["xapi_attachments"]
+        self.activities = db["xapi_activities"]
 
     async def ensure_indexes(self) -> None:
         await self.index.create_index(
             [("provider_id", ASCENDING), ("stored", ASCENDING), ("statement_id", ASCENDING)]
         )
         await self.documents.create_index([("provider_id", ASCENDING), ("scope", ASCENDING)])
+        await self.refs.create_index([("provider_id", ASCENDING)])
 
     # statements
 
@@ -65,6 +79,28 @@ class XapiStore:
     async def add_index(self, entries: list[Document]) -> None:
         """The query index entries of stored statements (those already there are kept)."""
         await insert_new(self.index, entries)
+
+    async def add_refs(self, entries: list[Document]) -> None:
+        """Note which stored statements target another by StatementRef (``target``)."""
+        await insert_new(self.refs, entries)
+
+    async def refs_of(self, provider_id: str) -> dict[str, str]:
+        """The centre's statements that target another by StatementRef (→ the target's id):
+        a scan on FerretDB, of a collection that holds only such statements."""
+        cursor = self.refs.find({"provider_id": provider_id}, {"statement_id": 1, "target": 1})
+        return {doc["statement_id"]: doc["target"] async for doc in cursor}
+
+    async def matching_among(
+        self, provider_id: str, ids: Iterable[str], conditions: Document
+    ) -> set[str]:
+        """Of these statement ids, those whose index entry meets ``conditions`` (voided or
+        not): read by ``_id $in``, then filtered."""
+        found = await by_ids(
+            self.index,
+            (statement_key(provider_id, i) for i in ids),
+            {k: 1 for k in ("statement_id", *conditions)},
+        )
+        return {doc["statement_id"] for doc in found.values() if _meets(doc, conditions)}
 
     async def voided_among(self, provider_id: str, ids: Iterable[str]) -> dict[str, str]:
         """Of these statement ids, those a stored voiding statement voids (→ its id)."""
@@ -87,17 +123,22 @@ class XapiStore:
                 await collection.update_many({"_id": {"$in": keys}}, {"$set": {"voided": True}})
 
     async def query(
-        self, query: Document, ascending: bool, after: tuple[datetime, str] | None, limit: int
+        self,
+        clauses: list[Document],
+        ascending: bool,
+        after: tuple[datetime, str] | None,
+        limit: int,
     ) -> list[Document]:
-        """Statements matching ``query`` in stored order, after the paging cursor."""
+        """Statements meeting every clause in stored order, after the paging cursor."""
+        clauses = list(clauses)
         if after is not None:
             stored, sid = after
             op = "$gt" if ascending else "$lt"
-            query = {
-                **query,
-                "$or": [{"stored": {op: stored}}, {"stored": stored, "statement_id": {op: sid}}],
-            }
+            clauses.append(
+                {"$or": [{"stored": {op: stored}}, {"stored": stored, "statement_id": {op: sid}}]}
+            )
         order = ASCENDING if ascending else DESCENDING
+        query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         cursor = (
             self.index.find(query, {"stored": 1, "statement_id": 1})
             .sort([("stored", order), ("statement_id", order)])
@@ -106,6 +147,35 @@ class XapiStore:
         found = [doc async for doc in cursor]
         bodies = await by_ids(self.statements, (d["_id"] for d in found))
         return [{**bodies[d["_id"]], **d} for d in found if d["_id"] in bodies]
+
+    # canonical Activity definitions, by ``<centre>:<activity id>``, as JSON text (their
+    # extensions' keys are IRIs, not field names every server accepts)
+
+    async def activity_definitions(
+        self, provider_id: str, activity_ids: Iterable[str]
+    ) -> dict[str, dict[str, Any]]:
+        found = await by_ids(self.activities, (f"{provider_id}:{a}" for a in activity_ids))
+        return {doc["activity_id"]: json.loads(doc["definition"]) for doc in found.values()}
+
+    async def set_activity_definitions(
+        self, provider_id: str, definitions: dict[str, dict[str, Any]], at: datetime
+    ) -> None:
+        """Replace these canonical definitions. Two requests that change one Activity at the
+        same moment may each merge into the definition read before the other's: the last
+        write wins (a definition is advice to reporting tools, never what keeps data
+        correct)."""
+        await set_fields(
+            self.activities,
+            {
+                f"{provider_id}:{activity_id}": {
+                    "provider_id": provider_id,
+                    "activity_id": activity_id,
+                    "definition": json.dumps(definition, ensure_ascii=False, sort_keys=True),
+                    "updated": at,
+                }
+                for activity_id, definition in definitions.items()
+            },
+        )
 
     # attachments' contents, by centre and SHA-256 (the same content is kept once)
 
@@ -136,8 +206,20 @@ class XapiStore:
         """Claim the replacing (or deleting) of this stored version of a document: a unique
         insert, so of two writers that read the same version only one goes on — atomic on
         FerretDB too, where two conditional updates of one document could both pass."""
-        claim = {"_id": f"{current['_id']}:{current.get('version_id', current['etag'])}"}
+        claim = {
+            "_id": f"{current['_id']}:{current.get('version_id', current['etag'])}",
+            "claimed": datetime.now(UTC),
+        }
         return bool(await insert_new(self.document_claims, [claim]))
+
+    async def forget_claims(self, before: datetime) -> int:
+        """Delete the claims made before this time (and those kept without a time, from
+        before claims had one); how many. A claim only has to outlive the writes that read
+        its version, which end within a request's time."""
+        result = await self.document_claims.delete_many(
+            {"$or": [{"claimed": {"$lt": before}}, {"claimed": {"$exists": False}}]}
+        )
+        return result.deleted_count
 
     async def put_document(self, doc: Document, current: Document | None) -> bool:
         """Store the document: replace ``current`` (the version the caller read) or, with

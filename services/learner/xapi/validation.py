@@ -794,6 +794,15 @@ def statement_activities(statement: Mapping[str, Json]) -> tuple[list[str], list
     return sorted(direct), sorted(related)
 
 
+def statement_target(statement: Mapping[str, Json]) -> str | None:
+    """The id (lower case) of the statement this one targets by a StatementRef object."""
+    target = statement.get("object")
+    if isinstance(target, dict) and target.get("objectType") == "StatementRef":
+        ref = target.get("id")
+        return ref.lower() if isinstance(ref, str) else None
+    return None
+
+
 # how statements are shown (the ``format`` parameter)
 
 
