@@ -13,11 +13,11 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Page, Route
 from pymongo import AsyncMongoClient
 
 from cli import localstack
@@ -273,6 +273,54 @@ async def test_an_expired_session_is_renewed_and_signing_out_everywhere_ends_it(
     await page.goto(f"{stack.endpoints.notify}/portal/inbox")
     assert page.url == f"{stack.endpoints.learner}/portal"
     assert await page.is_visible("#sign-in-oidc")
+
+
+async def test_two_tabs_renewing_the_session_at_once_both_stay_signed_in(
+    stack: Stack, citizen: dict[str, Any], open_page: OpenPage
+) -> None:
+    """Two tabs of one browser whose access cookie expired load a page at the same moment:
+    both send the same refresh cookie, both are renewed (the reuse interval), and the session
+    lives on — neither tab is signed out."""
+    page = await open_page("phone", "vi")
+    await sign_in(page, stack, citizen["nid"])
+    secret = localstack.dev_secrets()["LT_TOKEN_SECRET"]
+    access = await cookie(page.context, "lt_access")
+    session = verify_token(secret, access["value"], 0).session
+    spent = (await cookie(page.context, "lt_refresh"))["value"]
+    expired = issue_token(secret, citizen["learner_id"], "learner", 1, session)
+    await page.context.add_cookies([{**access, "value": expired}])  # type: ignore[list-item]
+    other = await page.context.new_page()
+    # each tab is sent to renew (what a page does when its access token expired); both
+    # requests are held until both were made, so both carry the same refresh cookie
+    both = asyncio.Event()
+    sent: list[str] = []
+
+    async def hold(route: Route) -> None:
+        sent.append((await route.request.all_headers()).get("cookie", ""))
+        if len(sent) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), 30)
+        await route.fallback()
+
+    for tab in (page, other):
+        await tab.route(lambda u: urlsplit(u).path == "/portal/session", hold)
+    trail = f"{stack.endpoints.credential}/portal/trail"
+    inbox = f"{stack.endpoints.notify}/portal/inbox"
+    renew = f"{stack.endpoints.learner}/portal/session?next="
+    await asyncio.gather(page.goto(renew + quote(trail)), other.goto(renew + quote(inbox)))
+    assert all(f"lt_refresh={spent}" in c for c in sent), sent
+    assert (page.url, other.url) == (trail, inbox)
+    assert "Tin học văn phòng" in await page.inner_text("main")
+    renewed = await cookie(page.context, "lt_refresh")
+    assert renewed["value"] != spent
+    claims = verify_token(secret, (await cookie(page.context, "lt_access"))["value"], 0)
+    assert claims.session == session
+    # the session is still live: the account page opens, and a later renewal works too
+    await page.goto(f"{stack.endpoints.learner}/portal")
+    assert await page.is_visible("#sign-out-everywhere")
+    await page.context.add_cookies([{**access, "value": expired}])  # type: ignore[list-item]
+    await other.goto(trail)
+    assert other.url == trail
 
 
 async def test_a_session_past_its_last_day_sends_the_browser_to_sign_in(
