@@ -26,6 +26,7 @@ from services.common.tokens import issue_token, verify_token
 from tests.browser.conftest import OpenPage, accessibility_violations, shoot
 from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit
+from tests.unit.test_trail_pdf import qr_codes, text_of
 
 
 async def check(page: Page, name: str) -> None:
@@ -169,6 +170,13 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     # what an employer who scans its QR code reads, on a phone and on a desktop
     check_url = await page.get_attribute("text=Kiểm tra bản này", "href")
     assert check_url is not None
+    # the PDF of the printable page, downloaded as a person would: its QR is the same check
+    async with page.expect_download() as waiting:
+        await page.click("#download-pdf")
+    pdf = await (await waiting.value).path()
+    printed = await asyncio.to_thread(pdf.read_bytes)
+    assert "Chương trình GDTX cấp THPT" in await asyncio.to_thread(text_of, printed)
+    assert await asyncio.to_thread(qr_codes, printed) == [check_url]
     for size, lang in (("phone", "vi"), ("desktop", "en")):
         verifier = await open_page(size, lang)
         await verifier.goto(check_url)
