@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -23,10 +24,21 @@ from pymongo import AsyncMongoClient
 from cli import localstack
 from services.common.mongo import Document
 from services.common.tokens import issue_token, verify_token
-from tests.browser.conftest import OpenPage, accessibility_violations, shoot
+from tests.browser.conftest import OpenPage, accessibility_violations, screenshot_path, shoot
 from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit
 from tests.unit.test_trail_pdf import qr_codes, text_of
+
+
+def picture_of_pdf(pdf: bytes, name: str) -> None:
+    """The PDF's first page as a picture beside the screenshots (pdftoppm, 100 dpi)."""
+    target = screenshot_path(name)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", "-f", "1", "-", str(target)[:-4]],
+        input=pdf,
+        check=True,
+    )
+    assert target.stat().st_size > 1000
 
 
 async def check(page: Page, name: str) -> None:
@@ -177,6 +189,7 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     printed = await asyncio.to_thread(pdf.read_bytes)
     assert "Chương trình GDTX cấp THPT" in await asyncio.to_thread(text_of, printed)
     assert await asyncio.to_thread(qr_codes, printed) == [check_url]
+    await asyncio.to_thread(picture_of_pdf, printed, "portal-trail-pdf-vi")
     for size, lang in (("phone", "vi"), ("desktop", "en")):
         verifier = await open_page(size, lang)
         await verifier.goto(check_url)
