@@ -32,6 +32,7 @@ class Problem(Exception):
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         page: str | None = None,
+        retry: str | None = None,
         **extensions: Any,
     ) -> None:
         super().__init__(detail)
@@ -44,6 +45,8 @@ class Problem(Exception):
         # what a person is told in a browser: ``page.error.<page>.title/text`` in the words
         # catalogue (by status when None)
         self.page = page
+        # where a person starts again (a link on the page, ``page.error.<page>.retry``)
+        self.retry = retry
         self.extensions = extensions
 
     def body(self, instance: str) -> dict[str, Any]:
@@ -84,6 +87,8 @@ def problem_page(request: Request, problem: Problem) -> Response:
         heading=words.word(lang, f"page.error.{found}.title"),
         text=words.word(lang, f"page.error.{found}.text"),
         status=problem.status,
+        retry=problem.retry if words.known(lang, f"page.error.{found}.retry") else None,
+        retry_label=words.word(lang, f"page.error.{found}.retry"),
     )
 
 

@@ -107,6 +107,15 @@ def new_secret_token(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+def successor_secret_token(secret: str, token: str, prefix: str) -> str:
+    """The secret that follows ``token`` (a refresh token's successor): derived from it with a
+    key only the service holds, so every request that spends the same token at the same moment
+    hands out the same successor — nothing but its hash is stored — and it is as unguessable
+    as a random one to anyone without the key."""
+    key = hmac.new(secret.encode(), b"learningtrail refresh-token successor", hashlib.sha256)
+    return prefix + b64url(hmac.new(key.digest(), token.encode(), hashlib.sha256).digest())
+
+
 def secret_hash(token: str) -> str:
     """The stored form of a random bearer secret (refresh token, claim code): SHA-256."""
     return hashlib.sha256(token.encode()).hexdigest()

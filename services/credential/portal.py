@@ -5,6 +5,7 @@ share link opens for anyone holding it. The session is the browser's cookie
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from services.credential.shares import ShareRefused, choose, new_share, shown, s
 from services.credential.store import ShareStore
 from services.credential.summary_page import PAGES, trail_context
 from services.credential.trail import build_trail
+from services.credential.trail_pdf import trail_pdf
 
 router = APIRouter(tags=["learner portal (pages)"])
 Who = Annotated[Visitor, Depends(require_visitor)]
@@ -98,6 +100,34 @@ async def my_trail(
         if done in ("issued", "revoked")
         else None,
         **trail_context(trail, lang, verify_url),
+    )
+
+
+@router.get(
+    "/portal/trail.pdf",
+    summary="Your trail as a PDF of the printable page, with the QR code of your latest "
+    "credential's verification address (a browser signed in to the portal).",
+    responses={200: {"content": {"application/pdf": {}}}},
+    openapi_extra=FOR_PEOPLE,
+)
+async def my_trail_pdf(request: Request, who: Who, trails: Store, issuing: IssuerDep) -> Response:
+    """Vietnamese by default (the portal's language, or ``?lang=en``); times in
+    Asia/Ho_Chi_Minh. Only the signed-in learner's own trail: the route names no learner."""
+    trail = await trail_of(trails, who.learner_id, empty_ok=True)
+    latest = await trails.latest_credential(who.learner_id)
+    verify_url = issuing.verification_url(latest["_id"]) if latest else None
+    lang = portal_language(request)
+    now = datetime.now(UTC)
+    pdf = await asyncio.to_thread(trail_pdf, trail, lang, verify_url, now)
+    day = words.moment(now, lang)[:10].replace("/", "-")
+    name = f"learning-trail-{day}.pdf" if lang == "en" else f"ho-so-hoc-tap-{day}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

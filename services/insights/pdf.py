@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
-import matplotlib
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import (
     Flowable,
     Image,
@@ -37,32 +32,12 @@ from reportlab.platypus import (
 
 from contracts import words
 from contracts.words import Lang
+from services.common.fonts import FONT, register_fonts
 from services.insights.charts import all_chart_pictures
 from services.insights.figures import DIMENSIONS, GROUPS
 from services.insights.figures_page import Heading
 
-FONT = "DejaVuSans"
 WIDTH = A4[0] - 36 * mm  # the text block between the margins
-
-
-@cache
-def _fonts() -> None:
-    """DejaVu Sans (regular, bold, italic) from matplotlib's own fonts, registered once."""
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    for name, file in (
-        (FONT, "DejaVuSans.ttf"),
-        (f"{FONT}-Bold", "DejaVuSans-Bold.ttf"),
-        (f"{FONT}-Oblique", "DejaVuSans-Oblique.ttf"),
-        (f"{FONT}-BoldOblique", "DejaVuSans-BoldOblique.ttf"),
-    ):
-        pdfmetrics.registerFont(TTFont(name, str(folder / file)))
-    pdfmetrics.registerFontFamily(
-        FONT,
-        normal=FONT,
-        bold=f"{FONT}-Bold",
-        italic=f"{FONT}-Oblique",
-        boldItalic=f"{FONT}-BoldOblique",
-    )
 
 
 Align = Literal[0, 1, 2]  # left, centre, right
@@ -130,7 +105,7 @@ def _head(heading: Heading, lang: Lang) -> list[Flowable]:
 
 def pdf_bytes(found: Mapping[str, Any], heading: Heading, lang: Lang = "vi") -> bytes:
     """The report of ``found`` (the figures as the API publishes them) as a PDF."""
-    _fonts()
+    register_fonts()
     pick = 0 if lang == "vi" else 1
     unit = found["unit"]
     unit_name = (

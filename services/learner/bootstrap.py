@@ -82,6 +82,7 @@ def build(settings: LearnerSettings) -> FastAPI:
         settings.token_secret.get_secret_value(),
         settings.access_token_seconds,
         settings.session_days,
+        settings.refresh_reuse_seconds,
     )
     records = Records(store, runtime.log, identity_key)
     app.state.services = Services(

@@ -11,10 +11,22 @@ ends them too. What a client holds:
   ``sessions.signed_out`` event on ``accounts.v1`` — stored with the outbox like every other
   change, so it is never lost — and refuse the token from then on
   (:mod:`services.common.signouts`);
-- a **refresh token**, a 256-bit random secret stored only as its SHA-256, good once: each
-  refresh spends it (a unique insert, atomic on every server) and hands out the next. A spent
-  refresh token presented again means two holders — the rightful client and a thief — so the
-  whole session is revoked (reuse detection, as OAuth 2.0 Security BCP §4.14 describes).
+- a **refresh token**, a 256-bit secret stored only as its SHA-256, good once: each refresh
+  spends it (a unique insert, atomic on every server, FerretDB too) and hands out the next. A
+  spent refresh token presented again means two holders — the rightful client and a thief —
+  so the whole session is revoked (reuse detection, as OAuth 2.0 Security BCP §4.14
+  describes).
+
+  Except within ``LT_REFRESH_REUSE_SECONDS`` (5) of its spending: two tabs of one browser, or
+  two requests of one app, renewing at the same moment present the same token, and the
+  loser of the race is no thief (Auth0's "reuse interval", Okta's "grace period"). The next
+  refresh token is derived from the spent one with a key of the service
+  (:func:`~services.common.tokens.successor_secret_token`), so the loser gets the very pair
+  the winner got — or, if that was spent too meanwhile, its current successor — and the
+  browser's cookie holds one live token whoever wins. No conditional update decides the race
+  (they are not atomic on FerretDB): the unique insert does, and the successor's record is
+  inserted idempotently by whoever answers. Later than that, a second use still ends the
+  session.
 
 A browser keeps the same two tokens in ``HttpOnly`` cookies (:mod:`services.common.portal`).
 """
@@ -31,10 +43,17 @@ from contracts.accounts import SessionsSignedOut
 from services.common.broker import EventLog
 from services.common.mongo import Document
 from services.common.outbox import pending_event
-from services.common.tokens import issue_token, new_secret_token, secret_hash
+from services.common.tokens import (
+    issue_token,
+    new_secret_token,
+    secret_hash,
+    successor_secret_token,
+)
 from services.learner.store import LearnerStore
 
 REFRESH_PREFIX = "ltr_"
+# how many rotations within the reuse interval a late twin may skip to the current token
+MAX_SUCCESSOR_HOPS = 8
 
 
 class SessionRefused(Exception):
@@ -60,12 +79,14 @@ class Sessions:
         token_secret: str,
         access_seconds: int,
         session_days: int,
+        reuse_seconds: int = 0,
     ) -> None:
         self.store = store
         self.log = log
         self.token_secret = token_secret
         self.access_seconds = access_seconds
         self.session_days = session_days
+        self.reuse_interval = timedelta(seconds=reuse_seconds)
 
     async def acting_learner(self, account: Document) -> str:
         """The learner an account acts for: the one bound to it by proof (after any merge by
@@ -105,19 +126,42 @@ class Sessions:
         if found is None:
             raise SessionRefused("the refresh token is unknown")
         now = datetime.now(UTC)
-        if not await self.store.use_refresh_token(token_hash, now):
+        if await self.store.use_refresh_token(token_hash, now):
+            return await self._answer(found["session_id"], self._successor(refresh_token), now)
+        twin = await self._current_successor(refresh_token, now)
+        if twin is None:
             await self._end({"_id": found["session_id"]}, "refresh token reused")
             raise SessionRefused(
                 "the refresh token was used already, so it may have been copied: the session "
                 "is signed out; sign in again"
             )
-        session = await self.live_session(found["session_id"], now)
+        return await self._answer(found["session_id"], twin, now)
+
+    def _successor(self, refresh_token: str) -> str:
+        return successor_secret_token(self.token_secret, refresh_token, REFRESH_PREFIX)
+
+    async def _current_successor(self, spent: str, now: datetime) -> str | None:
+        """For a token spent within the reuse interval, the session's refresh token now: its
+        successor, or that one's if it was spent too, and so on. None past the interval."""
+        use = await self.store.refresh_use(secret_hash(spent))
+        if use is None or now - use["at"] > self.reuse_interval:
+            return None
+        successor = self._successor(spent)
+        for _ in range(MAX_SUCCESSOR_HOPS):
+            if await self.store.refresh_use(secret_hash(successor)) is None:
+                return successor
+            successor = self._successor(successor)
+        return None
+
+    async def _answer(self, session_id: str, refresh: str, now: datetime) -> Tokens:
+        """The tokens of a live session with ``refresh`` as its next refresh token (recorded
+        once, by whichever request gets here first)."""
+        session = await self.live_session(session_id, now)
         account = await self.store.account(session["account_id"])
         if account is None:  # pragma: no cover - sessions are made for existing accounts
             raise SessionRefused("the session's account is gone")
-        refresh = new_secret_token(REFRESH_PREFIX)
-        await self.store.add_refresh_token(self._refresh_doc(refresh, session["_id"], now))
-        return await self._tokens(account, session["_id"], refresh)
+        await self.store.keep_refresh_token(self._refresh_doc(refresh, session_id, now))
+        return await self._tokens(account, session_id, refresh)
 
     async def live_session(self, session_id: str, now: datetime | None = None) -> Document:
         """The session, if it is neither signed out nor expired."""

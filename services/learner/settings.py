@@ -14,6 +14,14 @@ class LearnerSettings(Settings):
     session_days: int = Field(
         default=30, ge=1, le=365, description="How long a learner's sign-in session lasts."
     )
+    refresh_reuse_seconds: int = Field(
+        default=5,
+        ge=0,
+        le=60,
+        description="How long after a refresh token was spent the same token may be presented "
+        "again and get the same answer (two tabs, or two requests, renewing at once); later, a "
+        "second use ends the session (reuse detection). 0: every second use ends it.",
+    )
     claim_code_hours: int = Field(
         default=72, ge=1, le=24 * 30, description="How long a centre's claim code stays valid."
     )

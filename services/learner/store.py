@@ -382,8 +382,14 @@ class LearnerStore:
         already — a reuse."""
         return bool(await insert_new(self.refresh_uses, [{"_id": token_hash, "at": at}]))
 
-    async def add_refresh_token(self, refresh: Document) -> None:
-        await self.refresh_tokens.insert_one(refresh)
+    async def refresh_use(self, token_hash: str) -> Document | None:
+        """When the refresh token was spent, if it was."""
+        return await self.refresh_uses.find_one({"_id": token_hash})
+
+    async def keep_refresh_token(self, refresh: Document) -> None:
+        """Record a session's next refresh token; a copy recorded already (two requests
+        answering with the same successor) is left as it is."""
+        await insert_new(self.refresh_tokens, [refresh])
 
     async def revoke_sessions(self, query: Document, at: datetime, reason: str) -> list[str]:
         """Revoke the live sessions ``query`` selects; their ids (a session revoked by two

@@ -9,23 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import BrowserContext, Page, Route
 from pymongo import AsyncMongoClient
 
 from cli import localstack
 from services.common.mongo import Document
 from services.common.tokens import issue_token, verify_token
-from tests.browser.conftest import OpenPage, accessibility_violations, shoot
+from tests.browser.conftest import OpenPage, accessibility_violations, screenshot_path, shoot
 from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit
+from tests.unit.test_trail_pdf import qr_codes, text_of
+
+
+def picture_of_pdf(pdf: bytes, name: str) -> None:
+    """The PDF's first page as a picture beside the screenshots (pdftoppm, 100 dpi)."""
+    target = screenshot_path(name)
+    subprocess.run(
+        ["pdftoppm", "-r", "100", "-png", "-singlefile", "-f", "1", "-", str(target)[:-4]],
+        input=pdf,
+        check=True,
+    )
+    assert target.stat().st_size > 1000
 
 
 async def check(page: Page, name: str) -> None:
@@ -169,6 +182,14 @@ async def test_a_learner_signs_in_sees_the_trail_issues_and_shares_it_on_a_phone
     # what an employer who scans its QR code reads, on a phone and on a desktop
     check_url = await page.get_attribute("text=Kiểm tra bản này", "href")
     assert check_url is not None
+    # the PDF of the printable page, downloaded as a person would: its QR is the same check
+    async with page.expect_download() as waiting:
+        await page.click("#download-pdf")
+    pdf = await (await waiting.value).path()
+    printed = await asyncio.to_thread(pdf.read_bytes)
+    assert "Chương trình GDTX cấp THPT" in await asyncio.to_thread(text_of, printed)
+    assert await asyncio.to_thread(qr_codes, printed) == [check_url]
+    await asyncio.to_thread(picture_of_pdf, printed, "portal-trail-pdf-vi")
     for size, lang in (("phone", "vi"), ("desktop", "en")):
         verifier = await open_page(size, lang)
         await verifier.goto(check_url)
@@ -273,6 +294,54 @@ async def test_an_expired_session_is_renewed_and_signing_out_everywhere_ends_it(
     await page.goto(f"{stack.endpoints.notify}/portal/inbox")
     assert page.url == f"{stack.endpoints.learner}/portal"
     assert await page.is_visible("#sign-in-oidc")
+
+
+async def test_two_tabs_renewing_the_session_at_once_both_stay_signed_in(
+    stack: Stack, citizen: dict[str, Any], open_page: OpenPage
+) -> None:
+    """Two tabs of one browser whose access cookie expired load a page at the same moment:
+    both send the same refresh cookie, both are renewed (the reuse interval), and the session
+    lives on — neither tab is signed out."""
+    page = await open_page("phone", "vi")
+    await sign_in(page, stack, citizen["nid"])
+    secret = localstack.dev_secrets()["LT_TOKEN_SECRET"]
+    access = await cookie(page.context, "lt_access")
+    session = verify_token(secret, access["value"], 0).session
+    spent = (await cookie(page.context, "lt_refresh"))["value"]
+    expired = issue_token(secret, citizen["learner_id"], "learner", 1, session)
+    await page.context.add_cookies([{**access, "value": expired}])  # type: ignore[list-item]
+    other = await page.context.new_page()
+    # each tab is sent to renew (what a page does when its access token expired); both
+    # requests are held until both were made, so both carry the same refresh cookie
+    both = asyncio.Event()
+    sent: list[str] = []
+
+    async def hold(route: Route) -> None:
+        sent.append((await route.request.all_headers()).get("cookie", ""))
+        if len(sent) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), 30)
+        await route.fallback()
+
+    for tab in (page, other):
+        await tab.route(lambda u: urlsplit(u).path == "/portal/session", hold)
+    trail = f"{stack.endpoints.credential}/portal/trail"
+    inbox = f"{stack.endpoints.notify}/portal/inbox"
+    renew = f"{stack.endpoints.learner}/portal/session?next="
+    await asyncio.gather(page.goto(renew + quote(trail)), other.goto(renew + quote(inbox)))
+    assert all(f"lt_refresh={spent}" in c for c in sent), sent
+    assert (page.url, other.url) == (trail, inbox)
+    assert "Tin học văn phòng" in await page.inner_text("main")
+    renewed = await cookie(page.context, "lt_refresh")
+    assert renewed["value"] != spent
+    claims = verify_token(secret, (await cookie(page.context, "lt_access"))["value"], 0)
+    assert claims.session == session
+    # the session is still live: the account page opens, and a later renewal works too
+    await page.goto(f"{stack.endpoints.learner}/portal")
+    assert await page.is_visible("#sign-out-everywhere")
+    await page.context.add_cookies([{**access, "value": expired}])  # type: ignore[list-item]
+    await other.goto(trail)
+    assert other.url == trail
 
 
 async def test_a_session_past_its_last_day_sends_the_browser_to_sign_in(

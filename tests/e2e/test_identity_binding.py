@@ -18,10 +18,13 @@ from pymongo import AsyncMongoClient
 
 from contracts import accounts
 from services.common.mongo import Document
+from services.learner.settings import LearnerSettings
 from tests.conftest import Stack, eventually, national_id, new_provider, read_topic, submission
 from tests.e2e.test_record_path import submit, trail_of
 
 OWNER = {"full_name": "Nguyễn Thị Hương", "birth_date": "1990-05-14"}
+# the local stack keeps the default reuse interval of refresh tokens
+REUSE_SECONDS: int = LearnerSettings.model_fields["refresh_reuse_seconds"].default
 
 
 def url(stack: Stack, service: str, path: str) -> str:
@@ -271,7 +274,9 @@ async def test_refresh_tokens_rotate_and_a_reused_one_ends_the_session(
     assert second.json()["refresh_token"] != first["refresh_token"]
     third = await refresh(http, stack, second.json()["refresh_token"])
     assert third.status_code == 200
-    # the first refresh token again: someone holds a copy, so the session ends
+    # the first refresh token again, past the reuse interval: someone holds a copy, so the
+    # session ends
+    await asyncio.sleep(REUSE_SECONDS + 1)
     reused = await refresh(http, stack, first["refresh_token"])
     assert reused.status_code == 401 and "used already" in reused.json()["detail"]
     assert reused.headers["content-type"].startswith("application/problem+json")
@@ -282,6 +287,59 @@ async def test_refresh_tokens_rotate_and_a_reused_one_ends_the_session(
     )
     assert me.status_code == 401 and "signed out" in me.json()["detail"]
     assert (await refresh(http, stack, "ltr_" + "x" * 43)).status_code == 401
+
+
+async def test_two_tabs_renewing_at_once_both_succeed_and_a_late_reuse_still_ends_the_session(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Two tabs (or two requests of one app) whose access token expired together renew with
+    the same refresh token at the same moment: every one of them gets the same next pair and
+    the session lives on. The same token presented after the reuse interval is a copy: the
+    session ends for every holder, at the credential and notify services too."""
+    opened = await open_account(http, stack, "two-tabs@example.vn")
+    first = opened["session"]["refresh_token"]
+    learner_id = opened["learner"]["learner_id"]
+    answers = await asyncio.gather(*(refresh(http, stack, first) for _ in range(6)))
+    assert [a.status_code for a in answers] == [200] * 6, [a.text for a in answers]
+    assert len({a.json()["refresh_token"] for a in answers}) == 1
+    assert {a.json()["learner_id"] for a in answers} == {learner_id}
+    for answer in answers:
+        me = await http.get(
+            url(stack, "learner", "/v1/account"), headers=bearer(answer.json()["access_token"])
+        )
+        assert me.status_code == 200, me.text
+    # the session survives: the shared next token renews it once more
+    shared = answers[0].json()["refresh_token"]
+    renewed = await refresh(http, stack, shared)
+    assert renewed.status_code == 200, renewed.text
+    current = renewed.json()
+    # a tab that comes back with the first token within the interval gets the current token
+    # (the shared one was spent meanwhile), not an end of the session
+    late_twin = await refresh(http, stack, first)
+    assert late_twin.status_code == 200, late_twin.text
+    assert late_twin.json()["refresh_token"] == current["refresh_token"]
+    # nothing was signed out: the last access token still works everywhere
+    trail = url(stack, "credential", f"/v1/learners/{learner_id}/trail")
+    mine = await http.get(trail, headers=bearer(current["access_token"]))
+    assert mine.status_code != 401, mine.text
+
+    # past the interval, the first token again is a copy someone kept: the session ends
+    await asyncio.sleep(REUSE_SECONDS + 1)
+    reused = await refresh(http, stack, first)
+    assert reused.status_code == 401 and "used already" in reused.json()["detail"]
+    assert (await refresh(http, stack, current["refresh_token"])).status_code == 401
+    for answer in (*answers, renewed, late_twin):
+        me = await http.get(
+            url(stack, "learner", "/v1/account"), headers=bearer(answer.json()["access_token"])
+        )
+        assert me.status_code == 401 and "signed out" in me.json()["detail"]
+    for elsewhere in (trail, url(stack, "notify", f"/v1/learners/{learner_id}/notifications")):
+        refused = await eventually(
+            lambda u=elsewhere: http.get(u, headers=bearer(current["access_token"])),
+            lambda r: r.status_code == 401,
+            within=30,
+        )
+        assert "signed out" in refused.json()["detail"]
 
 
 async def test_signing_out_everywhere_ends_every_session(

@@ -613,6 +613,7 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             "admin", 200, lambda w: Call("/v1/admin/issuer-keys:rotate")
         ),
         "GET /portal/trail": Rule("portal", 200, lambda w: Call("/portal/trail")),
+        "GET /portal/trail.pdf": Rule("portal", 200, lambda w: Call("/portal/trail.pdf")),
         "POST /portal/credentials": Rule(
             "portal", 303, lambda w: Call("/portal/credentials", form={})
         ),

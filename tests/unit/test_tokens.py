@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from services.common.tokens import TokenError, api_key_hash, issue_token, new_api_key, verify_token
+from services.common.tokens import (
+    TokenError,
+    api_key_hash,
+    issue_token,
+    new_api_key,
+    new_secret_token,
+    successor_secret_token,
+    verify_token,
+)
 
 
 def test_a_genuine_token_verifies() -> None:
@@ -103,3 +111,15 @@ def test_tokens_issued_before_the_one_codec_still_verify() -> None:
     signature = b64(hmac.new(b"s" * 32, claims.encode(), hashlib.sha256).digest())
     assert verify_token("s" * 32, f"{claims}.{signature}", now=1).subject == "learner-1"
     assert issue_token("s" * 32, "learner-1", "learner", 2_000_000_000) == f"{claims}.{signature}"
+
+
+def test_a_refresh_tokens_successor_is_the_same_for_every_racer_and_unguessable() -> None:
+    spent = new_secret_token("ltr_")
+    successor = successor_secret_token("service key", spent, "ltr_")
+    # two requests spending the same token at once hand out the same successor
+    assert successor_secret_token("service key", spent, "ltr_") == successor
+    assert successor.startswith("ltr_") and len(successor) == len(spent)
+    assert successor != spent
+    # without the service's key it cannot be derived, and each token has its own
+    assert successor_secret_token("another key", spent, "ltr_") != successor
+    assert successor_secret_token("service key", successor, "ltr_") not in (successor, spent)

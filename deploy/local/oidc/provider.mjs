@@ -5,6 +5,12 @@
 // 12-digit national ID (see citizens.json for named ones; any other 12 digits is a citizen
 // "Nguyễn Thị Hương", born 1990-05-14, as the tests' centres record them). Never run this
 // outside a development machine.
+//
+// For the tests of a tampered ID token (which travels from this provider to the relying party
+// over the back channel, where no browser can touch it), the login `tampered-id-token:` +
+// 12 digits signs that citizen in, and the token endpoint then hands out an ID token whose
+// claims were rewritten after signing (another national ID, the signature left as it was) —
+// what an attacker on the back channel would send. The relying party must refuse it.
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import * as jose from 'jose';
@@ -30,7 +36,10 @@ async function signingKeys() {
   return keys;
 }
 
-function citizen(id) {
+const TAMPERED = 'tampered-id-token:';
+
+function citizen(login) {
+  const id = login.startsWith(TAMPERED) ? login.slice(TAMPERED.length) : login;
   if (!/^[0-9]{12}$/.test(id)) return undefined;
   return { name: 'Nguyễn Thị Hương', birthdate: '1990-05-14', ...(citizens[id] || {}) };
 }
@@ -60,13 +69,28 @@ const configuration = {
     return {
       accountId: id,
       async claims() {
-        return { sub: id, national_id: id, name: person.name, birthdate: person.birthdate };
+        const nationalId = id.startsWith(TAMPERED) ? id.slice(TAMPERED.length) : id;
+        return { sub: id, national_id: nationalId, name: person.name, birthdate: person.birthdate };
       },
     };
   },
 };
 
 const provider = new Provider(issuer, configuration);
+
+// the back-channel attacker of the tampered-ID-token tests (see the top of this file)
+provider.use(async (ctx, next) => {
+  await next();
+  const idToken = ctx.path === '/token' && ctx.body && ctx.body.id_token;
+  if (typeof idToken !== 'string') return;
+  const [header, payload, signature] = idToken.split('.');
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  if (!String(claims.sub).startsWith(TAMPERED)) return;
+  const other = claims.national_id.endsWith('0') ? '1' : '0';
+  claims.national_id = claims.national_id.slice(0, 11) + other;
+  const rewritten = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  ctx.body = { ...ctx.body, id_token: `${header}.${rewritten}.${signature}` };
+});
 provider.listen(port, '127.0.0.1', () => {
   console.log(JSON.stringify({ message: 'oidc provider listening', issuer, port }));
 });

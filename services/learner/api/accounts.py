@@ -187,8 +187,9 @@ async def my_account(me: Me, svc: ServicesDep) -> Account:
     responses={401: {"description": "Unknown, reused (the session ends) or signed out."}},
 )
 async def refresh(body: Refresh, svc: ServicesDep, request: Request) -> SessionTokens:
-    """The refresh token is spent: keep the new one. Presenting a spent one again signs the
-    session out (someone else may hold a copy)."""
+    """The refresh token is spent: keep the new one. The same token presented again within
+    ``LT_REFRESH_REUSE_SECONDS`` (two requests renewing at once) gets the same answer; later,
+    it signs the session out (someone else may hold a copy)."""
     throttle(svc, f"ip:{client_address(request)}")
     try:
         return session_tokens(await svc.sessions.refresh(body.refresh_token))

@@ -60,6 +60,22 @@ def _provider(request: Request) -> OidcProvider:
 Provider = Annotated[OidcProvider, Depends(_provider)]
 
 
+# where a browser whose sign-in failed starts again (this service's portal)
+SIGN_IN_PAGE = "/portal"
+
+
+def _again(title: str, detail: str) -> Problem:
+    """A sign-in that cannot be completed (unknown, used, expired, another browser's): a
+    person is told to start again; nothing was signed in."""
+    return Problem(400, title, detail, page="sign_in_again", retry=SIGN_IN_PAGE)
+
+
+def _refused(title: str, detail: str) -> Problem:
+    """The provider's answer or ID token cannot be trusted: a person is told the sign-in
+    failed and nothing was saved."""
+    return Problem(401, title, detail, page="sign_in_refused", retry=SIGN_IN_PAGE)
+
+
 def _unavailable(exc: ProviderUnavailable) -> Problem:
     return Problem(
         503, "Provider unavailable", f"Try again in a moment: {exc}.", headers={"Retry-After": "5"}
@@ -157,25 +173,24 @@ async def callback(
     flow = await store.oidc_flow(state)
     now = datetime.now(UTC)
     if flow is None:
-        raise Problem(400, "Unknown sign-in", "No sign-in was started with this state.")
+        raise _again("Unknown sign-in", "No sign-in was started with this state.")
     if flow_cookie is None or not hmac.compare_digest(
         browser_hash(flow_cookie), flow["browser_hash"]
     ):
-        raise Problem(
-            400,
+        raise _again(
             "Another browser's sign-in",
             "This sign-in was started in another browser (or its cookie is gone); start again.",
         )
     if not await store.use_oidc_flow(state, now):
-        raise Problem(400, "Sign-in used", "This sign-in was completed already; start again.")
+        raise _again("Sign-in used", "This sign-in was completed already; start again.")
     if flow["expires_at"] <= now:
-        raise Problem(400, "Sign-in expired", "This sign-in took too long; start again.")
+        raise _again("Sign-in expired", "This sign-in took too long; start again.")
     if error is not None:
-        raise Problem(401, "Refused by the provider", f"The provider answered '{error}'.")
+        raise _refused("Refused by the provider", f"The provider answered '{error}'.")
     if iss is not None and iss.rstrip("/") != provider.issuer:
-        raise Problem(401, "Another provider", "The answer names another issuer (RFC 9207).")
+        raise _refused("Another provider", "The answer names another issuer (RFC 9207).")
     if code is None:
-        raise Problem(400, "No code", "The provider's answer holds no authorization code.")
+        raise _again("No code", "The provider's answer holds no authorization code.")
     try:
         id_token = await provider.id_token_for(code, flow["code_verifier"])
         claims = verify_id_token(
@@ -188,10 +203,10 @@ async def callback(
     except ProviderUnavailable as exc:
         raise _unavailable(exc) from exc
     except OidcRefused as exc:
-        raise Problem(401, "Sign-in refused", f"{exc}.") from exc
+        raise _refused("Sign-in refused", f"{exc}.") from exc
     national_id = str(claims.get(provider.national_id_claim, ""))
     if not is_national_id(national_id):
-        raise Problem(401, "No national ID", "The provider asserted no national ID.")
+        raise _refused("No national ID", "The provider asserted no national ID.")
     try:
         identity = LearnerIdentity.model_validate(
             {
@@ -202,8 +217,8 @@ async def callback(
         )
     except ValidationError as exc:
         fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
-        raise Problem(
-            401, "Unusable identity", f"The provider's name or birth date are unusable: {fields}."
+        raise _refused(
+            "Unusable identity", f"The provider's name or birth date are unusable: {fields}."
         ) from exc
     account = None
     if flow.get("account_id"):

@@ -105,8 +105,8 @@ async def renew(
     svc: ServicesDep,
     next: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> Response:
-    """The refresh token is spent for the next pair (a copy presented again ends the
-    session: services/learner/sessions.py)."""
+    """The refresh token is spent for the next pair. Two tabs renewing at once both get it;
+    a copy presented again later ends the session (services/learner/sessions.py)."""
     portal = Portal.of(request.app.state.settings)
     refresh = request.cookies.get(portal.refresh_cookie)
     if not refresh:
