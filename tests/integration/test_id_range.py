@@ -122,14 +122,11 @@ async def test_sqlite_searches_the_id_index_for_the_pushed_down_range(
             "SELECT table_name FROM _ferretdb_collections WHERE name = 'keys'"
         ).fetchone()
         for order in ("", " DESC"):
-            plan = " ".join(
-                row[-1]
-                for row in db.execute(
-                    f'EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "{table}" '
-                    "WHERE _ferretdb_sjson->'_id' > ? AND _ferretdb_sjson->'_id' < ? "
-                    f"ORDER BY _ferretdb_sjson->'_id'{order} LIMIT ?",
-                    ('"a"', '"b"', 10),
-                )
+            sql = (
+                f'EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "{table}" '  # noqa: S608
+                "WHERE _ferretdb_sjson->'_id' > ? AND _ferretdb_sjson->'_id' < ? "
+                f"ORDER BY _ferretdb_sjson->'_id'{order} LIMIT ?"
             )
+            plan = " ".join(row[-1] for row in db.execute(sql, ('"a"', '"b"', 10)))
             assert "SEARCH" in plan and "INDEX" in plan and "SCAN" not in plan, plan
             assert "TEMP B-TREE" not in plan, plan
