@@ -72,23 +72,30 @@ class XapiStore:
         await self.refs.create_index([("provider_id", ASCENDING)])
         await self.key_old_statements()
 
-    async def key_old_statements(self, batch: int = 1000) -> int:
-        """Write the query keys of statements stored before keys existed, once (a marker in
-        ``xapi_migrations`` says it is done); how many statements were read. Statements stored
-        meanwhile write their own keys; writing one twice keeps the first."""
-        if await self.migrations.find_one({"_id": "statement-keys"}) is not None:
+    async def key_old_statements(self, within: str = "", batch: int = 1000) -> int:
+        """Write the query keys of statements stored before keys existed (those whose key
+        starts with ``within``; all of them: once, a marker in ``xapi_migrations`` says it is
+        done); how many statements were read. Statements stored meanwhile write their own
+        keys; writing one twice keeps the first."""
+        if not within and await self.migrations.find_one({"_id": "statement-keys"}) is not None:
             return 0
         read = 0
-        last = ""
+        last = within
         while True:
-            cursor = self.index.find({"_id": {"$gt": last}}).sort([("_id", ASCENDING)]).limit(batch)
+            cursor = (
+                self.index.find({"_id": {"$gt": last, "$lt": within + "~"}})
+                .sort([("_id", ASCENDING)])
+                .limit(batch)
+            )
             entries = [doc async for doc in cursor]
             if not entries:
                 break
             await self.add_keys(entries)
             read += len(entries)
             last = entries[-1]["_id"]
-        await insert_new(self.migrations, [{"_id": "statement-keys", "done": datetime.now(UTC)}])
+        if not within:
+            marker = {"_id": "statement-keys", "done": datetime.now(UTC)}
+            await insert_new(self.migrations, [marker])
         return read
 
     # statements
