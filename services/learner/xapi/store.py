@@ -13,7 +13,7 @@ store's. ``xapi_statement_index`` keeps each statement's filter fields by its ke
 StatementRef rules. Keys and index entries are written after their statement; those a dead
 request left unwritten are written by its retry (both are unique inserts), and until then the
 statement is read by id but not found by queries. Statements stored before the keys existed
-get theirs once, when the service starts (``ensure_indexes``).
+get theirs once, in the background when the service starts (``key_old_statements``).
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ class XapiStore:
         )
         await self.documents.create_index([("provider_id", ASCENDING), ("scope", ASCENDING)])
         await self.refs.create_index([("provider_id", ASCENDING)])
-        await self.key_old_statements()
 
     async def key_old_statements(self, within: str = "", batch: int = 1000) -> int:
         """Write the query keys of statements stored before keys existed (those whose key
@@ -90,7 +89,11 @@ class XapiStore:
             entries = [doc async for doc in cursor]
             if not entries:
                 break
-            await self.add_keys(entries)
+            # only those without their first key (``all``): a statement's keys are written
+            # together, and what a dead request left unwritten its retry writes
+            firsts = {statement_keys(e)[0]: e for e in entries}
+            there = await by_ids(self.keys, firsts, {"_id": 1})
+            await self.add_keys([e for k, e in firsts.items() if k not in there])
             read += len(entries)
             last = entries[-1]["_id"]
         if not within:
