@@ -41,7 +41,9 @@ DEPLOY = ROOT / "deploy" / "local"
 # name order: without sqlite-id-pushdown every _id lookup, update and delete scans its
 # collection, and a bulk update of more than 100 documents deadlocks the server;
 # resource-tracking-debug-only stops a leak tracker meant for debug builds from taking a stack
-# trace for every cursor. The binary's name carries the patches' digest, so a changed patch is
+# trace for every cursor; sqlite-id-range-pushdown (applied after sqlite-id-pushdown, whose
+# code it extends) serves a range of plain string _ids sorted by _id with a limit from the _id
+# index (the xAPI query keys). The binary's name carries the patches' digest, so a changed patch is
 # built anew.
 FERRETDB_PATCHES = sorted((DEPLOY / "ferretdb").glob("*.patch"))
 OIDC_SOURCE = DEPLOY / "oidc"  # package.json and its lock, provider.mjs, citizens.json

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from fastapi import FastAPI
 
 from services.common.http import create_app
@@ -45,6 +49,14 @@ Every error is `application/problem+json` (RFC 9457) and says what to fix.
 """
 
 
+_log = logging.getLogger("learningtrail.learner")
+
+
+def _report(task: asyncio.Task[int]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("writing the query keys of older xAPI statements failed: %r", task.exception())
+
+
 def build(settings: LearnerSettings) -> FastAPI:
     runtime = Runtime(settings)
     store = LearnerStore(runtime.db, settings.fault_pause_before_append_seconds)
@@ -52,16 +64,29 @@ def build(settings: LearnerSettings) -> FastAPI:
     identity_key = settings.identity_hmac_key.get_secret_value().encode()
     relay = runtime.relay(store.outbox)
 
+    background: list[asyncio.Task[int]] = []
+
     async def on_start() -> None:
         await store.ensure_indexes()
         await xapi_store.ensure_indexes()
         await relay.start()
+        # statements stored before the xAPI query keys existed get theirs, once, while the
+        # service already serves (about 40 s per 100,000 statements when they have them)
+        background.append(asyncio.create_task(xapi_store.key_old_statements()))
+        background[-1].add_done_callback(_report)
+
+    async def on_stop() -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await relay.stop()
 
     app = create_app(
         settings=settings,
         title="Learning Trail — learner service",
         description=DESCRIPTION,
-        lifespan=runtime.lifespan(on_start, relay.stop),
+        lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
         idempotent=(

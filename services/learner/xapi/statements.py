@@ -38,6 +38,7 @@ from services.learner.submissions import (
 )
 from services.learner.xapi.activities import activity_object, definitions_in, merged_definitions
 from services.learner.xapi.attachments import Part, attachment_errors
+from services.learner.xapi.keys import ALL, FILTERS, key_range
 from services.learner.xapi.mapping import Mapping, map_statement
 from services.learner.xapi.store import XapiStore, statement_key
 from services.learner.xapi.validation import (
@@ -56,6 +57,7 @@ from services.learner.xapi.validation import (
 _log = logging.getLogger("learningtrail.learner.xapi")
 MAX_STATEMENTS = 1000  # in one POST, as POST /v1/records:batch
 MAX_PAGE = 500  # statements in one answer; ``limit=0`` means this
+WALK_PAGE = 1000  # query keys read at once, at most, while looking for a page
 AUTHORITY_HOME = "https://learningtrail.vn/training-centres"
 Json = Any
 
@@ -211,6 +213,7 @@ class Statements:
                     raise _conflict(doc["statement_id"])
         mine = [d for d in docs if d["_id"] in inserted] + list(existing.values())
         await self.store.add_index([_index_entry(d) for d in mine])
+        await self.store.add_keys(mine)
         await self.store.add_refs([r for d in mine if (r := _ref_entry(d)) is not None])
         if voids:
             await self.store.note_voids(pid, voids)
@@ -466,21 +469,73 @@ class Statements:
         statements answered; voided statements are never answered."""
         pid = provider["_id"]
         conditions = {k: v for k, v in filters.items() if k != "stored"}
-        clauses: list[Document] = [{"provider_id": pid, "voided": False}]
-        if "stored" in filters:
-            clauses.append({"stored": filters["stored"]})
+        stored = filters.get("stored")
+        size = MAX_PAGE if limit == 0 else min(limit, MAX_PAGE)
+        field = next((f for f in FILTERS if f in conditions), ALL)
+        value = str(conditions[field]) if field != ALL else ""
+        others = {k: v for k, v in conditions.items() if k != field}
+        bounds = key_range(pid, field, value, stored, after, ascending)
+        docs = await self._walk(bounds, ascending, others, size + 1)
         if conditions:
             targeting = await self._targeting(pid, conditions)
-            if targeting:
-                keys = sorted(statement_key(pid, i) for i in targeting)
-                clauses.append({"$or": [conditions, {"_id": {"$in": keys}}]})
-            else:
-                clauses.append(conditions)
-        size = MAX_PAGE if limit == 0 else min(limit, MAX_PAGE)
-        docs = await self.store.query(clauses, ascending, after, size + 1)
+            docs = _merged(
+                docs,
+                await self._targeting_docs(pid, targeting, stored, after, ascending),
+                ascending,
+            )[: size + 1]
         more = _cursor(docs[size - 1]) if len(docs) > size else None
         latest = max((d["stored"] for d in docs[:size]), default=None)
         return Page([json.loads(d["raw"]) for d in docs[:size]], more, latest)
+
+    async def _walk(
+        self, bounds: dict[str, str], ascending: bool, others: Document, count: int
+    ) -> list[Document]:
+        """Up to ``count`` statements, in order, of the query keys in ``bounds`` that are not
+        voided and meet the other conditions: key ranges read a page at a time (each page
+        twice the last, up to WALK_PAGE), then the statements by ``_id``."""
+        found: list[Document] = []
+        page = count
+        while True:
+            keys = await self.store.key_page(bounds, ascending, page)
+            bodies = await self.store.statements_by_keys(k for _, k in keys)
+            for _, key in keys:
+                doc = bodies.get(key)
+                if doc is not None and not doc.get("voided") and _meets(doc, others):
+                    found.append(doc)
+            if len(found) >= count or len(keys) < page:
+                return found[:count]
+            bounds = {**bounds, ("$gt" if ascending else "$lt"): keys[-1][0]}
+            page = min(page * 2, WALK_PAGE)
+
+    async def _targeting_docs(
+        self,
+        pid: str,
+        ids: set[str],
+        stored: Document | None,
+        after: tuple[datetime, str] | None,
+        ascending: bool,
+    ) -> list[Document]:
+        """The statements targeting a match (not voided), within since/until and after the
+        paging cursor."""
+        if not ids:
+            return []
+        found = await self.store.statements_by_ids(pid, ids)
+        keep = []
+        for doc in found.values():
+            at = _aware(doc["stored"])
+            if doc.get("voided"):
+                continue
+            if stored is not None and "$gt" in stored and not at > _aware(stored["$gt"]):
+                continue
+            if stored is not None and "$lte" in stored and not at <= _aware(stored["$lte"]):
+                continue
+            if after is not None:
+                mark = (_aware(after[0]), after[1])
+                here = (at, doc["statement_id"])
+                if (here <= mark) if ascending else (here >= mark):
+                    continue
+            keep.append(doc)
+        return keep
 
     async def _targeting(self, pid: str, conditions: dict[str, Json]) -> set[str]:
         """The statements that target, directly or through other targeting statements, a
@@ -512,6 +567,30 @@ _INDEXED = (
     "registration",
     "voided",
 )
+
+
+def _meets(doc: Document, conditions: Document) -> bool:
+    """Whether a statement meets equality conditions (a list field: holds the value)."""
+    for name, wanted in conditions.items():
+        value = doc.get(name)
+        if value != wanted and not (isinstance(value, list) and wanted in value):
+            return False
+    return True
+
+
+def _aware(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def _merged(walked: list[Document], targeting: list[Document], ascending: bool) -> list[Document]:
+    """Two answers to one query in one order (stored, then statement id), each statement
+    once."""
+    unique = {d["_id"]: d for d in [*walked, *targeting]}
+    return sorted(
+        unique.values(),
+        key=lambda d: (_aware(d["stored"]), d["statement_id"]),
+        reverse=not ascending,
+    )
 
 
 def _index_entry(doc: Document) -> Document:

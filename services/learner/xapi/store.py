@@ -1,17 +1,19 @@
 """Where the LRS keeps what training centres send it: statements, documents, mappings, links.
 
-Every collection is keyed so the hot reads are ``_id`` lookups (FerretDB serves nothing else
-from an index): a statement by ``<centre>:<statement id>``, the voiding of a statement by the
-same key in ``xapi_voids``, a document by its resource and parameters, a centre's mapping by
-its id, an agent link by ``<centre>:<agent identifier>``. Statements are kept as JSON text
-(their keys, IRIs and language tags, are not field names every server accepts) with their
-event, in ``xapi_statements``; what queries filter on is kept apart, small, in
-``xapi_statement_index`` (same keys): a query with filters (``GET /xapi/statements?agent=…``)
-reads the index in ``stored`` order — indexed on MongoDB, a scan on FerretDB, which costs in
-proportion to the bytes it reads — and then the statements it found by ``_id``. An index entry
-is written after its statement; one a dead request left unwritten is written by its retry
-(``add_index`` is idempotent), and until then the statement is read by id but not found by
-queries.
+Every collection is keyed so the hot reads are ``_id`` lookups or ``_id`` ranges (FerretDB
+serves nothing else from an index): a statement by ``<centre>:<statement id>``, the voiding of
+a statement by the same key in ``xapi_voids``, a document by its resource and parameters, a
+centre's mapping by its id, an agent link by ``<centre>:<agent identifier>``. Statements are
+kept as JSON text (their keys, IRIs and language tags, are not field names every server
+accepts) with their event, in ``xapi_statements``; what a query filters on is kept apart, as
+keys in ``xapi_statement_keys`` (one per statement and filter value, sorted by stored time:
+``keys.py``): a query (``GET /xapi/statements?agent=…``) reads one ``_id`` range of keys, a
+page long, and then the statements it found by ``_id`` — its cost is the page's, not the
+store's. ``xapi_statement_index`` keeps each statement's filter fields by its key, for the
+StatementRef rules. Keys and index entries are written after their statement; those a dead
+request left unwritten are written by its retry (both are unique inserts), and until then the
+statement is read by id but not found by queries. Statements stored before the keys existed
+get theirs once, in the background when the service starts (``key_old_statements``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.common.keyed import by_ids, insert_new, set_fields
 from services.common.mongo import Document
 from services.learner.store import LearnerStore
+from services.learner.xapi.keys import statement_keys
 
 
 def statement_key(provider_id: str, statement_id: str) -> str:
@@ -50,6 +53,8 @@ class XapiStore:
         self.learner_store = learner_store
         self.statements = learner_store.statements
         self.index = db["xapi_statement_index"]
+        self.keys = db["xapi_statement_keys"]
+        self.migrations = db["xapi_migrations"]
         self.voids = db["xapi_voids"]
         self.refs = db["xapi_statement_refs"]
         self.documents = db["xapi_documents"]
@@ -66,6 +71,36 @@ class XapiStore:
         await self.documents.create_index([("provider_id", ASCENDING), ("scope", ASCENDING)])
         await self.refs.create_index([("provider_id", ASCENDING)])
 
+    async def key_old_statements(self, within: str = "", batch: int = 1000) -> int:
+        """Write the query keys of statements stored before keys existed (those whose key
+        starts with ``within``; all of them: once, a marker in ``xapi_migrations`` says it is
+        done); how many statements were read. Statements stored meanwhile write their own
+        keys; writing one twice keeps the first."""
+        if not within and await self.migrations.find_one({"_id": "statement-keys"}) is not None:
+            return 0
+        read = 0
+        last = within
+        while True:
+            cursor = (
+                self.index.find({"_id": {"$gt": last, "$lt": within + "~"}})
+                .sort([("_id", ASCENDING)])
+                .limit(batch)
+            )
+            entries = [doc async for doc in cursor]
+            if not entries:
+                break
+            # only those without their first key (``all``): a statement's keys are written
+            # together, and what a dead request left unwritten its retry writes
+            firsts = {statement_keys(e)[0]: e for e in entries}
+            there = await by_ids(self.keys, firsts, {"_id": 1})
+            await self.add_keys([e for k, e in firsts.items() if k not in there])
+            read += len(entries)
+            last = entries[-1]["_id"]
+        if not within:
+            marker = {"_id": "statement-keys", "done": datetime.now(UTC)}
+            await insert_new(self.migrations, [marker])
+        return read
+
     # statements
 
     async def statements_by_ids(self, provider_id: str, ids: Iterable[str]) -> dict[str, Document]:
@@ -79,6 +114,24 @@ class XapiStore:
     async def add_index(self, entries: list[Document]) -> None:
         """The query index entries of stored statements (those already there are kept)."""
         await insert_new(self.index, entries)
+
+    async def add_keys(self, docs: list[Document]) -> None:
+        """The query keys of stored statements (those already there are kept)."""
+        await insert_new(
+            self.keys, [{"_id": k, "statement": d["_id"]} for d in docs for k in statement_keys(d)]
+        )
+
+    async def key_page(
+        self, bounds: dict[str, str], ascending: bool, count: int
+    ) -> list[tuple[str, str]]:
+        """Up to ``count`` query keys in this ``_id`` range, in order, each with its
+        statement's key: one index search."""
+        cursor = (
+            self.keys.find({"_id": bounds}, {"statement": 1})
+            .sort([("_id", ASCENDING if ascending else DESCENDING)])
+            .limit(count)
+        )
+        return [(doc["_id"], doc["statement"]) async for doc in cursor]
 
     async def add_refs(self, entries: list[Document]) -> None:
         """Note which stored statements target another by StatementRef (``target``)."""
@@ -122,31 +175,8 @@ class XapiStore:
             for collection in (self.statements, self.index):
                 await collection.update_many({"_id": {"$in": keys}}, {"$set": {"voided": True}})
 
-    async def query(
-        self,
-        clauses: list[Document],
-        ascending: bool,
-        after: tuple[datetime, str] | None,
-        limit: int,
-    ) -> list[Document]:
-        """Statements meeting every clause in stored order, after the paging cursor."""
-        clauses = list(clauses)
-        if after is not None:
-            stored, sid = after
-            op = "$gt" if ascending else "$lt"
-            clauses.append(
-                {"$or": [{"stored": {op: stored}}, {"stored": stored, "statement_id": {op: sid}}]}
-            )
-        order = ASCENDING if ascending else DESCENDING
-        query = clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        cursor = (
-            self.index.find(query, {"stored": 1, "statement_id": 1})
-            .sort([("stored", order), ("statement_id", order)])
-            .limit(limit)
-        )
-        found = [doc async for doc in cursor]
-        bodies = await by_ids(self.statements, (d["_id"] for d in found))
-        return [{**bodies[d["_id"]], **d} for d in found if d["_id"] in bodies]
+    async def statements_by_keys(self, keys: Iterable[str]) -> dict[str, Document]:
+        return await by_ids(self.statements, keys)
 
     # canonical Activity definitions, by ``<centre>:<activity id>``, as JSON text (their
     # extensions' keys are IRIs, not field names every server accepts)
