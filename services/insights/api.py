@@ -140,7 +140,20 @@ async def get_figures(
     chosen = period_of(period)
     scope = scope_for(who, unit)
     found = await computed(records, chosen, scope)
-    name = f"so-lieu-{chosen.label}{'-' + scope.unit.code if scope.unit else ''}"
+    return figures_answer(request, found, format)
+
+
+def figures_answer(
+    request: Request,
+    found: dict[str, Any],
+    format: str | None,
+    base_url: str = "/v1/figures",
+    session: dict[str, str] | None = None,
+) -> Response:
+    """Figures in the format asked for: a download (workbook, CSV, PDF), the dashboard page
+    (``base_url`` is where its form and links lead; ``session`` its sign-out form), or JSON."""
+    unit = found["unit"]
+    name = f"so-lieu-{found['period']}{'-' + unit['code'] if unit else ''}"
     if format == "xlsx":
         return Response(
             workbook_bytes(found),
@@ -155,10 +168,10 @@ async def get_figures(
         )
     if format == "pdf":
         return _pdf(found, name)
-    if format == "html" or (format is None and wants_page(request)):
+    if format == "html" or (format is None and wants_page(request)) or session is not None:
         lang = page_language(request)
         return HTMLResponse(
-            render(found, lang),
+            render(found, lang, base_url=base_url, session=session),
             headers={"Cache-Control": "no-store", "Content-Language": lang},
         )
     return JSONResponse(found, headers={"Cache-Control": "no-store"})

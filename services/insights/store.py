@@ -28,6 +28,7 @@ PACK_FACTS = 1_000  # facts a pack holds at most (about 0.4 MB of JSON)
 PACKS_A_BATCH = 50
 POPULATIONS = "populations"
 REPORTS = "reports"
+OFFICER_SESSIONS = "officer_sessions"  # officers signed in on the pages, by session id
 SOURCE = "/insights"
 
 
@@ -131,3 +132,17 @@ class InsightsStore:
         whether this call stored it (the loser's outbox entry is an orphan the relay drops)."""
         await self.outbox.expect("reports", [doc])
         return bool(await insert_new(self.db[REPORTS], [doc]))
+
+    async def add_officer_session(self, doc: Document) -> None:
+        """A new officer sign-in session (its id is fresh: a plain insert)."""
+        await self.db[OFFICER_SESSIONS].insert_one(doc)
+
+    async def officer_session(self, session_id: str) -> Document | None:
+        found: Document | None = await self.db[OFFICER_SESSIONS].find_one({"_id": session_id})
+        return found
+
+    async def end_officer_session(self, session_id: str, at: datetime) -> None:
+        """Sign a session out (by ``_id``; ending it twice keeps the first time's mark)."""
+        await self.db[OFFICER_SESSIONS].update_one(
+            {"_id": session_id, "signed_out_at": None}, {"$set": {"signed_out_at": at}}
+        )
