@@ -64,6 +64,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(credentials.RECOGNITION_REVOKED, credentials.TOPIC, credentials.RecognitionRevoked),
     EventType(credentials.CREDENTIAL_ISSUED, credentials.TOPIC, credentials.CredentialIssued),
     EventType(credentials.CREDENTIAL_REVOKED, credentials.TOPIC, credentials.CredentialRevoked),
+    EventType(credentials.CREDENTIAL_VERIFIED, credentials.TOPIC, credentials.CredentialVerified),
     EventType(
         notifications.NOTIFICATION_DELIVERED,
         notifications.TOPIC,

@@ -297,3 +297,98 @@ async def test_trail_report_writes_the_apis_figures_and_rebuild_insights_agrees(
     agreed = trail("rebuild", "insights", "--into", "lt_insights_rebuild_cli", "--period", period)
     assert agreed.returncode == 0, agreed.stdout + agreed.stderr
     assert "identical to the live projection" in agreed.stdout
+
+
+async def test_figures_by_sex_count_what_the_centres_recorded(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Six women, five men and two learners whose sex no centre recorded: the province's
+    figures break them down as the centres said, the two in the totals only."""
+    _, commune, month = _place()
+    centre = await new_provider(http, stack)
+
+    async def figures() -> dict[str, Any]:
+        answer = await _figures(http, stack, month, "56", stack.admin)
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def by_sex(found: dict[str, Any]) -> dict[str, Any]:
+        item = next(i for i in found["indicators"] if i["id"] == "learners_with_learning")
+        return {c["key"]: c["value"] for c in item["breakdowns"]["sex"]}
+
+    before = await figures()
+    sexes = ["female"] * 6 + ["male"] * 5 + [None] * 2
+    for i, sex in enumerate(sexes):
+        body = submission(national_id(), f"SEX-{month}-{i}-{random.random()}", commune)
+        body["record"]["completed_on"] = f"{month}-10"
+        if sex:
+            body["learner"]["sex"] = sex
+        answer = await submit(http, stack, centre["api_key"], body)
+        assert answer.status_code == 202, answer.text
+
+    grown = await eventually(
+        figures,
+        lambda f: (
+            _total(f, "learners_with_learning") - _total(before, "learners_with_learning") == 13
+            and by_sex(f).get("female", 0) - by_sex(before).get("female", 0) == 6
+        ),
+        within=150,
+    )
+    assert by_sex(grown).get("male", 0) - by_sex(before).get("male", 0) == 5
+    wrong = submission(national_id(), f"SEX-{month}-bad", commune)
+    wrong["learner"]["sex"] = "x"
+    refused = await submit(http, stack, centre["api_key"], wrong)
+    assert refused.status_code == 422
+
+
+async def test_credentials_verified_are_announced_once_a_day_and_counted(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """A credential checked three times (by its link, by POST /v1/verify, by its link again)
+    is one `credential.verified` of today on credentials.v1, and one more credential verified
+    in the province's figures of this month; a check of a pasted foreign document is none."""
+    from datetime import UTC, datetime
+
+    from contracts import credentials
+    from services.insights.figures import VIETNAM
+    from tests.conftest import read_topic
+    from tests.e2e.test_credentials import learner_with_records
+
+    today = datetime.now(UTC).astimezone(VIETNAM).date()
+    month = f"{today.year}-{today.month:02d}"
+
+    async def verified() -> Any:
+        answer = await _figures(http, stack, month, "56", stack.admin)
+        return _total(answer.json(), "credentials_verified")
+
+    before = await verified()
+    learner_id, _, _ = await learner_with_records(http, stack)
+    issued = await http.post(
+        f"{stack.endpoints.credential}/v1/learners/{learner_id}/credentials",
+        headers=stack.learner_token(learner_id),
+    )
+    assert issued.status_code == 201, issued.text
+    clr = issued.json()
+    link = f"{stack.endpoints.credential}/v1/credentials/{clr['id']}/verification"
+    assert (await http.get(link, params={"format": "json"})).json()["status"] == "valid"
+    checked = await http.post(f"{stack.endpoints.credential}/v1/verify", json=clr)
+    assert checked.status_code == 200 and checked.json()["status"] == "valid"
+    assert (await http.get(link, params={"format": "json"})).status_code == 200
+    foreign = {**clr, "id": f"urn:uuid:{random.getrandbits(128):032x}"}
+    assert (
+        await http.post(f"{stack.endpoints.credential}/v1/verify", json=foreign)
+    ).status_code == 200
+
+    async def announced() -> list[dict[str, Any]]:
+        return [
+            json.loads(record.value)
+            for record in await read_topic(stack.kafka, credentials.TOPIC)
+            if dict(record.headers)["ce_type"].decode() == credentials.CREDENTIAL_VERIFIED
+            and json.loads(record.value)["learner_id"] == learner_id
+        ]
+
+    told = await eventually(announced, bool)
+    assert [(e["credential_id"], e["day"], e["verdict"]) for e in told] == [
+        (clr["id"], today.isoformat(), "valid")
+    ]
+    assert await eventually(verified, lambda n: n == before + 1, within=150) == before + 1
