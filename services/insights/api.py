@@ -4,6 +4,7 @@ population figures it enters."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -148,7 +149,7 @@ def figures_answer(
     found: dict[str, Any],
     format: str | None,
     base_url: str = "/v1/figures",
-    session: dict[str, str] | None = None,
+    session: Mapping[str, Any] | None = None,
 ) -> Response:
     """Figures in the format asked for: a download (workbook, CSV, PDF), the dashboard page
     (``base_url`` is where its form and links lead; ``session`` its sign-out form), or JSON."""

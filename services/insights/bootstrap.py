@@ -63,6 +63,7 @@ def build(settings: InsightsSettings) -> FastAPI:
         metrics=runtime.metrics,
     )
     app.state.store = store
+    app.state.log = runtime.log  # a subscription's event is appended at once (the outbox)
     # officers' browser sessions; as ``signouts`` a signed-out session's token is refused on
     # the API too (services/common/access.py)
     app.state.signouts = OfficerSessions(store, settings)

@@ -60,7 +60,7 @@ def render(
     lang: Lang = "vi",
     heading: Heading | None = None,
     base_url: str = "/v1/figures",
-    session: Mapping[str, str] | None = None,
+    session: Mapping[str, Any] | None = None,
 ) -> str:
     """The dashboard (``heading`` None) or the printable report, as one HTML document;
     ``session`` is a signed-in officer's (their unit's name, the sign-out form's token)."""

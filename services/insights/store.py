@@ -28,6 +28,7 @@ PACK_FACTS = 1_000  # facts a pack holds at most (about 0.4 MB of JSON)
 PACKS_A_BATCH = 50
 POPULATIONS = "populations"
 REPORTS = "reports"
+SUBSCRIPTIONS = "report_subscriptions"  # officers who asked to be told of reports, by id
 OFFICER_SESSIONS = "officer_sessions"  # officers signed in on the pages, by session id
 SOURCE = "/insights"
 
@@ -40,7 +41,10 @@ class InsightsStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
         # a stored report carries the event announcing it (``pending``): the chassis' outbox
-        self.outbox = Outbox(db, [Kind("reports", db[REPORTS])], SOURCE)
+        # and so does a subscription (the event of its latest change)
+        self.outbox = Outbox(
+            db, [Kind("reports", db[REPORTS]), Kind("subscriptions", db[SUBSCRIPTIONS])], SOURCE
+        )
 
     async def add(self, facts: dict[str, list[Fact]]) -> int:
         """Store a batch's facts packed, at most PACK_FACTS a document; how many facts went
@@ -146,3 +150,17 @@ class InsightsStore:
         await self.db[OFFICER_SESSIONS].update_one(
             {"_id": session_id, "signed_out_at": None}, {"$set": {"signed_out_at": at}}
         )
+
+    async def set_subscription(self, doc: Document) -> None:
+        """Store an officer's subscription whole, with the event announcing it (by ``_id``:
+        the last one saved wins)."""
+        await self.outbox.expect("subscriptions", [doc])
+        await self.db[SUBSCRIPTIONS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def subscriptions_of(self, officer_unit: str) -> list[Document]:
+        """The subscriptions officers of a unit made (a small collection, read whole)."""
+        return [
+            doc
+            async for doc in self.db[SUBSCRIPTIONS].find({}, {"pending": 0})
+            if doc["officer_unit"] == officer_unit
+        ]

@@ -392,3 +392,109 @@ async def test_credentials_verified_are_announced_once_a_day_and_counted(
         (clr["id"], today.isoformat(), "valid")
     ]
     assert await eventually(verified, lambda n: n == before + 1, within=150) == before + 1
+
+
+async def test_an_officer_who_asked_is_emailed_when_a_report_is_produced(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """An officer signs in on the dashboard and asks for the monthly reports; when a monthly
+    report is announced on insights.v1, notify emails them a link to their unit's figures —
+    once, also when the announcement comes again — and a quarterly one tells them nothing."""
+    import re
+    import uuid
+    from datetime import UTC, date, datetime
+
+    from pymongo import AsyncMongoClient
+
+    from cli import localstack
+    from cli.mailsink import read_mail
+    from contracts import insights
+    from contracts.envelope import Envelope
+    from contracts.insights import ReportPublished
+    from services.common.broker import EventLog, publish_event
+
+    base = stack.endpoints.insights
+    commune = catalogue().commune("22735") or ""
+    issued = await http.post(
+        f"{base}/v1/admin/officers", json={"unit_code": commune, "days": 1}, headers=stack.admin
+    )
+    assert issued.status_code == 201, issued.text
+    signed = await http.post(
+        f"{base}/figures/sign-in",
+        data={"credential": issued.json()["token"]},
+        headers={"Origin": base},
+    )
+    assert signed.status_code == 303 and "lt_officer" in http.cookies
+    page = await http.get(f"{base}/figures", params={"unit": commune})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and csrf
+    address = f"can-bo-{uuid.uuid4().hex[:8]}@xa.khanhhoa.gov.vn"
+    saved = await http.post(
+        f"{base}/figures/subscriptions",
+        data={"csrf": csrf.group(1), "email": address, "unit": commune, "kinds": "month"},
+        headers={"Origin": base},
+    )
+    assert saved.status_code == 303, saved.text
+    shown = await http.get(f"{base}/figures", params={"unit": commune})
+    assert address in shown.text
+
+    # notify learnt of it from insights.v1 (a report is made days after, never in the same
+    # instant: the two events are keyed differently, so their order is not the log's)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        localstack.mongodb_uri(localstack.Ports.from_env())
+    )
+    try:
+
+        async def known() -> list[dict[str, Any]]:
+            return [
+                doc
+                async for doc in mongo["lt_notify"]["officer_subscriptions"].find({})
+                if doc["email"] == address
+            ]
+
+        assert (await eventually(known, bool))[0]["kinds"] == ["month"]
+    finally:
+        await mongo.close()
+
+    log = EventLog(stack.kafka, "insights-e2e")
+    await log.start()
+    try:
+        month = ReportPublished(
+            report_id="2001-03",
+            period="2001-03",
+            period_from=date(2001, 3, 1),
+            period_to=date(2001, 3, 31),
+            path="/v1/reports/2001-03",
+            produced_at=datetime.now(UTC),
+        )
+        quarter = month.model_copy(
+            update={"report_id": "2001-Q1", "period": "2001-Q1", "period_from": date(2001, 1, 1)}
+        )
+        told = Envelope[ReportPublished](
+            type=insights.REPORT_PUBLISHED, source="/insights", subject="2001-03", data=month
+        )
+        for envelope in (
+            told,
+            Envelope[ReportPublished](
+                type=insights.REPORT_PUBLISHED, source="/insights", subject="2001-Q1", data=quarter
+            ),
+            told,  # announced again (the outbox may): the same event id
+        ):
+            await publish_event(log, insights.TOPIC, envelope)  # type: ignore[arg-type]
+    finally:
+        await log.stop()
+
+    folder = localstack.mail_folder()
+
+    def mails() -> list[Any]:
+        return [m for _, m in read_mail(folder, {}) if m["To"] == address]
+
+    async def arrived() -> list[Any]:
+        return mails()
+
+    (mail,) = await eventually(arrived, bool)
+    assert mail["Subject"] == "Báo cáo định kỳ kỳ 2001-03 đã được lập"
+    body = str(mail.get_body(preferencelist=("plain",)).get_content())
+    assert f"{base}/figures?period=2001-03&unit={commune}" in body
+    await asyncio.sleep(12)  # two rounds of the sender: nothing more comes
+    assert len(mails()) == 1

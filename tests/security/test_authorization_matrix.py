@@ -730,6 +730,14 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             200,
             lambda w: Call("/figures", params={"period": "2026", "unit": w.officer_unit}),
         ),
+        "POST /figures/subscriptions": Rule(
+            "officer_page",
+            303,
+            lambda w: Call(
+                "/figures/subscriptions",
+                form={"email": "can-bo@xa.example", "kinds": "month", "unit": w.officer_unit},
+            ),
+        ),
         "POST /figures/sign-out": Rule(
             "officer_page",
             303,
@@ -1227,7 +1235,7 @@ def _officer_page_wrong_callers(
             ("the cookie without the form token", {**_officer_cookie(mine), **origin}, 403),
             (
                 "another session's form token",
-                {**_officer_cookie(mine), **origin, CSRF: _form_token(w, w.officer_session)},
+                {**_officer_cookie(mine), **origin, CSRF: _form_token(w, w.other_officer_session)},
                 403,
             ),
             (
