@@ -76,9 +76,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
     EventType(insights.REPORT_PUBLISHED, insights.TOPIC, insights.ReportPublished),
-    EventType(
-        insights.SUBSCRIPTION_CHANGED, insights.TOPIC, insights.ReportSubscriptionChanged
-    ),
+    EventType(insights.SUBSCRIPTION_CHANGED, insights.TOPIC, insights.ReportSubscriptionChanged),
     EventType(
         prior_learning.PRIOR_LEARNING_IMPORTED,
         prior_learning.TOPIC,

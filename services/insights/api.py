@@ -17,9 +17,10 @@ from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims, issue_token
-from services.insights.figures import VIETNAM, Period, Scope, figures, resolve
+from services.insights.figures import VIETNAM, Period, Scope
 from services.insights.figures_page import render, report_heading
 from services.insights.pdf import pdf_bytes
+from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
 from services.insights.units import Catalogue, Level, Unit, catalogue
 from services.insights.workbook import csv_bytes, workbook_bytes
@@ -104,9 +105,11 @@ def period_of(text: str) -> Period:
         ) from exc
 
 
-async def computed(records: InsightsStore, period: Period, scope: Scope) -> dict[str, Any]:
-    facts, populations = await records.facts(), await records.populations()
-    return figures(resolve(facts, catalogue()), catalogue(), period, scope, populations)
+async def computed(request: Request, period: Period, scope: Scope) -> dict[str, Any]:
+    """The figures of the facts stored now (:mod:`services.insights.snapshot`)."""
+    snapshot: Snapshot = request.app.state.snapshot
+    records: InsightsStore = request.app.state.store
+    return await snapshot.figures(period, scope, await records.populations())
 
 
 PeriodQuery = Annotated[
@@ -140,7 +143,7 @@ async def get_figures(
 ) -> Response:
     chosen = period_of(period)
     scope = scope_for(who, unit)
-    found = await computed(records, chosen, scope)
+    found = await computed(request, chosen, scope)
     return figures_answer(request, found, format)
 
 

@@ -15,6 +15,7 @@ from services.insights.officers import OfficerSessions
 from services.insights.projection import FiguresProjection
 from services.insights.reports import Reporter
 from services.insights.settings import InsightsSettings
+from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 
@@ -39,7 +40,8 @@ def build(settings: InsightsSettings) -> FastAPI:
     projection = FiguresProjection(store)
     runtime.consume(TOPICS, projection.handle)
 
-    reporter = Reporter(store, runtime.log, settings.report_check_seconds)
+    snapshot = Snapshot(store)
+    reporter = Reporter(store, snapshot, runtime.log, settings.report_check_seconds)
     relay = runtime.relay(store.outbox)
     tasks: list[asyncio.Task[None]] = []
 
@@ -63,6 +65,7 @@ def build(settings: InsightsSettings) -> FastAPI:
         metrics=runtime.metrics,
     )
     app.state.store = store
+    app.state.snapshot = snapshot
     app.state.log = runtime.log  # a subscription's event is appended at once (the outbox)
     # officers' browser sessions; as ``signouts`` a signed-out session's token is refused on
     # the API too (services/common/access.py)

@@ -123,7 +123,7 @@ async def dashboard(
         return see_other(SIGN_IN)
     chosen = period_of(period or str(datetime.now(UTC).astimezone(VIETNAM).year))
     scope = scope_for(who.claims, unit or None)
-    found = await computed(records, chosen, scope)
+    found = await computed(request, chosen, scope)
     own = catalogue().resolve(who.claims.subject)
     session = {
         "unit": f"{own.name} ({own.code})" if own else who.claims.subject,

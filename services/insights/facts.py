@@ -106,7 +106,9 @@ def facts_of(event: Envelope[BaseModel]) -> list[tuple[str, Fact]]:
                     "learner_id": data.learner_id,
                     "at": at,
                     "birth_date": data.birth_date.isoformat(),
-                    "sex": data.sex.value if data.sex else None,
+                    # only where known: facts stored before learners carried a sex stay equal
+                    # to their replay
+                    **({"sex": data.sex.value} if data.sex else {}),
                     "commune_code": data.commune_code,
                 },
             )

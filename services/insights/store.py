@@ -78,9 +78,17 @@ class InsightsStore:
     async def facts(self) -> dict[str, list[Document]]:
         """Every stored fact, by collection, each once (what the figures are computed from)."""
         found: dict[str, dict[str, Document]] = {name: {} for name in PROJECTED}
+        await self.read_packs(found)
+        return listed(found)
+
+    async def read_packs(
+        self, found: dict[str, dict[str, Document]], ids: list[str] | None = None
+    ) -> None:
+        """Add the facts of the packs (all, or those ``ids``) to ``found``, each fact once."""
+        query: Document = {} if ids is None else {"_id": {"$in": ids}}
         # FerretDB sends a batch as one message however large (MongoDB stops at 16 MiB): a
         # batch of PACKS_A_BATCH full packs stays far under the 48 MB a message may carry
-        async for pack in self.db[PACKS].find({}, batch_size=PACKS_A_BATCH):
+        async for pack in self.db[PACKS].find(query, batch_size=PACKS_A_BATCH):
             for name, docs in json.loads(pack["facts"]).items():
                 known = found.setdefault(name, {})
                 for doc in docs:
@@ -90,7 +98,14 @@ class InsightsStore:
                     held = known.get(doc["_id"])
                     if held is None or (held != doc and _canonical(doc) < _canonical(held)):
                         known[doc["_id"]] = doc
-        return {name: [docs[k] for k in sorted(docs)] for name, docs in found.items()}
+
+    async def pack_count(self) -> int:
+        """How many packs are stored: they are only ever inserted, so a count not changed
+        since means no fact was added."""
+        return int(await self.db[PACKS].count_documents({}))
+
+    async def pack_ids(self) -> set[str]:
+        return {doc["_id"] async for doc in self.db[PACKS].find({}, {"_id": 1})}
 
     async def populations(self) -> dict[tuple[str, int], int]:
         """The adult population the department entered, by (commune code, year)."""
@@ -164,3 +179,8 @@ class InsightsStore:
             async for doc in self.db[SUBSCRIPTIONS].find({}, {"pending": 0})
             if doc["officer_unit"] == officer_unit
         ]
+
+
+def listed(found: dict[str, dict[str, Document]]) -> dict[str, list[Document]]:
+    """Facts by collection as the figures take them: each collection's facts in id order."""
+    return {name: [docs[k] for k in sorted(docs)] for name, docs in found.items()}
