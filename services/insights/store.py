@@ -102,7 +102,9 @@ class InsightsStore:
     async def pack_count(self) -> int:
         """How many packs are stored: they are only ever inserted, so a count not changed
         since means no fact was added."""
-        return int(await self.db[PACKS].count_documents({}))
+        # the ``count`` command: count_documents is an aggregation, which FerretDB answers by
+        # reading every pack (2.2 s for 100,000 records' facts)
+        return int(await self.db[PACKS].estimated_document_count())
 
     async def pack_ids(self) -> set[str]:
         return {doc["_id"] async for doc in self.db[PACKS].find({}, {"_id": 1})}
