@@ -48,6 +48,7 @@ from contracts.vocabulary import Pathway, RecordKind, ResultStatus
 from services.insights.facts import grouped
 from services.insights.figures import Period, Scope, figures, resolve
 from services.insights.figures_page import render
+from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 from services.insights.workbook import csv_bytes, workbook_bytes
@@ -240,6 +241,31 @@ async def main(records: int, province: str, year: int) -> None:
     for step, seconds in timings.items():
         print(f"| {step} | {seconds:.2f} |")
     print(f"| **province-year report, all steps** | **{sum(timings.values()):.2f}** |")
+    # what a figures request costs through the service's snapshot (services/insights/snapshot.py)
+    snapshot = Snapshot(store)
+    populations = await store.populations()
+    requests: dict[str, float] = {}
+    for name, asked in (
+        ("first request (read, resolve, count)", scope),
+        ("the same request again", scope),
+        (
+            "another unit, same facts (count only)",
+            Scope(units.resolve(sorted(units.communes_in(province))[0])),
+        ),
+    ):
+        t = time.perf_counter()
+        await snapshot.figures(period, asked, populations)
+        requests[name] = time.perf_counter() - t
+    more = synthetic_log(100, province, year, seed=8)
+    await store.add(grouped(more))
+    t = time.perf_counter()
+    await snapshot.figures(period, scope, populations)
+    requests["after one more batch of 100 records (new packs, resolve, count)"] = (
+        time.perf_counter() - t
+    )
+    print("| figures request through the snapshot | seconds |\n| --- | --- |")
+    for step, seconds in requests.items():
+        print(f"| {step} | {seconds:.2f} |")
     await client.drop_database(DATABASE)
     await client.close()
 

@@ -16,12 +16,15 @@ from contracts.text import safe_cell as safe_cell  # the one way to defuse a cel
 
 __all__ = ["FORMULA_STARTS", "formula_problem"]
 
+SEX_ALIASES = {"nu": "female", "nữ": "female", "nam": "male"}
+
 # (column, required, Vietnamese help)
 COLUMNS: tuple[tuple[str, bool, str], ...] = (
     ("provider_record_ref", True, "Mã hồ sơ của trung tâm, duy nhất; nhập lại không bị trùng"),
     ("national_id", True, "Số định danh cá nhân (CCCD) 12 chữ số"),
     ("full_name", True, "Họ và tên, có dấu"),
     ("birth_date", True, "Ngày sinh: 14/05/1990 hoặc 1990-05-14"),
+    ("sex", False, "Giới tính theo giấy tờ: nu/female hoặc nam/male (để trống nếu không rõ)"),
     ("commune_code", False, "Mã đơn vị hành chính cấp xã nơi cư trú"),
     ("email", False, "Thư điện tử của người học"),
     ("phone", False, "Số điện thoại, ví dụ 0912345678"),
@@ -193,6 +196,8 @@ def row_to_submission(row: dict[str, str]) -> dict[str, Any]:
     for column in ("commune_code", "email", "phone"):
         if value := optional(column):
             learner[column] = value
+    if sex := optional("sex"):
+        learner["sex"] = SEX_ALIASES.get(sex.lower(), sex.lower())
     pathway = cells["pathway"].lower()
     record: dict[str, Any] = {
         "pathway": PATHWAY_ALIASES.get(pathway, pathway),

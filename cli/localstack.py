@@ -599,6 +599,7 @@ def components(ports: Ports) -> list[Component]:
                     "LT_PORTAL_LEARNER_URL": f"http://127.0.0.1:{ports.learner}",
                     "LT_PORTAL_CREDENTIAL_URL": f"http://127.0.0.1:{ports.credential}",
                     "LT_PORTAL_NOTIFY_URL": f"http://127.0.0.1:{ports.notify}",
+                    "LT_PORTAL_INSIGHTS_URL": f"http://127.0.0.1:{ports.insights}",
                     **extra,
                 },
             )

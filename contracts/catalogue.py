@@ -44,7 +44,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(credentials.TOPIC, key="learner_id"),
     TopicSpec(notifications.TOPIC, key="learner_id"),
     TopicSpec(accounts.TOPIC, key="account_id"),
-    TopicSpec(insights.TOPIC, key="report_id"),
+    TopicSpec(insights.TOPIC, key="report_id"),  # a subscription's events: subscription_id
     TopicSpec(prior_learning.TOPIC, key="learner_id"),
     TopicSpec(xapi.TOPIC, key="provider_id"),
 )
@@ -64,6 +64,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(credentials.RECOGNITION_REVOKED, credentials.TOPIC, credentials.RecognitionRevoked),
     EventType(credentials.CREDENTIAL_ISSUED, credentials.TOPIC, credentials.CredentialIssued),
     EventType(credentials.CREDENTIAL_REVOKED, credentials.TOPIC, credentials.CredentialRevoked),
+    EventType(credentials.CREDENTIAL_VERIFIED, credentials.TOPIC, credentials.CredentialVerified),
     EventType(
         notifications.NOTIFICATION_DELIVERED,
         notifications.TOPIC,
@@ -75,6 +76,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(accounts.IDENTITY_BOUND, accounts.TOPIC, accounts.IdentityBound),
     EventType(accounts.IDENTITY_UNBOUND, accounts.TOPIC, accounts.IdentityUnbound),
     EventType(insights.REPORT_PUBLISHED, insights.TOPIC, insights.ReportPublished),
+    EventType(insights.SUBSCRIPTION_CHANGED, insights.TOPIC, insights.ReportSubscriptionChanged),
     EventType(
         prior_learning.PRIOR_LEARNING_IMPORTED,
         prior_learning.TOPIC,

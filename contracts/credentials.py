@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Literal
+
 from pydantic import AwareDatetime, Field
 
 from contracts.envelope import EventData
@@ -13,6 +16,7 @@ RECOGNITION_GRANTED = "vn.learningtrail.credentials.recognition.granted.v1"
 RECOGNITION_REVOKED = "vn.learningtrail.credentials.recognition.revoked.v1"
 CREDENTIAL_ISSUED = "vn.learningtrail.credentials.credential.issued.v1"
 CREDENTIAL_REVOKED = "vn.learningtrail.credentials.credential.revoked.v1"
+CREDENTIAL_VERIFIED = "vn.learningtrail.credentials.credential.verified.v1"
 
 
 class TrailUpdated(EventData):
@@ -91,3 +95,23 @@ class CredentialRevoked(EventData):
     learner_id: str
     reason: ShortText
     revoked_at: AwareDatetime
+
+
+class CredentialVerified(EventData):
+    """Someone checked a credential this service issued, for the first time that day.
+
+    Emitted by the credential service when its verification — by id (the link behind the
+    trail page's QR code), ``POST /v1/verify`` or the paste-in page — reaches a verdict on a
+    credential it issued: at most once per credential per day (Vietnam time), whatever the
+    verdict and however many checks follow, so the log grows with credentials checked, not
+    with requests. It says nothing about who checked. Consumed by insights (the department's
+    "credentials verified"); others may ignore it.
+    """
+
+    credential_id: str
+    learner_id: str = Field(description="The holder (the Kafka key).")
+    day: date = Field(description="The day (Asia/Ho_Chi_Minh) of the first check.")
+    verdict: Literal["valid", "invalid", "indeterminate"] = Field(
+        description="The verdict of that first check."
+    )
+    verified_at: AwareDatetime

@@ -1,15 +1,19 @@
-"""``insights.v1`` (keyed by report id): what the insights service produced for the department."""
+"""``insights.v1`` (keyed by report id, or by subscription id): what the insights service
+produced for the department, and which officers asked to be told of it."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, EmailStr, Field
 
 from contracts.envelope import EventData
 
 TOPIC = "insights.v1"
 REPORT_PUBLISHED = "vn.learningtrail.insights.report.published.v1"
+SUBSCRIPTION_CHANGED = "vn.learningtrail.insights.subscription.changed.v1"
+PeriodKind = Literal["month", "quarter", "year"]
 
 
 class ReportPublished(EventData):
@@ -28,3 +32,23 @@ class ReportPublished(EventData):
     period_to: date
     path: str = Field(description="Where the department reads it: /v1/reports/{report_id}.")
     produced_at: AwareDatetime
+
+
+class ReportSubscriptionChanged(EventData):
+    """An officer asked to be told (or no longer) when a periodic report is produced.
+
+    Emitted by the insights service when a signed-in officer saves the subscription form on
+    the dashboard; the whole subscription every time (the latest event per subscription wins).
+    Consumed by notify, which owns the messages: when a report of one of the ``period_kinds``
+    is announced (:class:`ReportPublished`), it emails ``email`` a link to the unit's figures.
+    """
+
+    subscription_id: str = Field(description="Stable per officer's unit, unit and address.")
+    officer_unit: str = Field(description="The unit of the officer credential that asked.")
+    unit_code: str = Field(description="The unit whose figures the officer wants to be sent.")
+    email: EmailStr = Field(description="Where to tell the officer (their work address).")
+    period_kinds: list[PeriodKind] = Field(
+        description="Which reports: month, quarter, year; empty when the officer stopped it."
+    )
+    language: Literal["vi", "en"] = "vi"
+    changed_at: AwareDatetime

@@ -13,7 +13,7 @@ from datetime import date
 from pydantic import AwareDatetime, EmailStr, Field
 
 from contracts.envelope import EventData
-from contracts.vocabulary import Language, Pathway, ShortText, UnitCode
+from contracts.vocabulary import Language, Pathway, Sex, ShortText, UnitCode
 
 TOPIC = "learners.v1"
 LEARNER_REGISTERED = "vn.learningtrail.learners.learner.registered.v1"
@@ -27,6 +27,11 @@ class LearnerProfile(EventData):
     learner_id: str = Field(description="Stable learner id (UUIDv7).")
     full_name: ShortText = Field(description="Full name as given, NFC, diacritics kept.")
     birth_date: date
+    sex: Sex | None = Field(
+        default=None,
+        description="As a training centre recorded it when the learner first became known "
+        "(optional since 1.x: absent means not known).",
+    )
     commune_code: UnitCode | None = Field(
         default=None, description="Administrative unit (commune) where the learner lives."
     )

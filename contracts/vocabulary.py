@@ -60,6 +60,14 @@ class ResultStatus(StrEnum):
     FAILED = "failed"
 
 
+class Sex(StrEnum):
+    """A learner's sex as the training centre recorded it from their papers, if it did; the
+    department's figures break down by it where it is known."""
+
+    FEMALE = "female"
+    MALE = "male"
+
+
 class Language(StrEnum):
     """Languages a learner can read messages and summaries in."""
 

@@ -25,6 +25,9 @@ browser carries.
   storing it) and is refused unless its ``Origin`` is one of the three services'. Cookies are
   never taken on the JSON API: there a token comes only in the ``Authorization`` header.
 - Tokens are never put in a URL, a page or a log line.
+- **Officers** of the insights service sign in on its pages with the same pieces — the cookie
+  (:func:`set_cookie`), the form token (:func:`form_token`) and the form checks
+  (:func:`checked_form`) — under a cookie of their own (:mod:`services.insights.officers`).
 """
 
 from __future__ import annotations
@@ -112,14 +115,27 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def set_access(response: Response, portal: Portal, access: str, access_seconds: int) -> None:
+def set_cookie(
+    response: Response, name: str, value: str, *, seconds: int, path: str, secure: bool
+) -> None:
+    """A session cookie as every portal sets it: ``HttpOnly; SameSite=Lax`` (``Secure`` when
+    served over https)."""
     response.set_cookie(
+        name, value, max_age=seconds, path=path, httponly=True, samesite="lax", secure=secure
+    )
+
+
+def drop_cookie(response: Response, name: str, *, path: str, secure: bool) -> None:
+    response.delete_cookie(name, path=path, httponly=True, samesite="lax", secure=secure)
+
+
+def set_access(response: Response, portal: Portal, access: str, access_seconds: int) -> None:
+    set_cookie(
+        response,
         portal.access_cookie,
         access,
-        max_age=access_seconds,
+        seconds=access_seconds,
         path="/",
-        httponly=True,
-        samesite="lax",
         secure=portal.secure,
     )
 
@@ -128,28 +144,19 @@ def set_session(
     response: Response, portal: Portal, access: str, access_seconds: int, refresh: str, days: int
 ) -> None:
     set_access(response, portal, access, access_seconds)
-    response.set_cookie(
+    set_cookie(
+        response,
         portal.refresh_cookie,
         refresh,
-        max_age=days * 86400,
+        seconds=days * 86400,
         path=REFRESH_PATH,
-        httponly=True,
-        samesite="lax",
         secure=portal.secure,
     )
 
 
 def clear_session(response: Response, portal: Portal) -> None:
-    response.delete_cookie(
-        portal.access_cookie, path="/", httponly=True, samesite="lax", secure=portal.secure
-    )
-    response.delete_cookie(
-        portal.refresh_cookie,
-        path=REFRESH_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=portal.secure,
-    )
+    drop_cookie(response, portal.access_cookie, path="/", secure=portal.secure)
+    drop_cookie(response, portal.refresh_cookie, path=REFRESH_PATH, secure=portal.secure)
 
 
 def csrf_token(settings: Settings, session_id: str) -> str:
@@ -218,12 +225,20 @@ async def form_of(request: Request, who: Visitor) -> dict[str, list[str]]:
     """A portal form's fields, once it passed the checks against cross-site requests: sent
     from one of the portal's own pages (``Origin``) with the session's form token."""
     portal = Portal.of(request.app.state.settings)
+    return await checked_form(request, portal.origins(), who.csrf)
+
+
+async def checked_form(
+    request: Request, origins: set[str], csrf: str | None
+) -> dict[str, list[str]]:
+    """A form's fields if it was sent from one of ``origins`` and carries the session's form
+    token ``csrf`` (``None`` only for a sign-in form, sent before there is a session)."""
     origin = request.headers.get("origin")
-    if origin is None or origin.lower() not in portal.origins():
+    if origin is None or origin.lower() not in origins:
         raise Problem(
             403,
             "Forbidden",
-            "This form must be sent from the portal's own pages (the request's Origin is "
+            "This form must be sent from the service's own pages (the request's Origin is "
             f"{origin or 'missing'}).",
             page="form",
         )
@@ -239,8 +254,10 @@ async def form_of(request: Request, who: Visitor) -> dict[str, list[str]]:
         fields = parse_qs(body.decode(), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError as exc:
         raise Problem(400, "Unreadable form", "The form is not UTF-8.") from exc
+    if csrf is None:
+        return fields
     given = (fields.get("csrf") or [""])[0]
-    if not hmac.compare_digest(given.encode(), who.csrf.encode()):
+    if not hmac.compare_digest(given.encode(), csrf.encode()):
         raise Problem(
             403,
             "Forbidden",

@@ -149,6 +149,11 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8083",
         description="Where browsers reach notify's portal pages (inbox, preferences).",
     )
+    portal_insights_url: str = Field(
+        default="http://127.0.0.1:8084",
+        description="Where browsers reach the insights service's officer pages (sign-in, "
+        "dashboard); https makes the officer's session cookie Secure and __Host- prefixed.",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

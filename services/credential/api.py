@@ -238,6 +238,7 @@ async def verify_by_id(
             404, "Unknown credential", f"No credential {credential_id}.", page="credential"
         )
     report = await issuing.verify(doc["document"], trusted_only=True)
+    await issuing.note_verified(doc, report)
     if format == "json" or (format is None and not wants_page(request)):
         return {"credential_id": credential_id, **report.to_dict()}
     return verification_page(request, credential_id, doc["document"], report, lang)
@@ -324,7 +325,7 @@ async def verify_form(request: Request) -> Response:
     responses={200: {"content": {"text/html": {}}}, 422: {"description": "Not a credential."}},
     openapi_extra=FOR_PEOPLE,
 )
-async def verify_pasted(request: Request, issuing: IssuerDep) -> Response:
+async def verify_pasted(request: Request, trails: Store, issuing: IssuerDep) -> Response:
     """The same checks and verdict as `POST /v1/verify` with `trusted_only`: only this
     service's own keys and status lists are used, nothing the credential names is fetched."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -344,6 +345,7 @@ async def verify_pasted(request: Request, issuing: IssuerDep) -> Response:
             page="pasted",
         )
     report = await issuing.verify(document, trusted_only=True)
+    await _note_if_ours(trails, issuing, document, report)
     shown = page_language(request)
     switch = "/verify?lang=" + ("en" if shown == "vi" else "vi")
     identifier = document.get("id")
@@ -373,6 +375,7 @@ def _issued_day(value: object) -> str | None:
     summary="Verify a credential (anyone): schema, every proof, dates, status, issuer.",
 )
 async def verify(
+    trails: Store,
     issuing: IssuerDep,
     credential: Annotated[dict[str, Any], Body(description="An OB 3.0 or CLR 2.0 credential.")],
     trusted_only: Annotated[bool, Query(description="Fail when the issuer is not pinned.")] = False,
@@ -385,7 +388,19 @@ async def verify(
     fetched), so another issuer's credential is `indeterminate`, or `invalid` with
     `trusted_only`."""
     report = await issuing.verify(credential, trusted_only)
+    await _note_if_ours(trails, issuing, credential, report)
     return report.to_dict()
+
+
+async def _note_if_ours(
+    trails: CredentialStore, issuing: Issuer, document: dict[str, Any], report: VerificationReport
+) -> None:
+    """A check of a credential this service issued is counted (once a day); another's is not."""
+    identifier = document.get("id")
+    if isinstance(identifier, str) and identifier:
+        issued = await trails.credential(identifier)
+        if issued is not None:
+            await issuing.note_verified(issued, report)
 
 
 @router.get(

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from contracts import credentials, words
-from contracts.credentials import CredentialIssued, CredentialRevoked
+from contracts.credentials import CredentialIssued, CredentialRevoked, CredentialVerified
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog
 from services.common.mongo import Document
@@ -360,6 +360,36 @@ class Issuer:
 
     async def _announce(self, doc: Document) -> None:
         await self.store.outbox.append_one(self.log, "credentials", doc)
+
+    async def note_verified(self, issued: Mapping[str, Any], report: VerificationReport) -> None:
+        """Announce the first check of the day of a credential this service issued
+        (``credential.verified``, through the outbox): the department counts credentials
+        verified. A later check that day changes nothing; a failure here never fails the
+        verification the caller asked for."""
+        now = datetime.now(UTC)
+        day = now.astimezone(words.PEOPLE_TIME_ZONE).date()
+        verdict = {0: "valid", 1: "invalid"}.get(report.exit_code, "indeterminate")
+        event = CredentialVerified(
+            credential_id=issued["_id"],
+            learner_id=issued["learner_id"],
+            day=day,
+            verdict=verdict,
+            verified_at=now,
+        )
+        doc: Document = {
+            "_id": f"{issued['_id']}|{day.isoformat()}",
+            "credential_id": issued["_id"],
+            "day": day.isoformat(),
+            "pending": pending_event(credentials.CREDENTIAL_VERIFIED, issued["learner_id"], event),
+        }
+        try:
+            if await self.store.add_verification(doc):
+                await self.store.outbox.append_one(self.log, "verifications", doc)
+        except Exception as exc:  # noted or not, the caller still gets their verdict
+            _log.warning(
+                "credential.verified not appended yet",
+                extra={"credential_id": issued["_id"], "error": repr(exc)},
+            )
 
     # the status list and verification
 

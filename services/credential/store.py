@@ -60,10 +60,16 @@ class CredentialStore:
         self.status_revocations = db["status_revocations"]
         self.credentials = db["credentials"]
         self.trusted = db["trusted_issuers"]
-        # recognitions and credentials carry the event of their latest change in ``pending``
+        # the first check of each credential each day (``<credential id>|<day>``), once
+        self.verifications = db["verifications"]
+        # recognitions, credentials and verifications carry their event in ``pending``
         self.outbox = Outbox(
             db,
-            [Kind("recognitions", self.recognitions), Kind("credentials", self.credentials)],
+            [
+                Kind("recognitions", self.recognitions),
+                Kind("credentials", self.credentials),
+                Kind("verifications", self.verifications),
+            ],
             SOURCE,
             pause_before_append,
             pause_kinds={"credentials"},  # an issued credential stored, not yet announced
@@ -309,6 +315,12 @@ class CredentialStore:
     async def change_credential(self, credential_id: str, changes: Document) -> None:
         await self.outbox.expect("credentials", [{"_id": credential_id, **changes}])
         await self.credentials.update_one({"_id": credential_id}, {"$set": changes})
+
+    async def add_verification(self, doc: Document) -> bool:
+        """Note a credential's first check of a day with its event, unless that day has one
+        (a unique insert by id: two checks at once note one); whether this call noted it."""
+        await self.outbox.expect("verifications", [doc])
+        return bool(await insert_new(self.verifications, [doc]))
 
 
 def _position(list_id: str, index: int) -> str:

@@ -4,6 +4,7 @@ population figures it enters."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -16,9 +17,10 @@ from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.settings import Settings
 from services.common.tokens import Claims, issue_token
-from services.insights.figures import VIETNAM, Period, Scope, figures, resolve
+from services.insights.figures import VIETNAM, Period, Scope
 from services.insights.figures_page import render, report_heading
 from services.insights.pdf import pdf_bytes
+from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
 from services.insights.units import Catalogue, Level, Unit, catalogue
 from services.insights.workbook import csv_bytes, workbook_bytes
@@ -103,9 +105,11 @@ def period_of(text: str) -> Period:
         ) from exc
 
 
-async def computed(records: InsightsStore, period: Period, scope: Scope) -> dict[str, Any]:
-    facts, populations = await records.facts(), await records.populations()
-    return figures(resolve(facts, catalogue()), catalogue(), period, scope, populations)
+async def computed(request: Request, period: Period, scope: Scope) -> dict[str, Any]:
+    """The figures of the facts stored now (:mod:`services.insights.snapshot`)."""
+    snapshot: Snapshot = request.app.state.snapshot
+    records: InsightsStore = request.app.state.store
+    return await snapshot.figures(period, scope, await records.populations())
 
 
 PeriodQuery = Annotated[
@@ -139,8 +143,21 @@ async def get_figures(
 ) -> Response:
     chosen = period_of(period)
     scope = scope_for(who, unit)
-    found = await computed(records, chosen, scope)
-    name = f"so-lieu-{chosen.label}{'-' + scope.unit.code if scope.unit else ''}"
+    found = await computed(request, chosen, scope)
+    return figures_answer(request, found, format)
+
+
+def figures_answer(
+    request: Request,
+    found: dict[str, Any],
+    format: str | None,
+    base_url: str = "/v1/figures",
+    session: Mapping[str, Any] | None = None,
+) -> Response:
+    """Figures in the format asked for: a download (workbook, CSV, PDF), the dashboard page
+    (``base_url`` is where its form and links lead; ``session`` its sign-out form), or JSON."""
+    unit = found["unit"]
+    name = f"so-lieu-{found['period']}{'-' + unit['code'] if unit else ''}"
     if format == "xlsx":
         return Response(
             workbook_bytes(found),
@@ -155,10 +172,10 @@ async def get_figures(
         )
     if format == "pdf":
         return _pdf(found, name)
-    if format == "html" or (format is None and wants_page(request)):
+    if format == "html" or (format is None and wants_page(request)) or session is not None:
         lang = page_language(request)
         return HTMLResponse(
-            render(found, lang),
+            render(found, lang, base_url=base_url, session=session),
             headers={"Cache-Control": "no-store", "Content-Language": lang},
         )
     return JSONResponse(found, headers={"Cache-Control": "no-store"})

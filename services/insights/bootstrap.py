@@ -10,9 +10,12 @@ from contracts import credentials, learners, notifications, programmes, records
 from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.insights.api import router
+from services.insights.dashboard import router as pages
+from services.insights.officers import OfficerSessions
 from services.insights.projection import FiguresProjection
 from services.insights.reports import Reporter
 from services.insights.settings import InsightsSettings
+from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 
@@ -22,7 +25,9 @@ DESCRIPTION = """The department's figures, counted from the event log by adminis
 
 * **The department** (admin token) reads every unit's indicators (`GET /v1/figures`), issues
   officer credentials scoped to one unit, and enters the adult population of communes.
-* **An officer** reads the figures of their own unit only.
+* **An officer** reads the figures of their own unit only; in a browser they sign in with
+  their credential at `/figures/sign-in` and get the dashboard at `/figures` (a session held
+  in an HttpOnly cookie; the API under `/v1` takes the credential in the header only).
 * Cells counting fewer than five people are shown as `<5` below province level.
 * The periodic report of the last month, quarter and year is produced on the 5th, stored, and
   announced on `insights.v1`; the department reads them under `/v1/reports`.
@@ -35,7 +40,8 @@ def build(settings: InsightsSettings) -> FastAPI:
     projection = FiguresProjection(store)
     runtime.consume(TOPICS, projection.handle)
 
-    reporter = Reporter(store, runtime.log, settings.report_check_seconds)
+    snapshot = Snapshot(store)
+    reporter = Reporter(store, snapshot, runtime.log, settings.report_check_seconds)
     relay = runtime.relay(store.outbox)
     tasks: list[asyncio.Task[None]] = []
 
@@ -59,5 +65,11 @@ def build(settings: InsightsSettings) -> FastAPI:
         metrics=runtime.metrics,
     )
     app.state.store = store
+    app.state.snapshot = snapshot
+    app.state.log = runtime.log  # a subscription's event is appended at once (the outbox)
+    # officers' browser sessions; as ``signouts`` a signed-out session's token is refused on
+    # the API too (services/common/access.py)
+    app.state.signouts = OfficerSessions(store, settings)
     app.include_router(router)
+    app.include_router(pages)
     return app

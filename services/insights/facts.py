@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from contracts.credentials import (
     CredentialIssued,
     CredentialRevoked,
+    CredentialVerified,
     RecognitionGranted,
     RecognitionRevoked,
 )
@@ -47,6 +48,7 @@ RECOGNITION_VERSIONS = "recognition_versions"  # a recognition granted or revoke
 CREDENTIAL_VERSIONS = "credential_versions"  # a credential issued or revoked
 PROGRAMME_VERSIONS = "programme_versions"  # a programme announced, updated or withdrawn
 DELIVERIES = "deliveries"  # a notification delivered to a learner (one per notification)
+VERIFICATIONS = "verifications"  # a credential checked by someone, once per credential and day
 PROJECTED = (
     LEARNER_VERSIONS,
     MERGES,
@@ -56,6 +58,7 @@ PROJECTED = (
     CREDENTIAL_VERSIONS,
     PROGRAMME_VERSIONS,
     DELIVERIES,
+    VERIFICATIONS,
 )
 
 
@@ -103,6 +106,9 @@ def facts_of(event: Envelope[BaseModel]) -> list[tuple[str, Fact]]:
                     "learner_id": data.learner_id,
                     "at": at,
                     "birth_date": data.birth_date.isoformat(),
+                    # only where known: facts stored before learners carried a sex stay equal
+                    # to their replay
+                    **({"sex": data.sex.value} if data.sex else {}),
                     "commune_code": data.commune_code,
                 },
             )
@@ -180,6 +186,18 @@ def facts_of(event: Envelope[BaseModel]) -> list[tuple[str, Fact]]:
                     )
                     .astimezone(UTC)
                     .isoformat(),
+                },
+            )
+        ]
+    if isinstance(data, CredentialVerified):
+        return [
+            (
+                VERIFICATIONS,
+                {
+                    "_id": f"{data.credential_id}|{data.day.isoformat()}",
+                    "credential_id": data.credential_id,
+                    "learner_id": data.learner_id,
+                    "day": data.day.isoformat(),
                 },
             )
         ]

@@ -11,7 +11,9 @@ district when figures are shown by old district. A learner with no commune count
 department's totals only.
 
 Who is an adult: 15 or older on the last day of the period (the age the labour statistics
-count from). Age bands are taken on the same day. Sex is not counted: no event carries it.
+count from). Age bands are taken on the same day. Sex: as a training centre recorded it when
+the learner first became known (``learners.v1``, optional); a learner whose sex no centre
+recorded counts in the totals and in no sex cell.
 
 Privacy: every cell that counts people says how many distinct people stand behind it; below
 province level — a figure for a commune or an old district, or a breakdown by them — a cell of
@@ -38,6 +40,7 @@ from services.insights.facts import (
     RECOGNITION_VERSIONS,
     RECORD_REVOCATIONS,
     RECORD_VERSIONS,
+    VERIFICATIONS,
     latest,
 )
 from services.insights.units import Catalogue, Level, Unit
@@ -123,10 +126,13 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "provider": ("Cơ sở đào tạo", "Training centre"),
     "level": ("Trình độ", "Level"),
     "age_band": ("Nhóm tuổi", "Age band"),
+    "sex": ("Giới tính", "Sex"),
     "rule": ("Quy tắc công nhận", "Recognition rule"),
 }
 
-PEOPLE_DIMENSIONS = ("commune", "old_district", "pathway", "provider", "level", "age_band")
+# "sex" only where a centre recorded it (learners.v1's optional ``sex``): a learner whose
+# sex is not known is in the totals and in no sex cell, so the cells may sum to less
+PEOPLE_DIMENSIONS = ("commune", "old_district", "pathway", "provider", "level", "age_band", "sex")
 
 
 @dataclass(frozen=True)
@@ -250,7 +256,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Quyết định công nhận kết quả học tập được đưa ra trong kỳ và còn hiệu lực.",
         "Recognition decisions granted in the period and still standing.",
         "records",
-        ("commune", "old_district", "age_band", "rule"),
+        ("commune", "old_district", "age_band", "sex", "rule"),
     ),
     Indicator(
         "credentials_issued",
@@ -260,7 +266,21 @@ INDICATORS: tuple[Indicator, ...] = (
         "Chứng nhận số (CLR) cấp trong kỳ và chưa bị thu hồi.",
         "Digital credentials (CLR) issued in the period and not revoked.",
         "records",
-        ("commune", "old_district", "age_band"),
+        ("commune", "old_district", "age_band", "sex"),
+    ),
+    Indicator(
+        "credentials_verified",
+        "credentials",
+        "Văn bằng số được xác minh",
+        "Credentials verified",
+        "Số chứng nhận số (CLR) do hệ thống cấp được ai đó xác minh ít nhất một lần trong kỳ "
+        "(qua mã QR, trang xác minh hoặc API); mỗi chứng nhận tính một lần dù xác minh nhiều "
+        "lần, theo nơi ở của người được cấp.",
+        "Digital credentials (CLR) issued here that someone verified at least once in the "
+        "period (QR link, the verification page or the API); each counted once however often "
+        "checked, at the holder's commune.",
+        "records",
+        ("commune", "old_district", "age_band", "sex"),
     ),
     Indicator(
         "programmes_announced",
@@ -282,7 +302,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Số người (không trùng) đã nhận được ít nhất một thông báo về chương trình trong kỳ.",
         "Distinct people delivered at least one message about a programme in the period.",
         "people",
-        ("commune", "old_district", "age_band"),
+        ("commune", "old_district", "age_band", "sex"),
     ),
     Indicator(
         "adult_share",
@@ -309,6 +329,7 @@ class Learner:
     commune: str | None  # post-reform commune, or None
     old_district: str | None
     birth_date: date | None
+    sex: str | None = None  # female, male, or None where no centre recorded it
 
 
 @dataclass(frozen=True)
@@ -334,6 +355,7 @@ class State:
     recognised: dict[str, set[str]] = field(default_factory=dict)  # record → rules
     recognitions: list[tuple[str, str, date]] = field(default_factory=list)  # learner, rule, day
     credentials: list[tuple[str, date]] = field(default_factory=list)  # learner, day
+    verified: list[tuple[str, str, date]] = field(default_factory=list)  # learner, credential, day
     programmes: list[tuple[str, str, list[str], date]] = field(default_factory=list)
     reached: list[tuple[str, date]] = field(default_factory=list)  # learner, day
     providers: dict[str, str] = field(default_factory=dict)  # training centre id → name
@@ -365,6 +387,7 @@ def resolve(facts: Mapping[str, Sequence[Mapping[str, Any]]], catalogue: Catalog
             catalogue.commune(raw),
             catalogue.old_district_of(raw),
             date.fromisoformat(profile["birth_date"]) if profile.get("birth_date") else None,
+            profile.get("sex"),
         )
     for learner, versions in profiles.items():  # a survivor known only by a merged profile
         if learner in final and survivor(learner) not in state.learners:
@@ -374,6 +397,7 @@ def resolve(facts: Mapping[str, Sequence[Mapping[str, Any]]], catalogue: Catalog
                 catalogue.commune(raw),
                 catalogue.old_district_of(raw),
                 date.fromisoformat(profile["birth_date"]),
+                profile.get("sex"),
             )
     revoked = {r["_id"] for r in facts.get(RECORD_REVOCATIONS, [])}
     versions_of: dict[str, list[Mapping[str, Any]]] = {}
@@ -434,6 +458,14 @@ def resolve(facts: Mapping[str, Sequence[Mapping[str, Any]]], catalogue: Catalog
                 local_day(current["announced_at"]),
             )
         )
+    for check in facts.get(VERIFICATIONS, []):
+        state.verified.append(
+            (
+                survivor(check["learner_id"]),
+                check["credential_id"],
+                date.fromisoformat(check["day"]),
+            )
+        )
     for delivery in facts.get(DELIVERIES, []):
         if delivery["about"] == "programme":
             state.reached.append((survivor(delivery["learner_id"]), local_day(delivery["at"])))
@@ -487,6 +519,7 @@ class Scope:
 
 
 NOWHERE = Learner(None, None, None)
+SEX_LABELS = {"female": ("Nữ", "Female"), "male": ("Nam", "Male")}
 
 
 class Counter:
@@ -499,10 +532,16 @@ class Counter:
 
     def add(self, learner: str, amount: float, keys: Mapping[str, str | None]) -> None:
         self.total.add(learner, amount)
+        # the hottest loop of a report (every record × indicator × breakdown): Tally.add
+        # inlined, and no Tally made for a cell that has one
         for dimension, cells in self.cells.items():
             key = keys.get(dimension)
             if key is not None:
-                cells.setdefault(key, Tally()).add(learner, amount)
+                tally = cells.get(key)
+                if tally is None:
+                    tally = cells[key] = Tally()
+                tally.value += amount
+                tally.people.add(learner)
 
 
 def _amount(indicator: Indicator, record: RecordState) -> float:
@@ -531,6 +570,15 @@ RECORD_TESTS: dict[str, Callable[[RecordState, State], bool]] = {
     ),
     "online_completions": lambda r, s: r.completed and r.pathway == "online",
 }
+
+
+def _person_keys(learner: Learner, catalogue: Catalogue, on: date) -> dict[str, str | None]:
+    """Where a learner is counted, their age band on ``on`` and their sex where known."""
+    return {
+        **_place_keys(learner, catalogue),
+        "age_band": age_band(learner.birth_date, on),
+        "sex": learner.sex,
+    }
 
 
 def _place_keys(learner: Learner, catalogue: Catalogue) -> dict[str, str | None]:
@@ -574,10 +622,7 @@ def count(
                     "0-14",
                     "unknown",
                 )
-                keys = {
-                    **_place_keys(learner, catalogue),
-                    "age_band": age_band(learner.birth_date, end),
-                }
+                keys = _person_keys(learner, catalogue, end)
                 seen[learner_id] = (True, adult, keys)
         return seen[learner_id]
 
@@ -615,22 +660,31 @@ def count(
     for learner_id, rule, day in state.recognitions:
         learner = state.learners.get(learner_id, NOWHERE)
         if period.contains(day) and scope.holds(learner, catalogue):
-            keys = {**_place_keys(learner, catalogue), "rule": rule}
-            keys["age_band"] = age_band(learner.birth_date, end)
+            keys = {**_person_keys(learner, catalogue, end), "rule": rule}
             counters["recognitions_granted"].add(learner_id, 1.0, keys)
     for learner_id, day in state.credentials:
         learner = state.learners.get(learner_id, NOWHERE)
         if period.contains(day) and scope.holds(learner, catalogue):
-            keys = {**_place_keys(learner, catalogue)}
-            keys["age_band"] = age_band(learner.birth_date, end)
+            keys = _person_keys(learner, catalogue, end)
             counters["credentials_issued"].add(learner_id, 1.0, keys)
+    checked: set[str] = set()
+    for learner_id, credential_id, day in state.verified:
+        learner = state.learners.get(learner_id, NOWHERE)
+        if (
+            period.contains(day)
+            and scope.holds(learner, catalogue)
+            and credential_id not in checked
+        ):
+            checked.add(credential_id)
+            counters["credentials_verified"].add(
+                learner_id, 1.0, _person_keys(learner, catalogue, end)
+            )
     reached: set[str] = set()
     for learner_id, day in state.reached:
         learner = state.learners.get(learner_id, NOWHERE)
         if period.contains(day) and scope.holds(learner, catalogue) and learner_id not in reached:
             reached.add(learner_id)
-            keys = {**_place_keys(learner, catalogue)}
-            keys["age_band"] = age_band(learner.birth_date, end)
+            keys = _person_keys(learner, catalogue, end)
             counters["learners_reached"].add(learner_id, 0.0, keys)
     _count_programmes(state, catalogue, period, scope, counters["programmes_announced"])
     _count_adult_share(
@@ -755,6 +809,8 @@ def label(
         if key == "unknown":
             return ("Không rõ", "Unknown")[pick]
         return key.replace("60+", ("60 trở lên", "60 and over")[pick])
+    if dimension == "sex":
+        return SEX_LABELS.get(key, (key, key))[pick]
     return key
 
 

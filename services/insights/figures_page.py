@@ -60,8 +60,10 @@ def render(
     lang: Lang = "vi",
     heading: Heading | None = None,
     base_url: str = "/v1/figures",
+    session: Mapping[str, Any] | None = None,
 ) -> str:
-    """The dashboard (``heading`` None) or the printable report, as one HTML document."""
+    """The dashboard (``heading`` None) or the printable report, as one HTML document;
+    ``session`` is a signed-in officer's (their unit's name, the sign-out form's token)."""
     pick = 0 if lang == "vi" else 1
     groups = []
     for group, names in GROUPS.items():
@@ -116,6 +118,8 @@ def render(
         charts=all_charts(found),
         shown=_shown(lang),
         report=report,
+        base_url=base_url,
+        session=session,
         xlsx_url=f"{base_url}?{urlencode({**query, 'format': 'xlsx'})}",
         csv_url=f"{base_url}?{urlencode({**query, 'format': 'csv'})}",
         pdf_url=f"{base_url}?{urlencode({**query, 'format': 'pdf'})}",

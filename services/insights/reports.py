@@ -11,6 +11,7 @@ down, so it is announced once to consumers.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -18,17 +19,20 @@ from typing import Any
 from contracts import insights
 from services.common.broker import EventLog
 from services.common.outbox import pending_event
-from services.insights.figures import VIETNAM, Period, Scope, figures, resolve
+from services.insights.figures import VIETNAM, Period, Scope
 from services.insights.schedule import latest_due
+from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
-from services.insights.units import catalogue
 
 _log = logging.getLogger("learningtrail.insights.reports")
 
 
 class Reporter:
-    def __init__(self, store: InsightsStore, log: EventLog, every_seconds: float) -> None:
+    def __init__(
+        self, store: InsightsStore, snapshot: Snapshot, log: EventLog, every_seconds: float
+    ) -> None:
         self.store = store
+        self.snapshot = snapshot
         self.log = log
         self.every_seconds = every_seconds
 
@@ -40,9 +44,9 @@ class Reporter:
             if await self.store.report(label) is not None:
                 continue
             period = Period.parse(label)
-            facts, populations = await self.store.facts(), await self.store.populations()
-            units = catalogue()
-            found = figures(resolve(facts, units), units, period, Scope(None), populations)
+            populations = await self.store.populations()
+            # a copy: the stored report must not share the snapshot's published figures
+            found = copy.deepcopy(await self.snapshot.figures(period, Scope(None), populations))
             event = insights.ReportPublished(
                 report_id=label,
                 period=label,

@@ -28,6 +28,8 @@ PACK_FACTS = 1_000  # facts a pack holds at most (about 0.4 MB of JSON)
 PACKS_A_BATCH = 50
 POPULATIONS = "populations"
 REPORTS = "reports"
+SUBSCRIPTIONS = "report_subscriptions"  # officers who asked to be told of reports, by id
+OFFICER_SESSIONS = "officer_sessions"  # officers signed in on the pages, by session id
 SOURCE = "/insights"
 
 
@@ -39,7 +41,10 @@ class InsightsStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
         # a stored report carries the event announcing it (``pending``): the chassis' outbox
-        self.outbox = Outbox(db, [Kind("reports", db[REPORTS])], SOURCE)
+        # and so does a subscription (the event of its latest change)
+        self.outbox = Outbox(
+            db, [Kind("reports", db[REPORTS]), Kind("subscriptions", db[SUBSCRIPTIONS])], SOURCE
+        )
 
     async def add(self, facts: dict[str, list[Fact]]) -> int:
         """Store a batch's facts packed, at most PACK_FACTS a document; how many facts went
@@ -73,9 +78,17 @@ class InsightsStore:
     async def facts(self) -> dict[str, list[Document]]:
         """Every stored fact, by collection, each once (what the figures are computed from)."""
         found: dict[str, dict[str, Document]] = {name: {} for name in PROJECTED}
+        await self.read_packs(found)
+        return listed(found)
+
+    async def read_packs(
+        self, found: dict[str, dict[str, Document]], ids: list[str] | None = None
+    ) -> None:
+        """Add the facts of the packs (all, or those ``ids``) to ``found``, each fact once."""
+        query: Document = {} if ids is None else {"_id": {"$in": ids}}
         # FerretDB sends a batch as one message however large (MongoDB stops at 16 MiB): a
         # batch of PACKS_A_BATCH full packs stays far under the 48 MB a message may carry
-        async for pack in self.db[PACKS].find({}, batch_size=PACKS_A_BATCH):
+        async for pack in self.db[PACKS].find(query, batch_size=PACKS_A_BATCH):
             for name, docs in json.loads(pack["facts"]).items():
                 known = found.setdefault(name, {})
                 for doc in docs:
@@ -85,7 +98,16 @@ class InsightsStore:
                     held = known.get(doc["_id"])
                     if held is None or (held != doc and _canonical(doc) < _canonical(held)):
                         known[doc["_id"]] = doc
-        return {name: [docs[k] for k in sorted(docs)] for name, docs in found.items()}
+
+    async def pack_count(self) -> int:
+        """How many packs are stored: they are only ever inserted, so a count not changed
+        since means no fact was added."""
+        # the ``count`` command: count_documents is an aggregation, which FerretDB answers by
+        # reading every pack (2.2 s for 100,000 records' facts)
+        return int(await self.db[PACKS].estimated_document_count())
+
+    async def pack_ids(self) -> set[str]:
+        return {doc["_id"] async for doc in self.db[PACKS].find({}, {"_id": 1})}
 
     async def populations(self) -> dict[tuple[str, int], int]:
         """The adult population the department entered, by (commune code, year)."""
@@ -131,3 +153,36 @@ class InsightsStore:
         whether this call stored it (the loser's outbox entry is an orphan the relay drops)."""
         await self.outbox.expect("reports", [doc])
         return bool(await insert_new(self.db[REPORTS], [doc]))
+
+    async def add_officer_session(self, doc: Document) -> None:
+        """A new officer sign-in session (its id is fresh: a plain insert)."""
+        await self.db[OFFICER_SESSIONS].insert_one(doc)
+
+    async def officer_session(self, session_id: str) -> Document | None:
+        found: Document | None = await self.db[OFFICER_SESSIONS].find_one({"_id": session_id})
+        return found
+
+    async def end_officer_session(self, session_id: str, at: datetime) -> None:
+        """Sign a session out (by ``_id``; ending it twice keeps the first time's mark)."""
+        await self.db[OFFICER_SESSIONS].update_one(
+            {"_id": session_id, "signed_out_at": None}, {"$set": {"signed_out_at": at}}
+        )
+
+    async def set_subscription(self, doc: Document) -> None:
+        """Store an officer's subscription whole, with the event announcing it (by ``_id``:
+        the last one saved wins)."""
+        await self.outbox.expect("subscriptions", [doc])
+        await self.db[SUBSCRIPTIONS].replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def subscriptions_of(self, officer_unit: str) -> list[Document]:
+        """The subscriptions officers of a unit made (a small collection, read whole)."""
+        return [
+            doc
+            async for doc in self.db[SUBSCRIPTIONS].find({}, {"pending": 0})
+            if doc["officer_unit"] == officer_unit
+        ]
+
+
+def listed(found: dict[str, dict[str, Document]]) -> dict[str, list[Document]]:
+    """Facts by collection as the figures take them: each collection's facts in id order."""
+    return {name: [docs[k] for k in sorted(docs)] for name, docs in found.items()}

@@ -12,7 +12,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, fie
 
 from contracts.records import LearningRecordContent, LearningRecordRecorded
 from contracts.text import STORED, visible_text
-from contracts.vocabulary import BirthDate, Pathway, RecordKind, ResultStatus, ShortText, UnitCode
+from contracts.vocabulary import (
+    BirthDate,
+    Pathway,
+    RecordKind,
+    ResultStatus,
+    Sex,
+    ShortText,
+    UnitCode,
+)
 from services.learner.identity import NationalId, PersonName
 
 # Pathways where general-education levels (tiểu học, THCS, THPT) make sense.
@@ -34,6 +42,12 @@ class LearnerIdentity(BaseModel):
     )
     full_name: PersonName = Field(examples=["Nguyễn Thị Hương"])
     birth_date: BirthDate = Field(examples=["1990-05-14"])
+    sex: Sex | None = Field(
+        default=None,
+        description="female or male, from the learner's papers; optional (the department's "
+        "figures by sex count only the learners whose sex is known).",
+        examples=["female"],
+    )
     commune_code: UnitCode | None = Field(default=None, examples=["22015"])
     email: EmailStr | None = None
     phone: Phone | None = None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
-from contracts import accounts, credentials, learners, programmes, records
+from contracts import accounts, credentials, insights, learners, programmes, records
+from contracts.envelope import Envelope
 from services.common.http import create_app
 from services.common.portal import install_portal
 from services.common.runtime import Runtime
@@ -18,12 +20,24 @@ from services.notify.outbox import PENDING, SENDING
 from services.notify.portal import router as portal_router
 from services.notify.preferences import CHANNELS
 from services.notify.projection import NotifyProjection
+from services.notify.report_notices import ReportNotices
 from services.notify.settings import NotifySettings
 from services.notify.store import NotifyStore
 from services.notify.worker import DeliveryWorkers
 
-# accounts.v1 only for the sessions that ended early (services/common/signouts.py)
-TOPICS = (learners.TOPIC, programmes.TOPIC, credentials.TOPIC, records.TOPIC, accounts.TOPIC)
+# accounts.v1 only for the sessions that ended early (services/common/signouts.py); insights.v1
+# for the officers who asked to be told of periodic reports (services/notify/report_notices.py)
+TOPICS = (
+    learners.TOPIC,
+    programmes.TOPIC,
+    credentials.TOPIC,
+    records.TOPIC,
+    accounts.TOPIC,
+    insights.TOPIC,
+)
+
+
+INSIGHTS_EVENTS = "vn.learningtrail.insights."
 
 
 def build(settings: NotifySettings) -> FastAPI:
@@ -54,7 +68,18 @@ def build(settings: NotifySettings) -> FastAPI:
         isolation=isolation,
     )
     signouts = SignedOutSessions(runtime.db)
-    runtime.consume(TOPICS, signouts.around(NotifyProjection(store, matchmaker).handle))
+    notices = ReportNotices(store, notify, settings.portal_insights_url)
+    projection = NotifyProjection(store, matchmaker)
+
+    async def handle(events: list[Envelope[BaseModel]]) -> None:
+        told = [e for e in events if e.type.startswith(INSIGHTS_EVENTS)]
+        if told:
+            await notices.handle(told)
+        rest = [e for e in events if not e.type.startswith(INSIGHTS_EVENTS)]
+        if rest:
+            await projection.handle(rest)
+
+    runtime.consume(TOPICS, signouts.around(handle))
     runtime.metrics.gauge_from(
         "learningtrail_outbox_notifications",
         "The outbox backlog: notifications waiting (pending) or being sent, by channel and state.",
@@ -66,8 +91,10 @@ def build(settings: NotifySettings) -> FastAPI:
         await store.ensure_indexes()
         await relay.start()
         await workers.start()
+        await notices.start()
 
     async def on_stop() -> None:
+        await notices.stop()
         await workers.stop()
         await relay.stop()
 

@@ -85,6 +85,9 @@ def settled(notification: Document) -> bool:
     )
 
 
+OFFICER_NOTICE_ATTEMPTS = 10  # tries at an officer's report notice before it is given up
+
+
 class NotifyStore:
     """Subscriptions, programmes, learning records and notifications."""
 
@@ -96,6 +99,10 @@ class NotifyStore:
         self.notification_index = db["notification_index"]
         self.queue = db["delivery_queue"]
         self.migrations = db["migrations"]
+        # officers who asked to be told of periodic reports, and each notice owed to them
+        # (services/notify/report_notices.py)
+        self.officer_subscriptions_ = db["officer_subscriptions"]
+        self.officer_notices = db["officer_notices"]
         self._writes = asyncio.Lock()
         # a notification sent or failed carries its notifications.v1 event (derived from its
         # state): the chassis' outbox notes it before the state is written, and appends it
@@ -104,6 +111,42 @@ class NotifyStore:
             [Kind("notifications", self.notifications, announcement)],
             SOURCE,
             pause_before_append,
+        )
+
+    async def set_officer_subscription(self, doc: Document) -> None:
+        """An officer's subscription as last changed (events of one subscription come in
+        order: same key, same partition)."""
+        await self.officer_subscriptions_.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+
+    async def officer_subscriptions(self) -> list[Document]:
+        """Every officer subscription (a few per unit: read whole)."""
+        return [doc async for doc in self.officer_subscriptions_.find({})]
+
+    async def add_officer_notices(self, notices: list[Document]) -> int:
+        """Note the notices not noted before (unique by id); how many were new."""
+        return len(await insert_new(self.officer_notices, notices))
+
+    async def pending_officer_notices(self) -> list[Document]:
+        return [doc async for doc in self.officer_notices.find({"state": "pending"})]
+
+    async def officer_notice_sent(self, notice_id: str, at: datetime) -> None:
+        await self.officer_notices.update_one(
+            {"_id": notice_id}, {"$set": {"state": "sent", "sent_at": at}}
+        )
+
+    async def officer_notice_failed(self, notice_id: str, error: str) -> None:
+        """A try that failed: kept pending for the next round, given up after ten."""
+        found = await self.officer_notices.find_one({"_id": notice_id}) or {}
+        attempts = int(found.get("attempts", 0)) + 1
+        await self.officer_notices.update_one(
+            {"_id": notice_id},
+            {
+                "$set": {
+                    "attempts": attempts,
+                    "last_error": error[:500],
+                    "state": "pending" if attempts < OFFICER_NOTICE_ATTEMPTS else "failed",
+                }
+            },
         )
 
     async def ensure_indexes(self) -> None:

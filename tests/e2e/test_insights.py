@@ -225,6 +225,8 @@ async def test_the_periodic_reports_are_produced_stored_and_announced(
     async def announced() -> dict[str, set[str]]:
         found: dict[str, set[str]] = {}
         for record in await read_topic(stack.kafka, insights.TOPIC):
+            if dict(record.headers)["ce_type"].decode() != insights.REPORT_PUBLISHED:
+                continue  # an officer's subscription, on the same topic
             event_id = dict(record.headers)["ce_id"].decode()
             found.setdefault(json.loads(record.value)["report_id"], set()).add(event_id)
         return found
@@ -297,3 +299,204 @@ async def test_trail_report_writes_the_apis_figures_and_rebuild_insights_agrees(
     agreed = trail("rebuild", "insights", "--into", "lt_insights_rebuild_cli", "--period", period)
     assert agreed.returncode == 0, agreed.stdout + agreed.stderr
     assert "identical to the live projection" in agreed.stdout
+
+
+async def test_figures_by_sex_count_what_the_centres_recorded(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Six women, five men and two learners whose sex no centre recorded: the province's
+    figures break them down as the centres said, the two in the totals only."""
+    _, commune, month = _place()
+    centre = await new_provider(http, stack)
+
+    async def figures() -> dict[str, Any]:
+        answer = await _figures(http, stack, month, "56", stack.admin)
+        found: dict[str, Any] = answer.json()
+        return found
+
+    def by_sex(found: dict[str, Any]) -> dict[str, Any]:
+        item = next(i for i in found["indicators"] if i["id"] == "learners_with_learning")
+        return {c["key"]: c["value"] for c in item["breakdowns"]["sex"]}
+
+    before = await figures()
+    sexes = ["female"] * 6 + ["male"] * 5 + [None] * 2
+    for i, sex in enumerate(sexes):
+        body = submission(national_id(), f"SEX-{month}-{i}-{random.random()}", commune)
+        body["record"]["completed_on"] = f"{month}-10"
+        if sex:
+            body["learner"]["sex"] = sex
+        answer = await submit(http, stack, centre["api_key"], body)
+        assert answer.status_code == 202, answer.text
+
+    grown = await eventually(
+        figures,
+        lambda f: (
+            _total(f, "learners_with_learning") - _total(before, "learners_with_learning") == 13
+            and by_sex(f).get("female", 0) - by_sex(before).get("female", 0) == 6
+        ),
+        within=150,
+    )
+    assert by_sex(grown).get("male", 0) - by_sex(before).get("male", 0) == 5
+    wrong = submission(national_id(), f"SEX-{month}-bad", commune)
+    wrong["learner"]["sex"] = "x"
+    refused = await submit(http, stack, centre["api_key"], wrong)
+    assert refused.status_code == 422
+
+
+async def test_credentials_verified_are_announced_once_a_day_and_counted(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """A credential checked three times (by its link, by POST /v1/verify, by its link again)
+    is one `credential.verified` of today on credentials.v1, and one more credential verified
+    in the province's figures of this month; a check of a pasted foreign document is none."""
+    from datetime import UTC, datetime
+
+    from contracts import credentials
+    from services.insights.figures import VIETNAM
+    from tests.conftest import read_topic
+    from tests.e2e.test_credentials import learner_with_records
+
+    today = datetime.now(UTC).astimezone(VIETNAM).date()
+    month = f"{today.year}-{today.month:02d}"
+
+    async def verified() -> Any:
+        answer = await _figures(http, stack, month, "56", stack.admin)
+        return _total(answer.json(), "credentials_verified")
+
+    before = await verified()
+    learner_id, _, _ = await learner_with_records(http, stack)
+    issued = await http.post(
+        f"{stack.endpoints.credential}/v1/learners/{learner_id}/credentials",
+        headers=stack.learner_token(learner_id),
+    )
+    assert issued.status_code == 201, issued.text
+    clr = issued.json()
+    link = f"{stack.endpoints.credential}/v1/credentials/{clr['id']}/verification"
+    assert (await http.get(link, params={"format": "json"})).json()["status"] == "valid"
+    checked = await http.post(f"{stack.endpoints.credential}/v1/verify", json=clr)
+    assert checked.status_code == 200 and checked.json()["status"] == "valid"
+    assert (await http.get(link, params={"format": "json"})).status_code == 200
+    foreign = {**clr, "id": f"urn:uuid:{random.getrandbits(128):032x}"}
+    assert (
+        await http.post(f"{stack.endpoints.credential}/v1/verify", json=foreign)
+    ).status_code == 200
+
+    async def announced() -> list[dict[str, Any]]:
+        return [
+            json.loads(record.value)
+            for record in await read_topic(stack.kafka, credentials.TOPIC)
+            if dict(record.headers)["ce_type"].decode() == credentials.CREDENTIAL_VERIFIED
+            and json.loads(record.value)["learner_id"] == learner_id
+        ]
+
+    told = await eventually(announced, bool)
+    assert [(e["credential_id"], e["day"], e["verdict"]) for e in told] == [
+        (clr["id"], today.isoformat(), "valid")
+    ]
+    assert await eventually(verified, lambda n: n == before + 1, within=150) == before + 1
+
+
+async def test_an_officer_who_asked_is_emailed_when_a_report_is_produced(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """An officer signs in on the dashboard and asks for the monthly reports; when a monthly
+    report is announced on insights.v1, notify emails them a link to their unit's figures —
+    once, also when the announcement comes again — and a quarterly one tells them nothing."""
+    import re
+    import uuid
+    from datetime import UTC, date, datetime
+
+    from pymongo import AsyncMongoClient
+
+    from cli import localstack
+    from cli.mailsink import read_mail
+    from contracts import insights
+    from contracts.envelope import Envelope
+    from contracts.insights import ReportPublished
+    from services.common.broker import EventLog, publish_event
+
+    base = stack.endpoints.insights
+    commune = catalogue().commune("22735") or ""
+    issued = await http.post(
+        f"{base}/v1/admin/officers", json={"unit_code": commune, "days": 1}, headers=stack.admin
+    )
+    assert issued.status_code == 201, issued.text
+    signed = await http.post(
+        f"{base}/figures/sign-in",
+        data={"credential": issued.json()["token"]},
+        headers={"Origin": base},
+    )
+    assert signed.status_code == 303 and "lt_officer" in http.cookies
+    page = await http.get(f"{base}/figures", params={"unit": commune})
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert page.status_code == 200 and csrf
+    address = f"can-bo-{uuid.uuid4().hex[:8]}@xa.khanhhoa.gov.vn"
+    saved = await http.post(
+        f"{base}/figures/subscriptions",
+        data={"csrf": csrf.group(1), "email": address, "unit": commune, "kinds": "month"},
+        headers={"Origin": base},
+    )
+    assert saved.status_code == 303, saved.text
+    shown = await http.get(f"{base}/figures", params={"unit": commune})
+    assert address in shown.text
+
+    # notify learnt of it from insights.v1 (a report is made days after, never in the same
+    # instant: the two events are keyed differently, so their order is not the log's)
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        localstack.mongodb_uri(localstack.Ports.from_env())
+    )
+    try:
+
+        async def known() -> list[dict[str, Any]]:
+            return [
+                doc
+                async for doc in mongo["lt_notify"]["officer_subscriptions"].find({})
+                if doc["email"] == address
+            ]
+
+        assert (await eventually(known, bool))[0]["kinds"] == ["month"]
+    finally:
+        await mongo.close()
+
+    log = EventLog(stack.kafka, "insights-e2e")
+    await log.start()
+    try:
+        month = ReportPublished(
+            report_id="2001-03",
+            period="2001-03",
+            period_from=date(2001, 3, 1),
+            period_to=date(2001, 3, 31),
+            path="/v1/reports/2001-03",
+            produced_at=datetime.now(UTC),
+        )
+        quarter = month.model_copy(
+            update={"report_id": "2001-Q1", "period": "2001-Q1", "period_from": date(2001, 1, 1)}
+        )
+        told = Envelope[ReportPublished](
+            type=insights.REPORT_PUBLISHED, source="/insights", subject="2001-03", data=month
+        )
+        for envelope in (
+            told,
+            Envelope[ReportPublished](
+                type=insights.REPORT_PUBLISHED, source="/insights", subject="2001-Q1", data=quarter
+            ),
+            told,  # announced again (the outbox may): the same event id
+        ):
+            await publish_event(log, insights.TOPIC, envelope)  # type: ignore[arg-type]
+    finally:
+        await log.stop()
+
+    folder = localstack.mail_folder()
+
+    def mails() -> list[Any]:
+        return [m for _, m in read_mail(folder, {}) if m["To"] == address]
+
+    async def arrived() -> list[Any]:
+        return mails()
+
+    (mail,) = await eventually(arrived, bool)
+    assert mail["Subject"] == "Báo cáo định kỳ kỳ 2001-03 đã được lập"
+    body = str(mail.get_body(preferencelist=("plain",)).get_content())
+    assert f"{base}/figures?period=2001-03&unit={commune}" in body
+    await asyncio.sleep(12)  # two rounds of the sender: nothing more comes
+    assert len(mails()) == 1

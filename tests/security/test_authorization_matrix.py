@@ -52,6 +52,11 @@ Access = Literal[
     # a form also needs the session's form token and an Origin of the portal's services
     "portal",
     "xapi",  # HTTP Basic: a centre's id (or the key's id) and its live key, records:write
+    # an officer's browser session on the insights pages: the lt_officer cookie (never a
+    # header), of the unit asked for; a form also needs its form token and the pages' Origin
+    "officer_page",
+    # the officers' sign-in form: an officer credential (not the admin's), from the pages' Origin
+    "officer_sign_in",
 ]
 PROBLEM = "application/problem+json"
 OWNER = {"full_name": "Nguyễn Thị Hương", "birth_date": "1990-05-14"}  # as submission() posts
@@ -116,6 +121,10 @@ class World:
     officer_unit: str = ""  # a commune; the world's officer serves it
     other_unit: str = ""  # another commune of the same province
     report_period: str = ""  # a periodic report the insights service has stored
+    officer_session: str = ""  # the unit's officer signed in on the pages (the cookie's token)
+    officer_sign_out_session: str = ""  # another of theirs, to sign out
+    other_officer_session: str = ""  # another commune's officer's
+    officer_signed_out: str = ""  # a session signed out
 
     def officer(self, unit: str | None = None) -> dict[str, str]:
         """An officer credential as the department issues it, for ``unit``."""
@@ -708,6 +717,34 @@ def _operations() -> dict[tuple[Service, str], Rule]:
         "GET /v1/reports/{period}": Rule(
             "admin", 200, lambda w: Call(f"/v1/reports/{w.report_period}")
         ),
+        "GET /figures/sign-in": Rule("public", 200, lambda w: Call("/figures/sign-in")),
+        "POST /figures/sign-in": Rule(
+            "officer_sign_in",
+            303,
+            lambda w: Call(
+                "/figures/sign-in",
+                form={"credential": w.signed(w.officer_unit, "officer", 600)},
+            ),
+        ),
+        "GET /figures": Rule(
+            "officer_page",
+            200,
+            lambda w: Call("/figures", params={"period": "2026", "unit": w.officer_unit}),
+        ),
+        "POST /figures/subscriptions": Rule(
+            "officer_page",
+            303,
+            lambda w: Call(
+                "/figures/subscriptions",
+                form={"email": "can-bo@xa.example", "kinds": "month", "unit": w.officer_unit},
+            ),
+        ),
+        "POST /figures/sign-out": Rule(
+            "officer_page",
+            303,
+            lambda w: Call("/figures/sign-out", form={}),
+            session=lambda w: w.officer_sign_out_session,
+        ),
     }
     table: dict[tuple[Service, str], Rule] = {}
     for service, rules in (
@@ -947,6 +984,29 @@ async def world(stack: Stack) -> AsyncIterator[World]:
 
         w.report_period = (await eventually(reports, bool))[0]["period"]
 
+        async def officer_session(unit: str) -> str:
+            """An officer signed in on the pages, as the sign-in form does it: the cookie."""
+            signed = await http.post(
+                f"{stack.endpoints.insights}/figures/sign-in",
+                data={"credential": w.signed(unit, "officer", 600)},
+                headers={"Origin": stack.endpoints.insights},
+            )
+            assert signed.status_code == 303, signed.text
+            token = signed.cookies["lt_officer"]
+            http.cookies.clear()
+            return token
+
+        w.officer_session = await officer_session(w.officer_unit)
+        w.officer_sign_out_session = await officer_session(w.officer_unit)
+        w.other_officer_session = await officer_session(w.other_unit)
+        w.officer_signed_out = await officer_session(w.officer_unit)
+        ended = await http.post(
+            f"{stack.endpoints.insights}/figures/sign-out",
+            data={"csrf": _form_token(w, w.officer_signed_out)},
+            headers={**_officer_cookie(w.officer_signed_out), "Origin": stack.endpoints.insights},
+        )
+        assert ended.status_code == 303, ended.text
+
         async def share() -> tuple[str, str]:
             """A share link of the whole trail, made through the portal's form: its token
             (from the page that shows it once) and its id (from the trail page's list)."""
@@ -1081,6 +1141,28 @@ def _wrong_callers(
             ("an officer's credential", w.officer(), 403),
             ("a centre's API key", key(w.key_a), 401),
         ]
+    if rule.access == "officer_page":
+        return _officer_page_wrong_callers(w, method, rule)
+    if rule.access == "officer_sign_in":
+        here = {"Origin": w.stack.endpoints.insights}
+        return [
+            ("a form from another site", {"Origin": "https://evil.example"}, 403),
+            ("a form with no Origin", {}, 403),
+            (
+                "an expired officer credential",
+                {**here, FORM: _sealed(w.expired(w.officer_unit, "officer"))},
+                401,
+            ),
+            (
+                "a forged officer credential",
+                {**here, FORM: _sealed(w.forged(w.officer_unit, "officer"))},
+                401,
+            ),
+            ("the admin token", {**here, FORM: w.stack.secrets["LT_ADMIN_TOKEN"]}, 403),
+            ("a learner token", {**here, FORM: _sealed(w.bearer(w.learner))}, 403),
+            ("a session's token", {**here, FORM: w.officer_session}, 403),
+            ("a centre's API key", {**here, FORM: w.key_a}, 401),
+        ]
     if rule.access == "figures":
         return [
             ("no credentials", {}, 401),
@@ -1101,6 +1183,82 @@ def _wrong_callers(
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def _sealed(header: dict[str, str]) -> str:
+    return header["Authorization"].removeprefix("Bearer ")
+
+
+FORM = "x-test-credential"  # not sent: _send puts it in the form as its `credential` field
+
+
+def _officer_cookie(token: str) -> dict[str, str]:
+    return {"Cookie": f"lt_officer={token}"}
+
+
+def _officer_page_wrong_callers(
+    w: World, method: str, rule: Rule
+) -> list[tuple[str, dict[str, str], int]]:
+    """Without a live officer session in the cookie, the dashboard sends the browser to sign
+    in (303) and a form is refused (401); another commune's officer is refused the unit (403);
+    a form without the session's form token, or from another site, is refused (403)."""
+    gone = 303 if method == "GET" else 401
+    mine = rule.session(w) if rule.session else w.officer_session
+    unit = w.officer_unit
+    callers = [
+        ("no cookie", {}, gone),
+        ("the session's token in the Authorization header", _bearer(mine), gone),
+        (
+            "an officer credential (no session) in the cookie",
+            _officer_cookie(w.signed(unit, "officer", 600)),
+            gone,
+        ),
+        (
+            "an expired token in the cookie",
+            _officer_cookie(_sealed(w.expired(unit, "officer"))),
+            gone,
+        ),
+        (
+            "a tampered token in the cookie",
+            _officer_cookie(_sealed(w.tampered(unit, "officer"))),
+            gone,
+        ),
+        ("a forged token in the cookie", _officer_cookie(_sealed(w.forged(unit, "officer"))), gone),
+        ("a signed-out session's cookie", _officer_cookie(w.officer_signed_out), gone),
+        ("the admin token in the cookie", _officer_cookie(w.stack.secrets["LT_ADMIN_TOKEN"]), gone),
+        ("a learner's portal session in its cookie", _cookie(w.portal_token), gone),
+    ]
+    if method == "GET":
+        callers.append(("another commune's officer", _officer_cookie(w.other_officer_session), 403))
+    else:
+        origin = {"Origin": w.stack.endpoints.insights}
+        callers += [
+            ("the cookie without the form token", {**_officer_cookie(mine), **origin}, 403),
+            (
+                "another session's form token",
+                {**_officer_cookie(mine), **origin, CSRF: _form_token(w, w.other_officer_session)},
+                403,
+            ),
+            (
+                "a form from another site",
+                {
+                    **_officer_cookie(mine),
+                    "Origin": "https://evil.example",
+                    CSRF: _form_token(w, mine),
+                },
+                403,
+            ),
+            (
+                "a form from the learner portal",
+                {
+                    **_officer_cookie(mine),
+                    "Origin": w.stack.endpoints.learner,
+                    CSRF: _form_token(w, mine),
+                },
+                403,
+            ),
+        ]
+    return callers
 
 
 CSRF = "x-test-form-token"  # not sent: _send puts it in the form as its `csrf` field
@@ -1178,6 +1336,17 @@ def _rightful_callers(rule: Rule, w: World) -> list[tuple[str, dict[str, str]]]:
         ]
     if rule.access == "admin":
         return [("the department", w.stack.admin)]
+    if rule.access == "officer_page":
+        mine = rule.session(w) if rule.session else w.officer_session
+        origin = {"Origin": w.stack.endpoints.insights}
+        return [
+            (
+                "the signed-in officer",
+                {**_officer_cookie(mine), **origin, CSRF: _form_token(w, mine)},
+            )
+        ]
+    if rule.access == "officer_sign_in":
+        return [("the officer, from the sign-in page", {"Origin": w.stack.endpoints.insights})]
     if rule.access == "figures":
         return [
             ("the department", w.stack.admin),
@@ -1211,7 +1380,10 @@ async def _send(
 ) -> httpx.Response:
     headers = {**headers, **(call.headers or {})}
     csrf = headers.pop(CSRF, None)
+    credential = headers.pop(FORM, None)
     form = None if call.form is None else {**call.form, **({"csrf": csrf} if csrf else {})}
+    if form is not None and credential is not None:
+        form["credential"] = credential
     return await http.request(
         method,
         _base(w.stack, service) + call.path,
@@ -1226,6 +1398,9 @@ def _assert_refused(response: httpx.Response, expected: int, who: str, stack: St
     if expected == 303:  # a portal page: off to renew the session or sign in, nothing shown
         assert response.status_code == 303, f"{who}: got {response.status_code}"
         to = response.headers["location"]
+        if response.request.url.path.startswith("/figures"):  # the officers' sign-in
+            assert to == "/figures/sign-in", f"{who}: to {to}"
+            return
         assert to.startswith(f"{stack.endpoints.learner}/portal/session"), f"{who}: to {to}"
         return
     assert response.status_code == expected, (

@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from contracts.credentials import CredentialIssued, RecognitionGranted, RecognitionRevoked
+from contracts.credentials import (
+    CredentialIssued,
+    CredentialVerified,
+    RecognitionGranted,
+    RecognitionRevoked,
+)
 from contracts.envelope import Envelope
 from contracts.learners import LearnerMerged, LearnerRegistered
 from contracts.notifications import NotificationDelivered
@@ -23,7 +28,7 @@ from contracts.records import (
     LearningRecordRevoked,
     Result,
 )
-from contracts.vocabulary import Pathway, RecordKind, ResultStatus
+from contracts.vocabulary import Pathway, RecordKind, ResultStatus, Sex
 from services.insights.facts import Fact, grouped
 from services.insights.figures import (
     INDICATORS,
@@ -48,12 +53,15 @@ def event(data: BaseModel) -> Envelope[BaseModel]:
     )
 
 
-def learner(learner_id: str, commune: str | None, born: str = "1990-05-14") -> Envelope[BaseModel]:
+def learner(
+    learner_id: str, commune: str | None, born: str = "1990-05-14", sex: Sex | None = None
+) -> Envelope[BaseModel]:
     return event(
         LearnerRegistered(
             learner_id=learner_id,
             full_name="Nguyễn Thị Hương",
             birth_date=date.fromisoformat(born),
+            sex=sex,
             commune_code=commune,
             registered_at=AT,
         )
@@ -314,6 +322,55 @@ def test_below_province_level_every_small_cell_is_suppressed_and_large_ones_show
     province = published(log[:3] + log[7:10], unit="56")
     assert total(province, "learners_with_learning") == 3
     assert cells(province, "learners_with_learning", "commune") == {"22738": SUPPRESSED}
+
+
+def test_by_sex_where_known_the_unknown_counted_in_the_totals_only() -> None:
+    log = (
+        [learner(f"F{i}", "22738", sex=Sex.FEMALE) for i in range(6)]
+        + [learner(f"M{i}", "22738", sex=Sex.MALE) for i in range(5)]
+        + [learner(f"U{i}", "22738") for i in range(2)]
+    )
+    log += [recorded(f"R{e.subject}", e.subject) for e in list(log)]
+    province = published(log, unit="56")
+    assert total(province, "learners_with_learning") == 13
+    assert cells(province, "learners_with_learning", "sex") == {"female": 6, "male": 5}
+    assert cells(province, "hours", "sex") == {"female": 600, "male": 500}
+    # below province level a sex cell of fewer than five people is suppressed like any other
+    commune = published(log, unit="22738")
+    assert cells(commune, "learners_with_learning", "sex") == {"female": 6, "male": 5}
+    few = [learner(f"F{i}", "22738", sex=Sex.FEMALE) for i in range(6)]
+    few += [learner("M0", "22738", sex=Sex.MALE)]
+    few += [recorded(f"R{e.subject}", e.subject) for e in list(few)]
+    shown = cells(published(few, unit="22738"), "learners_with_learning", "sex")
+    assert shown == {"female": 6, "male": SUPPRESSED}
+    labels = next(i for i in province["indicators"] if i["id"] == "completions")
+    assert {c["label"] for c in labels["breakdowns"]["sex"]} == {"Nữ", "Nam"}
+
+
+def test_credentials_verified_count_each_credential_once_in_the_period() -> None:
+    def checked(credential: str, learner_id: str, day: str) -> Envelope[BaseModel]:
+        return event(
+            CredentialVerified(
+                credential_id=credential,
+                learner_id=learner_id,
+                day=date.fromisoformat(day),
+                verdict="valid",
+                verified_at=AT,
+            )
+        )
+
+    log = [learner(f"L{i}", "22738", sex=Sex.FEMALE) for i in range(6)]
+    log += [checked(f"urn:uuid:c{i}", f"L{i}", "2026-08-01") for i in range(6)]
+    log += [checked("urn:uuid:c0", "L0", "2026-08-02"), checked("urn:uuid:c0", "L0", "2026-08-02")]
+    log += [checked("urn:uuid:c1", "L1", "2026-11-02")]  # the next quarter
+    found = published(log, unit="56")
+    assert total(found, "credentials_verified") == 6
+    assert cells(found, "credentials_verified", "commune") == {"22738": 6}
+    assert cells(found, "credentials_verified", "sex") == {"female": 6}
+    assert total(published(log, period="2026-Q4", unit="56"), "credentials_verified") == 1
+    assert (
+        total(published(log, period="2026-Q4", unit="22738"), "credentials_verified") == SUPPRESSED
+    )
 
 
 def test_no_figure_carries_a_learner_id_or_name() -> None:
