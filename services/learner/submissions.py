@@ -45,10 +45,11 @@ from services.learner.store import LearnerStore, learner_key, record_key
 _log = logging.getLogger("learningtrail.learner.records")
 Status = Literal["accepted", "held_for_review", "rejected", "revoked"]
 MAX_BATCH = 1000  # as many as POST /v1/records:batch takes
-# Group commits written at once: a submission does not wait for the batch in flight to
-# finish unless this many are (one more only queued it behind a whole write cycle: p50 of
-# 1.5 cycles at a steady 50/s); when all are busy, what arrives meanwhile is the next batch.
-WRITERS = 4
+# Group commits written at once; what arrives while all are busy is the next batch. One: on
+# the 2-core stack, where processor time bounds everything, bigger batches beat overlapping
+# ones — 50 single submissions a second answered in p50/p99 81/222 ms with one writer against
+# 269/648 ms with four (bench/e2e.py, same stack and hour; BENCHMARKS.md, fifth round).
+WRITERS = 1
 
 
 class SubmissionRejected(Exception):
