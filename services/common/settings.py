@@ -36,7 +36,7 @@ class Settings(BaseSettings):
         "instead of one round of database writes and an offset commit per event.",
     )
     consumer_fetch_max_wait_ms: int = Field(
-        default=100,
+        default=300,
         ge=0,
         description="The longest a fetch waits for consumer_fetch_min_bytes: the delay a "
         "lone event can gain at each consumer.",
