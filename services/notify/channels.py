@@ -34,6 +34,20 @@ from services.notify.signing import webhook_headers
 USER_AGENT = "LearningTrail-Notify/1.0"
 
 
+async def send_mail(settings: DeliverySettings, message: EmailMessage) -> None:
+    """Hand one message to the configured SMTP relay (raises what aiosmtplib raises)."""
+    password = settings.smtp_password
+    await aiosmtplib.send(
+        message,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        timeout=settings.smtp_timeout_seconds,
+        start_tls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=password.get_secret_value() if password else None,
+    )
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One message to send: the notifications it carries (one, or a digest) and to whom."""
@@ -119,17 +133,8 @@ class EmailSender:
     async def send(self, delivery: Delivery) -> Outcome:
         if not delivery.learner.email:
             return Outcome("permanent", "no email address")
-        password = self.settings.smtp_password
         try:
-            await aiosmtplib.send(
-                self.compose(delivery),
-                hostname=self.settings.smtp_host,
-                port=self.settings.smtp_port,
-                timeout=self.settings.smtp_timeout_seconds,
-                start_tls=self.settings.smtp_starttls,
-                username=self.settings.smtp_username,
-                password=password.get_secret_value() if password else None,
-            )
+            await send_mail(self.settings, self.compose(delivery))
         except aiosmtplib.SMTPRecipientsRefused as exc:
             refused = exc.recipients[0]
             return smtp_outcome(refused.code, refused.message)

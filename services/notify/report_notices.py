@@ -32,6 +32,7 @@ from contracts.envelope import Envelope
 from contracts.insights import ReportPublished, ReportSubscriptionChanged
 from contracts.words import PEOPLE_TIME_ZONE
 from services.common.mongo import Document
+from services.notify.channels import send_mail
 from services.notify.settings import DeliverySettings
 from services.notify.store import NotifyStore
 
@@ -142,17 +143,8 @@ class ReportNotices:
         notice pending for the next round."""
         sent = 0
         for notice in await self.store.pending_officer_notices():
-            password = self.settings.smtp_password
             try:
-                await aiosmtplib.send(
-                    self.compose(notice),
-                    hostname=self.settings.smtp_host,
-                    port=self.settings.smtp_port,
-                    timeout=self.settings.smtp_timeout_seconds,
-                    start_tls=self.settings.smtp_starttls,
-                    username=self.settings.smtp_username,
-                    password=password.get_secret_value() if password else None,
-                )
+                await send_mail(self.settings, self.compose(notice))
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 await self.store.officer_notice_failed(notice["_id"], repr(exc))
                 _log.warning(
