@@ -21,11 +21,19 @@ from tests.e2e.test_record_path import submit
 OWNER = {"full_name": "Nguyễn Thị Hương", "birth_date": "1990-05-14"}
 
 
-async def bound_session(http: httpx.AsyncClient, stack: Stack) -> dict[str, Any]:
-    """An account bound by a claim code to a learner with one record on the trail."""
+async def bound_session(
+    http: httpx.AsyncClient, stack: Stack, titles: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """An account bound by a claim code to a learner with one record on the trail (one per
+    title when ``titles`` are given): the browser's cookie and form token."""
     centre = await new_provider(http, stack)
     nid = national_id()
-    posted = await submit(http, stack, centre["api_key"], submission(nid, f"PS-{uuid.uuid4()}"))
+    for title in titles or (None,):
+        extra = {} if title is None else {"title": title}
+        posted = await submit(
+            http, stack, centre["api_key"], submission(nid, f"PS-{uuid.uuid4()}", **extra)
+        )
+        assert posted.status_code == 202, posted.text
     learner_id = posted.json()["learner_id"]
     opened = (await http.post(f"{stack.endpoints.learner}/v1/learners", json=OWNER)).json()
     code = await http.post(
@@ -45,7 +53,7 @@ async def bound_session(http: httpx.AsyncClient, stack: Stack) -> dict[str, Any]
         lambda: http.get(
             f"{stack.endpoints.credential}/v1/learners/{learner_id}/trail", headers=stack.admin
         ),
-        lambda r: r.status_code == 200,
+        lambda r: r.status_code == 200 and r.json()["entry_count"] == max(1, len(titles)),
     )
     return {
         "learner_id": learner_id,

@@ -6,60 +6,17 @@ nothing."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from contracts import words
-from services.common.portal import form_token
-from services.common.tokens import verify_token
-from tests.conftest import Stack, eventually, national_id, new_provider, submission
-from tests.e2e.test_record_path import submit
+from tests.conftest import Stack
+from tests.e2e.test_portal_sessions import bound_session
 from tests.unit.test_trail_pdf import qr_codes, text_of
 
-OWNER = {"full_name": "Nguyễn Thị Hương", "birth_date": "1990-05-14"}
 TITLES = ("Sơ cấp Điện dân dụng — thực hành ở xưởng", "Bồi dưỡng Kỹ năng số cho người lớn tuổi")
-
-
-async def signed_in_learner(
-    http: httpx.AsyncClient, stack: Stack, titles: tuple[str, ...]
-) -> dict[str, Any]:
-    """A learner a centre posted ``titles`` for, signed in to the portal through an account
-    bound by the centre's claim code: the browser's cookie and form token."""
-    centre = await new_provider(http, stack)
-    nid = national_id()
-    for title in titles:
-        ref = f"PDF-{uuid.uuid4()}"
-        posted = await submit(http, stack, centre["api_key"], submission(nid, ref, title=title))
-        assert posted.status_code == 202, posted.text
-    learner_id = posted.json()["learner_id"]
-    opened = (await http.post(f"{stack.endpoints.learner}/v1/learners", json=OWNER)).json()
-    code = await http.post(
-        f"{stack.endpoints.learner}/v1/claim-codes",
-        json={"learner": {"national_id": nid, **OWNER}},
-        headers={"X-API-Key": centre["api_key"]},
-    )
-    claimed = await http.post(
-        f"{stack.endpoints.learner}/v1/account/claims",
-        json={"code": code.json()["code"]},
-        headers={"Authorization": f"Bearer {opened['session']['access_token']}"},
-    )
-    token = claimed.json()["access_token"]
-    session = verify_token(stack.secrets["LT_TOKEN_SECRET"], token, 0).session
-    assert session is not None
-    await eventually(
-        lambda: http.get(
-            f"{stack.endpoints.credential}/v1/learners/{learner_id}/trail", headers=stack.admin
-        ),
-        lambda r: r.status_code == 200 and r.json()["entry_count"] == len(titles),
-    )
-    return {
-        "learner_id": learner_id,
-        "cookie": {"Cookie": f"lt_access={token}"},
-        "csrf": form_token(stack.secrets["LT_TOKEN_SECRET"], session),
-    }
 
 
 async def download(
@@ -73,7 +30,7 @@ async def download(
 async def test_the_trail_pdf_from_the_portal_reads_right_and_its_qr_opens_the_check(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
-    me = await signed_in_learner(http, stack, TITLES)
+    me = await bound_session(http, stack, TITLES)
     issued = await http.post(
         f"{stack.endpoints.credential}/portal/credentials",
         data={"csrf": me["csrf"]},
@@ -106,8 +63,8 @@ async def test_the_trail_pdf_from_the_portal_reads_right_and_its_qr_opens_the_ch
 async def test_only_the_signed_in_learner_downloads_their_trail_pdf(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
-    me = await signed_in_learner(http, stack, TITLES[:1])
-    other = await signed_in_learner(http, stack, ("Tin học văn phòng cơ bản",))
+    me = await bound_session(http, stack, TITLES[:1])
+    other = await bound_session(http, stack, ("Tin học văn phòng cơ bản",))
     theirs = text_of((await download(http, stack, other)).content)
     assert "Tin học văn phòng cơ bản" in theirs
     assert TITLES[0] not in theirs and me["learner_id"] not in theirs
