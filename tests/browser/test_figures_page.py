@@ -91,17 +91,7 @@ async def test_the_dashboard_shows_the_apis_numbers_and_offers_the_workbook(
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= (390 if size == "phone" else 1366) + 1, "the page scrolls sideways"
         await shoot(page, f"figures-dashboard-{size}")
-    async with page.expect_download() as download:
-        await page.click("#download-xlsx")
-    saved = await (await download.value).path()
-    book = load_workbook(io.BytesIO(saved.read_bytes()))
-    totals = {
-        row[0]: row[5]
-        for sheet in book.worksheets[1:]
-        for row in sheet.iter_rows(min_row=3, values_only=True)
-        if row[2] == TOTAL
-    }
-    assert totals == {i["id"]: i["total"] for i in found["indicators"]}
+    assert await downloaded_totals(page) == {i["id"]: i["total"] for i in found["indicators"]}
 
 
 async def test_the_printable_report_is_laid_out_as_an_administrative_report(
@@ -136,3 +126,17 @@ async def test_the_printable_report_is_laid_out_as_an_administrative_report(
     await shoot(page, "figures-report-desktop")
     pdf = await page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+async def downloaded_totals(page: Any) -> dict[str, Any]:
+    """The workbook the page's download button gives: each indicator's total, by id."""
+    async with page.expect_download() as download:
+        await page.click("#download-xlsx")
+    saved = await (await download.value).path()
+    book = load_workbook(io.BytesIO(saved.read_bytes()))
+    return {
+        row[0]: row[5]
+        for sheet in book.worksheets[1:]
+        for row in sheet.iter_rows(min_row=3, values_only=True)
+        if row[2] == TOTAL
+    }

@@ -5,17 +5,14 @@ the workbook, cannot open another commune, signs out — with no serious accessi
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import httpx
-from openpyxl import load_workbook
 from playwright.async_api import Page
 
 from services.insights.units import catalogue
-from services.insights.workbook import TOTAL
 from tests.browser.conftest import OpenPage
-from tests.browser.test_figures_page import UNIT, _seeded, _shown
+from tests.browser.test_figures_page import UNIT, _seeded, _shown, downloaded_totals
 from tests.browser.test_portal import check, cookie, press
 from tests.conftest import Stack
 
@@ -101,17 +98,7 @@ async def test_an_officer_signs_in_from_a_link_sees_their_commune_and_signs_out(
     await shows(page, found)
     await check(page, "officer-dashboard-vi-phone")
 
-    async with page.expect_download() as download:
-        await page.click("#download-xlsx")
-    saved = await (await download.value).path()
-    book = load_workbook(io.BytesIO(saved.read_bytes()))
-    totals = {
-        row[0]: row[5]
-        for sheet in book.worksheets[1:]
-        for row in sheet.iter_rows(min_row=3, values_only=True)
-        if row[2] == TOTAL
-    }
-    assert totals == {i["id"]: i["total"] for i in found["indicators"]}
+    assert await downloaded_totals(page) == {i["id"]: i["total"] for i in found["indicators"]}
 
     # another commune, or the province holding it: refused, as a page
     for unit in (other, UNIT):
