@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.problems import Problem
 from services.common.settings import Settings
-from services.common.signouts import SignedOutSessions
 from services.common.tokens import Claims, TokenError, verify_token
 
 bearer = HTTPBearer(auto_error=False, description="A learner token or the admin token.")
@@ -45,19 +44,26 @@ async def caller(
     return await not_signed_out(request, claims_for(credentials.credentials, settings))
 
 
+class EndedAccess(Protocol):
+    """What a service knows of access that ended before its token expired
+    (``app.state.signouts``): learners' sessions signed out, as ``accounts.v1`` tells the
+    credential and notify services (:mod:`services.common.signouts`); officers' sessions and
+    the officer credentials the department revoked, in insights
+    (:mod:`services.insights.officers`)."""
+
+    async def refusal(self, claims: Claims) -> str | None:
+        """Why this genuine, unexpired token gives no access any more (``None``: it does)."""
+        ...
+
+
 async def not_signed_out(request: Request, claims: Claims) -> Claims:
-    """Refuse (401) the access token of a session that ended early, in a service that learns
-    of such ends from ``accounts.v1`` (``app.state.signouts``; the learner service checks its
-    own sessions instead)."""
-    signouts: SignedOutSessions | None = getattr(request.app.state, "signouts", None)
-    if (
-        claims.session is not None
-        and signouts is not None
-        and await signouts.is_signed_out(claims.session)
-    ):
-        raise _unauthorised(
-            "The bearer token was refused: its session was signed out; sign in again."
-        )
+    """Refuse (401) a genuine token whose access ended early — a session signed out, an
+    officer credential revoked — in a service that keeps such ends (``app.state.signouts``;
+    the learner service checks its own sessions instead)."""
+    signouts: EndedAccess | None = getattr(request.app.state, "signouts", None)
+    reason = None if signouts is None else await signouts.refusal(claims)
+    if reason is not None:
+        raise _unauthorised(f"The bearer token was refused: {reason}.")
     return claims
 
 

@@ -21,10 +21,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from contracts.accounts import SessionsSignedOut
 from contracts.envelope import Envelope
 from services.common.mongo import Document
+from services.common.tokens import Claims
 
 BatchHandler = Callable[[list[Envelope[BaseModel]]], Awaitable[None]]
 KEPT = timedelta(days=1)
 ACCOUNT_EVENTS = "vn.learningtrail.accounts."
+SIGNED_OUT = "its session was signed out; sign in again"
 
 
 class SignedOutSessions:
@@ -33,6 +35,12 @@ class SignedOutSessions:
 
     async def is_signed_out(self, session_id: str) -> bool:
         return await self.sessions.find_one({"_id": session_id}, {"_id": 1}) is not None
+
+    async def refusal(self, claims: Claims) -> str | None:
+        """Why a genuine token no longer gives access, if it does not: its session ended."""
+        if claims.session is not None and await self.is_signed_out(claims.session):
+            return SIGNED_OUT
+        return None
 
     async def note(self, events: list[SessionsSignedOut]) -> None:
         """Remember the sessions these events ended (idempotent: upserts by session id)."""

@@ -40,6 +40,8 @@ class Claims:
     role: Role
     expires_at: int
     session: str | None = None  # the sign-in session an access token belongs to, if any
+    # the officer credential a token is (its id, ``cid``): the department can revoke it
+    credential: str | None = None
 
 
 def new_api_key() -> str:
@@ -92,13 +94,21 @@ def unseal(key: bytes, token: str) -> bytes:
 
 
 def issue_token(
-    secret: str, subject: str, role: Role, expires_at: int, session: str | None = None
+    secret: str,
+    subject: str,
+    role: Role,
+    expires_at: int,
+    session: str | None = None,
+    credential: str | None = None,
 ) -> str:
     """Sign claims for ``subject`` valid until ``expires_at``; an access token of a sign-in
-    session names it (``sid``), so the learner service can refuse it once signed out."""
+    session names it (``sid``), so the learner service can refuse it once signed out; an
+    officer credential names its own id (``cid``), so insights can refuse it once revoked."""
     raw: dict[str, object] = {"sub": subject, "role": role, "exp": expires_at}
     if session is not None:
         raw["sid"] = session
+    if credential is not None:
+        raw["cid"] = credential
     return seal(secret.encode(), json.dumps(raw).encode())
 
 
@@ -126,12 +136,13 @@ def verify_token(secret: str, token: str, now: int) -> Claims:
     payload = unseal(secret.encode(), token)
     try:
         raw = json.loads(payload)
-        sid = raw.get("sid")
+        sid, cid = raw.get("sid"), raw.get("cid")
         claims = Claims(
             subject=str(raw["sub"]),
             role=raw["role"],
             expires_at=int(raw["exp"]),
             session=None if sid is None else str(sid),
+            credential=None if cid is None else str(cid),
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise TokenError("token payload is malformed") from exc

@@ -3,7 +3,6 @@ population figures it enters."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -12,13 +11,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.common.access import app_settings, caller, require_admin
+from services.common.access import caller, require_admin
 from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
-from services.common.settings import Settings
-from services.common.tokens import Claims, issue_token
+from services.common.tokens import Claims
 from services.insights.figures import VIETNAM, Period, Scope
 from services.insights.figures_page import render, report_heading
+from services.insights.officer_credentials import (
+    DAYS_MAX,
+    LABEL_MAX,
+    OfficerCredentials,
+    label_problem,
+    view,
+)
 from services.insights.pdf import pdf_bytes
 from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
@@ -27,7 +32,6 @@ from services.insights.workbook import csv_bytes, workbook_bytes
 
 router = APIRouter(tags=["figures"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-OFFICER_DAYS_MAX = 90
 
 
 async def store(request: Request) -> InsightsStore:
@@ -36,6 +40,14 @@ async def store(request: Request) -> InsightsStore:
 
 
 Store = Annotated[InsightsStore, Depends(store)]
+
+
+async def officer_credentials(request: Request) -> OfficerCredentials:
+    found: OfficerCredentials = request.app.state.officer_credentials
+    return found
+
+
+Officers = Annotated[OfficerCredentials, Depends(officer_credentials)]
 
 
 async def figures_reader(who: Annotated[Claims, Depends(caller)]) -> Claims:
@@ -185,18 +197,28 @@ class OfficerRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     unit_code: str = Field(pattern=r"^[0-9]{2,6}$", description="The unit the officer serves.")
-    days: int = Field(default=30, ge=1, le=OFFICER_DAYS_MAX, description="How long it is good.")
+    days: int = Field(default=30, ge=1, le=DAYS_MAX, description="How long it is good.")
+    label: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=LABEL_MAX,
+        description="Whom it is for, as the department knows them: a job title or office "
+        "(e.g. `Cán bộ thống kê xã Phước Hậu`), never a national ID.",
+        examples=["Cán bộ thống kê xã Phước Hậu"],
+    )
 
 
 @router.post(
     "/v1/admin/officers",
     status_code=201,
     summary="Issue an officer credential scoped to one unit (the department)",
+    description="The answer holds the credential (`token`) — shown this once, never stored — "
+    "and its `id`, by which the department lists and revokes it.",
 )
 async def issue_officer(
     body: OfficerRequest,
     _: Annotated[Claims, Depends(require_admin)],
-    settings: Annotated[Settings, Depends(app_settings)],
+    officers: Officers,
 ) -> dict[str, Any]:
     unit = catalogue().resolve(body.unit_code)
     if unit is None:
@@ -206,13 +228,66 @@ async def issue_officer(
             f"No unit has the code {body.unit_code!r}.",
             errors=[{"field": "unit_code", "detail": "not a known unit code"}],
         )
-    expires_at = int(time.time()) + body.days * 86_400
-    token = issue_token(settings.token_secret.get_secret_value(), unit.code, "officer", expires_at)
-    return {
-        "token": token,
-        "unit": {"code": unit.code, "name": unit.name, "level": unit.level.value},
-        "expires_at": expires_at,
-    }
+    label = body.label.strip() if body.label is not None else None
+    wrong = label_problem(label)
+    if wrong is not None:
+        raise Problem(
+            422,
+            "Invalid label",
+            wrong,
+            errors=[{"field": "label", "detail": "holds 9 digits or more in a row"}],
+        )
+    token, doc = await officers.issue(unit, body.days, label or None)
+    return {"token": token, **view(doc, unit, datetime.now(UTC))}
+
+
+@router.get(
+    "/v1/admin/officers",
+    summary="The officer credentials issued, newest first, live or not (the department)",
+    description="Each credential's id, unit, label, when it was issued and expires, and "
+    "whether and why it was revoked; never the credential itself.",
+)
+async def list_officers(
+    officers: Officers, _: Annotated[Claims, Depends(require_admin)]
+) -> list[dict[str, Any]]:
+    units, now = catalogue(), datetime.now(UTC)
+    return [view(doc, units.resolve(doc["unit"]), now) for doc in await officers.listed()]
+
+
+class Revocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1,
+        max_length=300,
+        description="Why (the officer moved on, the credential leaked…); kept with it.",
+        examples=["Cán bộ chuyển công tác"],
+    )
+
+
+@router.post(
+    "/v1/admin/officers/{credential_id}/revocation",
+    summary="Revoke an officer credential (the department)",
+    description="From then on the credential is refused (401) on the API and on the "
+    "officers' sign-in page, and every browser session started with it has ended. Revoking "
+    "again changes nothing (the first revocation's time and reason are kept).",
+)
+async def revoke_officer(
+    credential_id: str,
+    body: Revocation,
+    officers: Officers,
+    _: Annotated[Claims, Depends(require_admin)],
+) -> dict[str, Any]:
+    reason = body.reason.strip()
+    if not reason:
+        raise Problem(
+            422,
+            "No reason",
+            "Say why the credential is revoked (the officer moved on, it leaked…).",
+            errors=[{"field": "reason", "detail": "blank"}],
+        )
+    doc = await officers.revoke(credential_id, reason)
+    return view(doc, catalogue().resolve(doc["unit"]), datetime.now(UTC))
 
 
 class PopulationRequest(BaseModel):

@@ -11,6 +11,7 @@ from services.common.http import create_app
 from services.common.runtime import Runtime
 from services.insights.api import router
 from services.insights.dashboard import router as pages
+from services.insights.officer_credentials import OfficerCredentials
 from services.insights.officers import OfficerSessions
 from services.insights.projection import FiguresProjection
 from services.insights.reports import Reporter
@@ -24,7 +25,8 @@ TOPICS = (learners.TOPIC, records.TOPIC, programmes.TOPIC, credentials.TOPIC, no
 DESCRIPTION = """The department's figures, counted from the event log by administrative unit.
 
 * **The department** (admin token) reads every unit's indicators (`GET /v1/figures`), issues
-  officer credentials scoped to one unit, and enters the adult population of communes.
+  officer credentials scoped to one unit, lists and revokes them, and enters the adult
+  population of communes.
 * **An officer** reads the figures of their own unit only; in a browser they sign in with
   their credential at `/figures/sign-in` and get the dashboard at `/figures` (a session held
   in an HttpOnly cookie; the API under `/v1` takes the credential in the header only).
@@ -67,9 +69,12 @@ def build(settings: InsightsSettings) -> FastAPI:
     app.state.store = store
     app.state.snapshot = snapshot
     app.state.log = runtime.log  # a subscription's event is appended at once (the outbox)
-    # officers' browser sessions; as ``signouts`` a signed-out session's token is refused on
-    # the API too (services/common/access.py)
-    app.state.signouts = OfficerSessions(store, settings)
+    # the officer credentials the department issued and revokes, and officers' browser
+    # sessions; as ``signouts`` a signed-out session's token and a revoked credential are
+    # refused on the API (services/common/access.py)
+    officers = OfficerCredentials(store, settings.token_secret.get_secret_value())
+    app.state.officer_credentials = officers
+    app.state.signouts = OfficerSessions(store, settings, officers)
     app.include_router(router)
     app.include_router(pages)
     return app

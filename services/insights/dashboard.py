@@ -32,6 +32,7 @@ from services.insights.api import (
 )
 from services.insights.figures import VIETNAM
 from services.insights.figures_page import PAGES
+from services.insights.officer_credentials import WITHDRAWN
 from services.insights.officers import OfficerSessions, cookie_name, origins, secure, signed_in
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
@@ -94,6 +95,8 @@ async def sign_in(request: Request) -> Response:
         if not wants_page(request):
             raise
         failed = {401: "refused", 422: "missing"}.get(exc.status, "not_officer")
+        if exc.title == WITHDRAWN:
+            failed = "withdrawn"
         return _sign_in_page(request, exc.status, failed)
     response = see_other(HOME)
     set_cookie(

@@ -30,6 +30,8 @@ POPULATIONS = "populations"
 REPORTS = "reports"
 SUBSCRIPTIONS = "report_subscriptions"  # officers who asked to be told of reports, by id
 OFFICER_SESSIONS = "officer_sessions"  # officers signed in on the pages, by session id
+OFFICER_CREDENTIALS = "officer_credentials"  # what the department issued officers, by id
+CREDENTIAL_REVOKED = "credential revoked"  # how a session ended by a revocation is marked
 SOURCE = "/insights"
 
 
@@ -166,6 +168,36 @@ class InsightsStore:
         """Sign a session out (by ``_id``; ending it twice keeps the first time's mark)."""
         await self.db[OFFICER_SESSIONS].update_one(
             {"_id": session_id, "signed_out_at": None}, {"$set": {"signed_out_at": at}}
+        )
+
+    async def end_officer_sessions_of(self, credential_id: str, at: datetime) -> None:
+        """End every live session started with a credential (when it is revoked: rare, so
+        the scan of the sessions FerretDB makes for a filter not on ``_id`` is no matter)."""
+        await self.db[OFFICER_SESSIONS].update_many(
+            {"credential": credential_id, "signed_out_at": None},
+            {"$set": {"signed_out_at": at, "ended_by": CREDENTIAL_REVOKED}},
+        )
+
+    async def add_officer_credential(self, doc: Document) -> None:
+        """A new officer credential (its id is fresh: a plain insert)."""
+        await self.db[OFFICER_CREDENTIALS].insert_one(doc)
+
+    async def officer_credential(self, credential_id: str) -> Document | None:
+        found: Document | None = await self.db[OFFICER_CREDENTIALS].find_one({"_id": credential_id})
+        return found
+
+    async def officer_credentials(self) -> list[Document]:
+        """Every officer credential issued (a few per unit: read whole)."""
+        return [doc async for doc in self.db[OFFICER_CREDENTIALS].find({})]
+
+    async def revoke_officer_credential(
+        self, credential_id: str, at: datetime, reason: str
+    ) -> None:
+        """Mark a credential revoked (by ``_id``; one revoked already keeps its first mark,
+        but for two revocations at the same instant, which FerretDB may both apply)."""
+        await self.db[OFFICER_CREDENTIALS].update_one(
+            {"_id": credential_id, "revoked_at": None},
+            {"$set": {"revoked_at": at, "revoked_reason": reason}},
         )
 
     async def set_subscription(self, doc: Document) -> None:

@@ -19,7 +19,8 @@ from tests.conftest import Stack
 COMMUNE = catalogue().commune("22735") or ""  # where the seeded learners live (Khánh Hòa)
 
 
-async def officer_credential(stack: Stack, unit: str) -> str:
+async def issued_officer(stack: Stack, unit: str) -> dict[str, Any]:
+    """An officer credential as the department issues it: its token and its id."""
     async with httpx.AsyncClient(timeout=30) as http:
         answer = await http.post(
             f"{stack.endpoints.insights}/v1/admin/officers",
@@ -27,8 +28,13 @@ async def officer_credential(stack: Stack, unit: str) -> str:
             headers=stack.admin,
         )
         assert answer.status_code == 201, answer.text
-        token: str = answer.json()["token"]
-        return token
+        issued: dict[str, Any] = answer.json()
+        return issued
+
+
+async def officer_credential(stack: Stack, unit: str) -> str:
+    token: str = (await issued_officer(stack, unit))["token"]
+    return token
 
 
 async def api_figures(stack: Stack, period: str, unit: str) -> dict[str, Any]:
@@ -176,3 +182,35 @@ async def test_sign_in_forms_from_elsewhere_and_the_admin_credential_are_refused
             assert refused.status_code == 403, refused.text
         still = await http.get(f"{base}/figures")
         assert still.status_code == 200
+
+
+async def test_a_revoked_credential_ends_the_officers_session_and_signs_in_no_more(
+    stack: Stack, open_page: OpenPage
+) -> None:
+    """The department revokes the credential an officer signed in with: the next page sends
+    the browser to sign in, and signing in again with it is refused, saying why."""
+    base = stack.endpoints.insights
+    issued = await issued_officer(stack, COMMUNE)
+    page = await open_page("phone", "vi")
+    await sign_in(page, stack, issued["token"])
+    ended = (await cookie(page.context, "lt_officer"))["value"]
+    async with httpx.AsyncClient(timeout=30) as http:
+        revoked = await http.post(
+            f"{base}/v1/admin/officers/{issued['id']}/revocation",
+            json={"reason": "Cán bộ chuyển công tác"},
+            headers=stack.admin,
+        )
+        assert revoked.status_code == 200, revoked.text
+    await page.goto(f"{base}/figures")
+    assert page.url == f"{base}/figures/sign-in"
+    await page.fill('input[name="credential"]', issued["token"])
+    await press(page, "#sign-in")
+    assert page.url == f"{base}/figures/sign-in"
+    failed = await page.locator("#sign-in-failed").inner_text()
+    assert "thu hồi" in failed and "cấp mã mới" in failed
+    # no new session: the browser holds at most the cookie of the one that ended
+    assert [c["value"] for c in await page.context.cookies() if c["name"] == "lt_officer"] in (
+        [],
+        [ended],
+    )
+    await check(page, "officer-sign-in-withdrawn-vi-phone")

@@ -500,3 +500,108 @@ async def test_an_officer_who_asked_is_emailed_when_a_report_is_produced(
     assert f"{base}/figures?period=2001-03&unit={commune}" in body
     await asyncio.sleep(12)  # two rounds of the sender: nothing more comes
     assert len(mails()) == 1
+
+
+async def test_the_department_revokes_an_officer_credential_and_it_is_refused_everywhere(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """Issued with an id and a label, listed (never its token), used on the API and to sign
+    in on the pages; revoked with a reason: from then on refused on the API (401 saying why),
+    at the sign-in, and the browser session it started has ended. Revoking again keeps the
+    first revocation; an unknown id is 404; a credential issued before ids is refused."""
+    import re
+    import time
+
+    from services.common.tokens import issue_token
+
+    base = stack.endpoints.insights
+    commune = catalogue().commune("22735") or ""
+    label = "Cán bộ thống kê xã Phước Hậu"
+    issued = await http.post(
+        f"{base}/v1/admin/officers",
+        json={"unit_code": commune, "days": 7, "label": label},
+        headers=stack.admin,
+    )
+    assert issued.status_code == 201, issued.text
+    made = issued.json()
+    credential_id, officer = made["id"], {"Authorization": f"Bearer {made['token']}"}
+    assert (made["label"], made["status"], made["unit"]["code"]) == (label, "live", commune)
+
+    listed = await http.get(f"{base}/v1/admin/officers", headers=stack.admin)
+    assert listed.status_code == 200
+    mine = [c for c in listed.json() if c["id"] == credential_id]
+    assert len(mine) == 1 and mine[0]["label"] == label and mine[0]["status"] == "live"
+    assert all("token" not in c for c in listed.json())
+    assert made["token"] not in listed.text
+
+    # in use: the API, and a browser session started with it
+    assert (await _figures(http, stack, "2026", None, officer)).status_code == 200
+    signed = await http.post(
+        f"{base}/figures/sign-in", data={"credential": made["token"]}, headers={"Origin": base}
+    )
+    assert signed.status_code == 303 and "lt_officer" in http.cookies
+    assert (await http.get(f"{base}/figures", params={"period": "2026"})).status_code == 200
+
+    # the officer can neither list the credentials nor revoke one (their own included)
+    assert (await http.get(f"{base}/v1/admin/officers", headers=officer)).status_code == 403
+    revocation = f"{base}/v1/admin/officers/{credential_id}/revocation"
+    denied = await http.post(revocation, json={"reason": "tự thu hồi"}, headers=officer)
+    assert denied.status_code == 403
+
+    revoked = await http.post(revocation, json={"reason": "Lộ mã"}, headers=stack.admin)
+    assert revoked.status_code == 200, revoked.text
+    assert (revoked.json()["status"], revoked.json()["revoked_reason"]) == ("revoked", "Lộ mã")
+
+    refused = await _figures(http, stack, "2026", None, officer)
+    assert refused.status_code == 401
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "revoked" in refused.json()["detail"] and "new one" in refused.json()["detail"]
+    # the browser's session has ended: the dashboard sends it to sign in, and its token in a
+    # header is refused too
+    gone = await http.get(f"{base}/figures", params={"period": "2026"})
+    assert gone.status_code == 303 and gone.headers["location"] == "/figures/sign-in"
+    session = {"Authorization": f"Bearer {http.cookies['lt_officer']}"}
+    assert (await _figures(http, stack, "2026", None, session)).status_code == 401
+    http.cookies.clear()
+    again = await http.post(
+        f"{base}/figures/sign-in", data={"credential": made["token"]}, headers={"Origin": base}
+    )
+    assert again.status_code == 401 and "lt_officer" not in http.cookies
+    assert "revoked" in again.json()["detail"]
+    page = await http.post(
+        f"{base}/figures/sign-in",
+        data={"credential": made["token"]},
+        headers={"Origin": base, "Accept": "text/html"},
+    )
+    assert page.status_code == 401 and "Sở đã thu hồi mã xác thực này" in page.text
+
+    # revoking again changes nothing; the list says it is revoked
+    twice = await http.post(revocation, json={"reason": "lần hai"}, headers=stack.admin)
+    assert twice.status_code == 200
+    assert twice.json()["revoked_at"] == revoked.json()["revoked_at"]
+    assert twice.json()["revoked_reason"] == "Lộ mã"
+    after = await http.get(f"{base}/v1/admin/officers", headers=stack.admin)
+    assert next(c for c in after.json() if c["id"] == credential_id)["status"] == "revoked"
+
+    unknown = await http.post(
+        f"{base}/v1/admin/officers/no-such-credential/revocation",
+        json={"reason": "Lộ mã"},
+        headers=stack.admin,
+    )
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert "GET /v1/admin/officers" in unknown.json()["detail"]
+
+    # a credential issued before credentials had ids: refused, saying what to do
+    old = issue_token(stack.secrets["LT_TOKEN_SECRET"], commune, "officer", int(time.time()) + 600)
+    old_refused = await _figures(http, stack, "2026", None, {"Authorization": f"Bearer {old}"})
+    assert old_refused.status_code == 401
+    assert re.search(r"before credentials had an id.*new one", old_refused.json()["detail"])
+
+    # a label is never a national ID
+    nid = await http.post(
+        f"{base}/v1/admin/officers",
+        json={"unit_code": commune, "label": f"Nguyễn Văn A {national_id()}"},
+        headers=stack.admin,
+    )
+    assert nid.status_code == 422 and nid.json()["errors"][0]["field"] == "label"

@@ -125,10 +125,19 @@ class World:
     officer_sign_out_session: str = ""  # another of theirs, to sign out
     other_officer_session: str = ""  # another commune's officer's
     officer_signed_out: str = ""  # a session signed out
+    # officer credentials the department issued (POST /v1/admin/officers), by unit
+    officer_credentials: dict[str, str] = field(default_factory=dict)
+    revoked_officer: str = ""  # an officer credential of officer_unit the department revoked
+    revoked_officer_session: str = ""  # a session started with it before it was revoked
+    officer_to_revoke: str = ""  # the id of a credential of other_unit, for the revocation
 
     def officer(self, unit: str | None = None) -> dict[str, str]:
-        """An officer credential as the department issues it, for ``unit``."""
-        return {"Authorization": f"Bearer {self.signed(unit or self.officer_unit, 'officer', 600)}"}
+        """An officer credential the department issued, for ``unit``."""
+        return {"Authorization": f"Bearer {self.officer_credentials[unit or self.officer_unit]}"}
+
+    def id_less_officer(self) -> str:
+        """An officer credential as issued before credentials had ids (signed, no ``cid``)."""
+        return self.signed(self.officer_unit, "officer", 600)
 
     # the portal: a session bound to `learner` (records, a credential, an inbox), sessions to
     # sign out, an unbound one with a claim code to redeem, and share links of `learner`
@@ -712,6 +721,15 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             200,
             lambda w: Call(f"/v1/admin/populations/{w.officer_unit}/2026", {"adults": 1200}),
         ),
+        "GET /v1/admin/officers": Rule("admin", 200, lambda w: Call("/v1/admin/officers")),
+        "POST /v1/admin/officers/{credential_id}/revocation": Rule(
+            "admin",
+            200,
+            lambda w: Call(
+                f"/v1/admin/officers/{w.officer_to_revoke}/revocation",
+                {"reason": "Cán bộ chuyển công tác"},
+            ),
+        ),
         "GET /v1/admin/populations": Rule("admin", 200, lambda w: Call("/v1/admin/populations")),
         "GET /v1/reports": Rule("admin", 200, lambda w: Call("/v1/reports")),
         "GET /v1/reports/{period}": Rule(
@@ -723,7 +741,7 @@ def _operations() -> dict[tuple[Service, str], Rule]:
             303,
             lambda w: Call(
                 "/figures/sign-in",
-                form={"credential": w.signed(w.officer_unit, "officer", 600)},
+                form={"credential": _sealed(w.officer())},
             ),
         ),
         "GET /figures": Rule(
@@ -984,11 +1002,24 @@ async def world(stack: Stack) -> AsyncIterator[World]:
 
         w.report_period = (await eventually(reports, bool))[0]["period"]
 
-        async def officer_session(unit: str) -> str:
+        officers = f"{stack.endpoints.insights}/v1/admin/officers"
+
+        async def officer_credential(unit: str) -> dict[str, Any]:
+            """An officer credential, as the department issues it: its token and its id."""
+            issued: dict[str, Any] = await _post(
+                http, officers, admin, {"unit_code": unit, "days": 1, "label": "Cán bộ thống kê"}
+            )
+            return issued
+
+        for unit in (w.officer_unit, w.other_unit, "56"):
+            w.officer_credentials[unit] = (await officer_credential(unit))["token"]
+        w.officer_to_revoke = (await officer_credential(w.other_unit))["id"]
+
+        async def officer_session(unit: str, credential: str | None = None) -> str:
             """An officer signed in on the pages, as the sign-in form does it: the cookie."""
             signed = await http.post(
                 f"{stack.endpoints.insights}/figures/sign-in",
-                data={"credential": w.signed(unit, "officer", 600)},
+                data={"credential": credential or w.officer_credentials[unit]},
                 headers={"Origin": stack.endpoints.insights},
             )
             assert signed.status_code == 303, signed.text
@@ -1000,6 +1031,12 @@ async def world(stack: Stack) -> AsyncIterator[World]:
         w.officer_sign_out_session = await officer_session(w.officer_unit)
         w.other_officer_session = await officer_session(w.other_unit)
         w.officer_signed_out = await officer_session(w.officer_unit)
+        revoked_officer = await officer_credential(w.officer_unit)
+        w.revoked_officer = revoked_officer["token"]
+        w.revoked_officer_session = await officer_session(w.officer_unit, w.revoked_officer)
+        await _post(
+            http, f"{officers}/{revoked_officer['id']}/revocation", admin, {"reason": "Lộ mã"}
+        )
         ended = await http.post(
             f"{stack.endpoints.insights}/figures/sign-out",
             data={"csrf": _form_token(w, w.officer_signed_out)},
@@ -1158,6 +1195,8 @@ def _wrong_callers(
                 {**here, FORM: _sealed(w.forged(w.officer_unit, "officer"))},
                 401,
             ),
+            ("a revoked officer credential", {**here, FORM: w.revoked_officer}, 401),
+            ("an officer credential without an id", {**here, FORM: w.id_less_officer()}, 401),
             ("the admin token", {**here, FORM: w.stack.secrets["LT_ADMIN_TOKEN"]}, 403),
             ("a learner token", {**here, FORM: _sealed(w.bearer(w.learner))}, 403),
             ("a session's token", {**here, FORM: w.officer_session}, 403),
@@ -1172,6 +1211,13 @@ def _wrong_callers(
             (
                 "an officer credential signed with another secret",
                 w.forged(w.officer_unit, "officer"),
+                401,
+            ),
+            ("a revoked officer credential", _bearer(w.revoked_officer), 401),
+            ("an officer credential without an id", _bearer(w.id_less_officer()), 401),
+            (
+                "the token of a session whose credential was revoked",
+                _bearer(w.revoked_officer_session),
                 401,
             ),
             ("a learner token", w.bearer(w.learner), 403),
@@ -1210,7 +1256,12 @@ def _officer_page_wrong_callers(
         ("the session's token in the Authorization header", _bearer(mine), gone),
         (
             "an officer credential (no session) in the cookie",
-            _officer_cookie(w.signed(unit, "officer", 600)),
+            _officer_cookie(_sealed(w.officer())),
+            gone,
+        ),
+        (
+            "a session whose credential was revoked, in the cookie",
+            _officer_cookie(w.revoked_officer_session),
             gone,
         ),
         (

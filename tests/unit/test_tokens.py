@@ -44,6 +44,17 @@ def test_an_access_token_names_its_session_and_a_minted_one_none() -> None:
     )
 
 
+def test_an_officer_credential_names_its_id_and_a_session_token_its_session() -> None:
+    credential = verify_token(
+        "s3cret", issue_token("s3cret", "22735", "officer", 2_000, credential="C1"), 1_000
+    )
+    assert (credential.role, credential.credential, credential.session) == ("officer", "C1", None)
+    session = verify_token("s3cret", issue_token("s3cret", "22735", "officer", 2_000, "S1"), 1_000)
+    assert (session.session, session.credential) == ("S1", None)
+    old = verify_token("s3cret", issue_token("s3cret", "22735", "officer", 2_000), 1_000)
+    assert (old.session, old.credential) == (None, None)  # issued before credentials had ids
+
+
 def test_a_token_signed_with_another_secret_is_refused() -> None:
     token = issue_token("other", "L1", "admin", expires_at=2_000)
     with pytest.raises(TokenError, match="signature"):
