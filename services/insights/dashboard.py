@@ -33,7 +33,14 @@ from services.insights.api import (
 from services.insights.figures import VIETNAM
 from services.insights.figures_page import PAGES
 from services.insights.officer_credentials import WITHDRAWN
-from services.insights.officers import OfficerSessions, cookie_name, origins, secure, signed_in
+from services.insights.officers import (
+    Officer,
+    OfficerSessions,
+    cookie_name,
+    origins,
+    secure,
+    signed_in,
+)
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
 
@@ -141,6 +148,19 @@ async def dashboard(
     return figures_answer(request, found, format, base_url=HOME, session=session)
 
 
+async def form_sender(request: Request) -> Officer:
+    """The signed-in officer sending one of the dashboard's forms; 401 when the browser's
+    session has ended."""
+    who = await signed_in(request)
+    if who is None:
+        raise Problem(
+            401,
+            "Signed out",
+            "This browser's officer session has ended or was never started: sign in again.",
+        )
+    return who
+
+
 @router.post(
     SIGN_OUT,
     summary="Sign out: ends the officer's session and drops its cookie",
@@ -151,13 +171,7 @@ async def dashboard(
 )
 async def sign_out(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    who = await signed_in(request)
-    if who is None:
-        raise Problem(
-            401,
-            "Signed out",
-            "This browser's officer session has ended or was never started: sign in again.",
-        )
+    who = await form_sender(request)
     await checked_form(request, origins(settings), who.csrf)
     sessions: OfficerSessions = request.app.state.signouts
     await sessions.sign_out(who.session_id)
@@ -188,13 +202,7 @@ def subscription_id(officer_unit: str, unit: str, email: str) -> str:
 )
 async def subscribe(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    who = await signed_in(request)
-    if who is None:
-        raise Problem(
-            401,
-            "Signed out",
-            "This browser's officer session has ended or was never started: sign in again.",
-        )
+    who = await form_sender(request)
     fields = await checked_form(request, origins(settings), who.csrf)
     email = (fields.get("email") or [""])[0].strip()
     unit = (fields.get("unit") or [""])[0].strip() or who.claims.subject

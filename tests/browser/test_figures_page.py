@@ -56,8 +56,8 @@ async def _seeded(stack: Stack) -> tuple[str, dict[str, Any]]:
     return month, found
 
 
-def _shown(value: object) -> str:
-    return words.number("vi", value) if isinstance(value, int | float) else str(value)
+def _shown(value: object, lang: words.Lang = "vi") -> str:
+    return words.number(lang, value) if isinstance(value, int | float) else str(value)
 
 
 async def test_the_dashboard_shows_the_apis_numbers_and_offers_the_workbook(

@@ -60,17 +60,19 @@ async def sign_in(page: Page, stack: Stack, credential: str) -> None:
 
 
 async def shows(page: Page, found: dict[str, Any]) -> None:
-    """The page's cards and the commune table of completions equal the API's figures."""
+    """The page's cards and the commune table of completions equal the API's figures, as
+    numbers are written in the page's language."""
+    lang = "en" if await page.get_attribute("html", "lang") == "en" else "vi"
     for indicator in found["indicators"]:
         card = page.locator(f'.card[data-indicator="{indicator["id"]}"] .total')
-        assert await card.inner_text() == _shown(indicator["total"]), indicator["id"]
+        assert await card.inner_text() == _shown(indicator["total"], lang), indicator["id"]
     completions = next(i for i in found["indicators"] if i["id"] == "completions")
     for cell in completions["breakdowns"]["commune"]:
         shown = page.locator(
             f'table[data-indicator="completions"] tr[data-dimension="commune"]'
             f'[data-key="{cell["key"]}"] td.num'
         )
-        assert (await shown.text_content() or "").strip() == _shown(cell["value"])
+        assert (await shown.text_content() or "").strip() == _shown(cell["value"], lang)
 
 
 async def test_an_officer_signs_in_from_a_link_sees_their_commune_and_signs_out(

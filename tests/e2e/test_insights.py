@@ -48,10 +48,22 @@ async def _figures(
     return await http.get(f"{stack.endpoints.insights}/v1/figures", params=params, headers=headers)
 
 
+async def _quiet_place(http: httpx.AsyncClient, stack: Stack) -> tuple[str, str, str]:
+    """:func:`_place`, in a month the province has no learning in yet: the stack may hold
+    other runs' records (the benchmark's are spread over the same years), and this test
+    counts the province's month exactly."""
+    for _ in range(30):
+        old, commune, month = _place()
+        found = (await _figures(http, stack, month, "56", stack.admin)).json()
+        if _total(found, "learners_with_learning") == 0:
+            return old, commune, month
+    raise AssertionError("no month of 1995-2019 without learning in the province")
+
+
 async def test_figures_follow_the_log_by_unit_with_officers_scoped(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
-    old, commune, month = _place()
+    old, commune, month = await _quiet_place(http, stack)
     day = f"{month}-15"
     centre = await new_provider(http, stack)
     learners = []
