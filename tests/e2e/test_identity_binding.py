@@ -167,8 +167,11 @@ async def test_the_pre_claim_attack_fails_whatever_the_order(
     assert claimed.status_code == 201, claimed.text
     assert claimed.json()["learner_id"] == owner_id
     mine = bearer(claimed.json()["access_token"])
-    trail = await http.get(url(stack, "credential", f"/v1/learners/{owner_id}/trail"), headers=mine)
-    assert trail.status_code == 200 and trail.json()["entry_count"] == 1
+    # the trail is the credential service's projection: the record shows a moment after it
+    await eventually(
+        lambda: http.get(url(stack, "credential", f"/v1/learners/{owner_id}/trail"), headers=mine),
+        lambda r: r.status_code == 200 and r.json()["entry_count"] == 1,
+    )
     assert (await http.get(url(stack, "learner", "/v1/account"), headers=mine)).json()["bound"]
     # and the stranger still reads nothing of it
     again = await http.get(

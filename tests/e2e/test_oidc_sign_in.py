@@ -18,7 +18,7 @@ from joserfc.jwk import RSAKey
 
 from cli import localstack
 from services.learner.oidc import OidcProvider, OidcRefused, new_flow, verify_id_token
-from tests.conftest import Stack, national_id, new_provider, submission
+from tests.conftest import Stack, eventually, national_id, new_provider, submission
 from tests.e2e.test_record_path import submit
 
 
@@ -90,10 +90,13 @@ async def test_signing_in_binds_the_national_id_the_provider_asserts(
         signed_in["binding"]["method"] == "oidc" and signed_in["binding"]["learner_id"] == owner_id
     )
     mine = {"Authorization": f"Bearer {signed_in['session']['access_token']}"}
-    trail = await http.get(
-        f"{stack.endpoints.credential}/v1/learners/{owner_id}/trail", headers=mine
+    # the trail is the credential service's projection: it shows the record a moment later
+    await eventually(
+        lambda: http.get(
+            f"{stack.endpoints.credential}/v1/learners/{owner_id}/trail", headers=mine
+        ),
+        lambda r: r.status_code == 200 and r.json()["entry_count"] == 1,
     )
-    assert trail.status_code == 200 and trail.json()["entry_count"] == 1
     # signing in again (another day, another browser) comes back to the same account
     async with browser() as b:
         again = await b.get(await sign_in(stack, b, nid))
