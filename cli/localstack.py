@@ -198,20 +198,27 @@ def install_axe() -> Path:
     """axe-core (Deque's accessibility engine) from the npm registry, at the version the
     committed lock file pins, into .cache/axe (again only when the lock file changed); the
     script the browser tests inject into pages."""
-    AXE_HOME.mkdir(parents=True, exist_ok=True)
     script = AXE_HOME / "node_modules" / "axe-core" / "axe.min.js"
-    lock = (AXE_SOURCE / "package-lock.json").read_text()
-    installed = AXE_HOME / "package-lock.json"
-    if not script.exists() or not installed.exists() or installed.read_text() != lock:
-        _require("npm", "to install axe-core for the browser tests", "apt-get install -y npm")
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(AXE_SOURCE / name, AXE_HOME / name)
-        _run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            "Installing axe-core (npm ci)",
-            cwd=AXE_HOME,
-        )
+    _npm_ci(AXE_SOURCE, AXE_HOME, script, "axe-core", "for the browser tests")
     return script
+
+
+def _npm_ci(source: Path, home: Path, installed_file: Path, label: str, why: str) -> None:
+    """``npm ci`` of the package.json and lock file in ``source`` into ``home``, only when
+    ``installed_file`` is missing or the committed lock file changed since the last install."""
+    home.mkdir(parents=True, exist_ok=True)
+    lock = (source / "package-lock.json").read_text()
+    installed = home / "package-lock.json"
+    if installed_file.exists() and installed.exists() and installed.read_text() == lock:
+        return
+    _require("npm", f"to install {label} {why}", "apt-get install -y npm")
+    for name in ("package.json", "package-lock.json"):
+        shutil.copy(source / name, home / name)
+    _run(
+        ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
+        f"Installing {label} (npm ci)",
+        cwd=home,
+    )
 
 
 def install_xapi_validation() -> Path:
@@ -219,19 +226,8 @@ def install_xapi_validation() -> Path:
     version the committed lock file pins, into .cache/xapi-validation (again only when the
     lock file changed); the Node script that runs it on statements (JSON on standard input)."""
     home, source = XAPI_VALIDATION_HOME, XAPI_VALIDATION_SOURCE
-    home.mkdir(parents=True, exist_ok=True)
-    lock = (source / "package-lock.json").read_text()
-    installed = home / "package-lock.json"
     package = home / "node_modules" / "@learninglocker" / "xapi-validation"
-    if not package.exists() or not installed.exists() or installed.read_text() != lock:
-        _require("npm", "to install the xAPI validation check", "apt-get install -y npm")
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(source / name, home / name)
-        _run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            "Installing Learning Locker's xAPI validation (npm ci)",
-            cwd=home,
-        )
+    _npm_ci(source, home, package, "Learning Locker's xAPI validation", "for its check")
     shutil.copy(source / "check.cjs", home / "check.cjs")
     return home / "check.cjs"
 

@@ -4,35 +4,18 @@ are in the next request's figures; only the new packs are read again (by ``_id``
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.envelope import new_event_id
 from services.common.mongo import Document
 from services.insights.facts import grouped
 from services.insights.figures import Period, Scope, figures, resolve
 from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
 from services.insights.units import catalogue
-from tests.conftest import Stack
 from tests.integration.test_stores import Commands
 from tests.unit.test_insights_figures import learner, recorded
-
-
-@pytest.fixture
-async def watched(stack: Stack) -> AsyncIterator[tuple[AsyncDatabase[Document], Commands]]:
-    commands = Commands()
-    client: AsyncMongoClient[Document] = AsyncMongoClient(
-        stack.mongodb_uri, tz_aware=True, event_listeners=[commands]
-    )
-    name = f"lt_test_{new_event_id()[-12:]}"
-    yield client[name], commands
-    await client.drop_database(name)
-    await client.close()
 
 
 def _total(found: dict[str, Any], indicator: str) -> Any:

@@ -4,13 +4,9 @@ unchanged ones are not written at all, and only real changes become updates."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from contracts.envelope import new_event_id
 from services.common.keyed import (
     LINKS_READ,
     add_to_sets,
@@ -21,20 +17,7 @@ from services.common.keyed import (
     set_fields,
 )
 from services.common.mongo import Document
-from tests.conftest import Stack
 from tests.integration.test_stores import Commands
-
-
-@pytest.fixture
-async def watched(stack: Stack) -> AsyncIterator[tuple[AsyncDatabase[Document], Commands]]:
-    commands = Commands()
-    client: AsyncMongoClient[Document] = AsyncMongoClient(
-        stack.mongodb_uri, tz_aware=True, event_listeners=[commands]
-    )
-    name = f"lt_test_{new_event_id()[-12:]}"
-    yield client[name], commands
-    await client.drop_database(name)
-    await client.close()
 
 
 def writes(commands: Commands) -> list[tuple[str, int]]:
