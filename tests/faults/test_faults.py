@@ -29,6 +29,7 @@ class Load:
         self.nids = [national_id() for _ in range(LEARNERS)]
         self.accepted: dict[str, str] = {}  # provider_record_ref -> learner_id
         self.refused: list[httpx.Response] = []
+        self.throttled = 0  # 429s: the centre's rate limit, honoured as a real client would
         self.other: list[str] = []
         self.sent = 0
 
@@ -53,6 +54,9 @@ class Load:
             elif answer.status_code == 503:
                 self.refused.append(answer)
                 await asyncio.sleep(0.2)
+            elif answer.status_code == 429:
+                self.throttled += 1
+                await asyncio.sleep(float(answer.headers["Retry-After"]))
             else:
                 self.other.append(f"{ref}: {answer.status_code} {answer.text[:200]}")
 
@@ -85,6 +89,7 @@ class Load:
             "sent": self.sent,
             "accepted_202": len(self.accepted),
             "refused_503": len(self.refused),
+            "throttled_429": self.throttled,
             "other_answers": len(self.other),
             "lost": len(titles() - set(found)),
             "duplicated": sum(n - 1 for n in found.values() if n > 1),
