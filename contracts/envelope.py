@@ -49,6 +49,13 @@ def derived_event_id(name: str, at: datetime) -> str:
     return str(uuid.UUID(int=value))
 
 
+def event_ids_before(at: datetime) -> str:
+    """The text that every event id made before ``at`` (to the millisecond) sorts below and
+    every later one sorts above: a UUIDv7's text begins with its time in hexadecimal."""
+    hex_millis = f"{int(at.timestamp() * 1000) & ((1 << 48) - 1):012x}"
+    return f"{hex_millis[:8]}-{hex_millis[8:]}"
+
+
 def utc_now() -> datetime:
     """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)

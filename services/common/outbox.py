@@ -8,8 +8,8 @@ the service's ``outbox`` collection: one small document per event not yet append
 (``{_id: event_id, kind, doc_id, at}``), inserted *before* the change is written and deleted
 once Kafka has the event. Appending a batch costs one bulk insert and one bulk delete instead of
 an update of every document (updates are FerretDB's most expensive operation), and the outbox
-holds only what waits, so reading it whole stays cheap. An event is appended only while its
-entry exists: a document's event alone says nothing.
+holds only what waits, read by the relay a page at a time in the order of its ids (UUIDv7).
+An event is appended only while its entry exists: a document's event alone says nothing.
 
 A request appends its own events at once (so that ``202`` means the log has them), but
 correctness never depends on it: :class:`OutboxRelay`, one task in every instance, appends what
@@ -35,7 +35,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from contracts.catalogue import EVENT_TYPES
-from contracts.envelope import new_event_id
+from contracts.envelope import event_ids_before, new_event_id
 from services.common.broker import EventLog, publish_pending_many
 from services.common.keyed import by_ids, chunks, insert_new
 from services.common.mongo import Document
@@ -43,6 +43,8 @@ from services.common.telemetry import current_traceparent
 
 _log = logging.getLogger("learningtrail.outbox")
 _TOPICS = {e.name: e.topic for e in EVENT_TYPES}
+BACKLOG_COUNTED = 10_000
+"""How many waiting events the backlog gauge counts at most (a read of ids, each scrape)."""
 
 EventOf = Callable[[Document], Document | None]
 """The event a stored document carries (``event_id``, ``type``, ``subject``, ``data``), or None."""
@@ -159,13 +161,18 @@ class Outbox:
         await asyncio.gather(*self._clearing, return_exceptions=True)
 
     async def due(self, before: datetime, limit: int) -> list[Document]:
-        """The oldest entries noted before ``before`` (the relay's work), oldest first."""
-        cursor = self.entries.find({"at": {"$lt": before}}).sort([("at", 1), ("_id", 1)])
-        return [e async for e in cursor.limit(limit)]
+        """Up to ``limit`` of the oldest entries noted before ``before`` (the relay's work),
+        oldest first. Read as a range of ids, which are UUIDv7 made no later than their entry
+        was noted, so a pass costs its page however much waits (after an outage, a lot): an
+        index search on every server, FerretDB included (our range patch)."""
+        cursor = self.entries.find({"_id": {"$lt": event_ids_before(before)}}).sort("_id", 1)
+        return [e async for e in cursor.limit(limit) if e["at"] < before]
 
     async def backlog(self) -> tuple[int, datetime | None]:
-        """How many events wait, and since when the oldest waits."""
-        times = [e["at"] async for e in self.entries.find({}, {"at": 1})]
+        """How many events wait (counted up to ``BACKLOG_COUNTED``, past which it says that
+        many), and since when the oldest waits: one read of at most that many ids."""
+        cursor = self.entries.find({"_id": {"$gte": ""}}, {"at": 1}).sort("_id", 1)
+        times = [e["at"] async for e in cursor.limit(BACKLOG_COUNTED)]
         return len(times), min(times, default=None)
 
     async def documents(self, kind: str, ids: Iterable[str]) -> dict[str, Document]:

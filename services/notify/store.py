@@ -474,12 +474,16 @@ class NotifyStore:
         )
         return [d async for d in cursor]
 
+    async def _listed(self, learner_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each learner's notification ids that are or may again be pending (their index)."""
+        return {
+            d["_id"]: d.get("ids") or [] for d in await _found(self.notification_index, learner_ids)
+        }
+
     async def pending_of(self, learner_ids: Iterable[str]) -> list[Document]:
         """The pending notifications of these learners, found through their index (two reads by
         ``_id``). Those that can never be pending again leave the index as they are seen."""
-        listed = {
-            d["_id"]: d.get("ids") or [] for d in await _found(self.notification_index, learner_ids)
-        }
+        listed = await self._listed(learner_ids)
         names = [nid for ids in listed.values() for nid in ids]
         if not names:
             return []
@@ -586,16 +590,20 @@ class NotifyStore:
             "lease_until": now + timedelta(seconds=lease_seconds),
         }
         async with self._writes:
-            waiting = sorted(
-                [d async for d in self.queue.find(due)], key=lambda d: (d["due_at"], d["_id"])
-            )
-            first = waiting[:limit]
+            # the first ``limit`` due entries in the order they were queued: the read stops
+            # there, so a claim costs its page, not the whole queue (a programme announced to
+            # a province queues 100,000 emails, claimed 20 at a time)
+            first = [d async for d in self.queue.find(due).limit(limit)]
+            chosen = [d["_id"] for d in first]
             digests = {d["learner_id"] for d in first if d.get("digest")}
-            chosen = [d["_id"] for d in first] + [
-                d["_id"]
-                for d in waiting[limit:]
-                if d["learner_id"] in digests and d.get("digest") and d["state"] == PENDING
-            ]
+            if digests:  # their other due digest notifications, found through their index
+                taken = set(chosen)
+                listed = [nid for ids in (await self._listed(digests)).values() for nid in ids]
+                chosen += [
+                    d["_id"]
+                    for d in await _found(self.queue, listed, {"_id": 1, "digest": 1})
+                    if d["_id"] not in taken and d.get("digest")
+                ]
             if not chosen:
                 return lease_id, []
             await self.queue.update_many({**due, "_id": {"$in": chosen}}, {"$set": lease})

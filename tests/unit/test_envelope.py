@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from contracts.catalogue import EVENT_TYPES, TOPICS, data_types_on
-from contracts.envelope import ContractError, Envelope, derived_event_id, from_kafka, to_kafka
+from contracts.envelope import (
+    ContractError,
+    Envelope,
+    derived_event_id,
+    event_ids_before,
+    from_kafka,
+    new_event_id,
+    to_kafka,
+)
 from contracts.learners import LEARNER_REGISTERED, LearnerRegistered
 from contracts.records import TOPIC as RECORDS
 
@@ -111,3 +119,14 @@ def test_a_derived_event_id_is_the_same_for_the_same_fact_and_a_valid_uuid7() ->
     parsed = uuid.UUID(first)
     assert parsed.version == 7 and parsed.variant == uuid.RFC_4122
     assert parsed.int >> 80 == int(at.timestamp() * 1000)  # ordered by time like new ids
+
+
+def test_event_ids_made_before_a_time_sort_below_its_bound_and_later_ones_above() -> None:
+    now = datetime.now(UTC)
+    bound = event_ids_before(now)
+    made_now = new_event_id()
+    earlier = [derived_event_id(f"n-{i}:sent", now - timedelta(milliseconds=i)) for i in (1, 900)]
+    later = [derived_event_id("n-1:sent", now + timedelta(milliseconds=1)), made_now]
+    assert all(e < bound for e in earlier)
+    assert all(e > bound for e in later)
+    assert derived_event_id("n-3:sent", now) > bound  # the same millisecond is not before it
