@@ -626,6 +626,7 @@ def notify_env(ports: Ports, token_secret: str) -> dict[str, str]:
         "LT_NOTIFY_WEBHOOK_ALLOW": f"127.0.0.1:{webhook_receiver_port(ports)}",
         "LT_NOTIFY_RETRY_BASE_SECONDS": "1",
         "LT_NOTIFY_POLL_SECONDS": "0.5",
+        "LT_NOTIFY_IDLE_POLL_MAX_SECONDS": "4",
     }
 
 

@@ -93,3 +93,9 @@ def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> float:
         raise ValueError("attempts counts from 1")
     ceiling: float = min(cap, base * 2.0 ** min(attempts - 1, 60))
     return ceiling * (0.5 + 0.5 * min(max(jitter, 0.0), 1.0))
+
+
+def idle_pause(pause: float, woken: bool, poll: float, longest: float) -> float:
+    """How long an idle delivery worker waits before it looks again: ``poll`` seconds after
+    new work woke it, else twice its last pause, up to ``longest`` (never under ``poll``)."""
+    return poll if woken else min(pause * 2, max(poll, longest))

@@ -57,6 +57,12 @@ class DeliverySettings(BaseSettings):
         default=120.0, gt=0, description="How long a claimed notification stays claimed."
     )
     poll_seconds: float = Field(default=2.0, gt=0, description="Idle workers look this often.")
+    idle_poll_max_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="A worker that keeps finding nothing due looks twice as seldom each time, "
+        "up to this; new work planned in the same instance wakes it at once.",
+    )
     claim_batch: int = Field(default=20, ge=1, description="Notifications claimed at a time.")
     inbox_per_second: float = Field(default=1000.0, gt=0)
     email_per_second: float = Field(default=10.0, gt=0)

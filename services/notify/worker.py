@@ -40,7 +40,7 @@ from services.notify.outbox import (
     after_failure,
 )
 from services.notify.preferences import CHANNELS, Subscriber, subscriber
-from services.notify.scheduling import retry_delay
+from services.notify.scheduling import idle_pause, retry_delay
 from services.notify.settings import DeliverySettings
 from services.notify.store import ACTIVE, NotifyStore
 
@@ -125,24 +125,35 @@ class DeliveryWorkers:
                 _log.exception("delivery worker failed; restarting", extra={"channel": channel})
                 await asyncio.sleep(self.settings.poll_seconds)
 
-    async def _idle(self, channel: Channel) -> None:
+    async def _idle(self, channel: Channel, seconds: float) -> bool:
+        """Wait ``seconds``, or until new work is planned here; whether it was."""
         event = self._wake[channel]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=self.settings.poll_seconds)
+            await asyncio.wait_for(event.wait(), timeout=seconds)
+        woken = event.is_set()
         event.clear()
+        return woken
 
     async def _drain(self, channel: Channel) -> None:
         rate = self.settings.rate(channel)
         bucket = TokenBucket(max(1.0, rate), rate, time.monotonic())
         batch = 500 if channel == "inbox" else self.settings.claim_batch
+        # an idle worker looks again after poll_seconds, then twice as long each time it found
+        # nothing, up to idle_poll_max_seconds: a claim that finds nothing due has read the
+        # whole queue on FerretDB, so idle channels must not read it several times a second
+        pause = self.settings.poll_seconds
         while True:
             self._wake[channel].clear()
             lease_id, claimed = await self.store.claim(
                 channel, self.owner, utc_now(), self.settings.lease_seconds, batch
             )
             if not claimed:
-                await self._idle(channel)
+                woken = await self._idle(channel, pause)
+                pause = idle_pause(
+                    pause, woken, self.settings.poll_seconds, self.settings.idle_poll_max_seconds
+                )
                 continue
+            pause = self.settings.poll_seconds
             learners, unreadable = self._subscribers(
                 await self.store.subscriptions_of(n["learner_id"] for n in claimed)
             )

@@ -13,6 +13,7 @@ from services.notify.scheduling import (
     Schedule,
     after_quiet_hours,
     due_at,
+    idle_pause,
     next_digest,
     retry_delay,
 )
@@ -86,3 +87,12 @@ def test_a_token_bucket_lets_a_burst_through_then_paces() -> None:
     assert bucket.reserve(10.0) == 0.0  # refilled (to the burst, not beyond)
     assert bucket.reserve(10.0) == 0.0
     assert bucket.reserve(10.0) == 0.5
+
+
+def test_an_idle_worker_looks_half_as_often_each_time_until_work_wakes_it() -> None:
+    pauses = [0.5]
+    for _ in range(6):
+        pauses.append(idle_pause(pauses[-1], False, 0.5, 4.0))
+    assert pauses == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
+    assert idle_pause(4.0, True, 0.5, 4.0) == 0.5  # new work planned here: look at once
+    assert idle_pause(0.5, False, 0.5, 0.1) == 0.5  # a ceiling under the poll is the poll
