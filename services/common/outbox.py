@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,8 +44,21 @@ from services.common.telemetry import current_traceparent
 
 _log = logging.getLogger("learningtrail.outbox")
 _TOPICS = {e.name: e.topic for e in EVENT_TYPES}
+_UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+AHEAD_ALLOWED = timedelta(minutes=1)
 BACKLOG_COUNTED = 10_000
 """How many waiting events the backlog gauge counts at most (a read of ids, each scrape)."""
+
+
+def relayable(event_id: str, noted_at: datetime) -> bool:
+    """Whether the relay will find an entry with this id noted at ``noted_at``: the text of a
+    UUIDv7 (lower case) whose time is not after ``noted_at`` by more than ``AHEAD_ALLOWED``
+    (the relay reads ids below a time's bound, so an id ahead is found that much later; a
+    generator may run a few milliseconds ahead when it makes many ids in one)."""
+    return _UUID7.fullmatch(event_id) is not None and event_id < event_ids_before(
+        noted_at + AHEAD_ALLOWED
+    )
+
 
 EventOf = Callable[[Document], Document | None]
 """The event a stored document carries (``event_id``, ``type``, ``subject``, ``data``), or None."""
@@ -124,6 +138,11 @@ class Outbox:
         for doc in docs:
             event = self.event_of(kind, doc)
             if event:
+                if not relayable(event["event_id"], now):
+                    raise ValueError(
+                        f"event id {event['event_id']!r} is not a UUIDv7 made by now: the "
+                        "relay, which reads entries by id, would never find it"
+                    )
                 entries.append(
                     {"_id": event["event_id"], "kind": kind, "doc_id": doc["_id"], "at": now}
                 )
