@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
 from pymongo import AsyncMongoClient
 
+from cli import localstack
 from contracts.envelope import new_event_id
 from services.common.mongo import Document
 from services.notify.store import NotifyStore
@@ -87,10 +87,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--waiting", type=int, nargs="+", default=[1_000, 20_000, 100_000])
     parser.add_argument("--claims", type=int, default=20)
-    port = os.environ.get("LT_DEV_MONGODB_PORT", "27017")
-    parser.add_argument(
-        "--uri", default=os.environ.get("MONGODB_URI") or f"mongodb://127.0.0.1:{port}/"
-    )
+    parser.add_argument("--uri", default=localstack.mongodb_uri(localstack.Ports.from_env()))
     args = parser.parse_args()
     client: AsyncMongoClient[Document] = AsyncMongoClient(args.uri, tz_aware=True)
     try:

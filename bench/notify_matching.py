@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import time
 from datetime import UTC, date, datetime
 
 from pymongo import AsyncMongoClient
 
+from cli import localstack
 from contracts.envelope import new_event_id
 from contracts.programmes import ProgrammeAnnounced
 from services.common.mongo import Document
@@ -58,10 +58,7 @@ def profile(n: int, rng: random.Random) -> Document:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--learners", type=int, default=100_000)
-    port = os.environ.get("LT_DEV_MONGODB_PORT", "27017")
-    parser.add_argument(
-        "--uri", default=os.environ.get("MONGODB_URI") or f"mongodb://127.0.0.1:{port}/"
-    )
+    parser.add_argument("--uri", default=localstack.mongodb_uri(localstack.Ports.from_env()))
     args = parser.parse_args()
     client: AsyncMongoClient[Document] = AsyncMongoClient(args.uri, tz_aware=True)
     name = f"lt_bench_{new_event_id()[-12:]}"
