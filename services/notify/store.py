@@ -590,9 +590,10 @@ class NotifyStore:
             "lease_until": now + timedelta(seconds=lease_seconds),
         }
         async with self._writes:
-            # the first ``limit`` due entries in the order they were queued: the read stops
-            # there, so a claim costs its page, not the whole queue (a programme announced to
-            # a province queues 100,000 emails, claimed 20 at a time)
+            # the first ``limit`` due entries the server finds (on FerretDB in the order they
+            # were queued; on MongoDB by the channel and due-time index): the read stops there,
+            # so a claim costs its page, not the whole queue (a programme announced to a
+            # province queues 100,000 emails, claimed 20 at a time)
             first = [d async for d in self.queue.find(due).limit(limit)]
             chosen = [d["_id"] for d in first]
             digests = {d["learner_id"] for d in first if d.get("digest")}
