@@ -75,7 +75,13 @@ class TrailProjection:
         )
 
         def survivor(learner_id: str) -> str:
-            return survivors.get(learner_id, learner_id)
+            """The end of the learner's chain of merges as this batch has seen them so far (a
+            merge into a learner merged later in the batch is followed on)."""
+            seen = set()
+            while learner_id in survivors and learner_id not in seen:
+                seen.add(learner_id)
+                learner_id = survivors[learner_id]
+            return learner_id
 
         for event in events:
             data = event.data

@@ -142,6 +142,24 @@ async def test_replaying_a_batch_in_any_order_gives_the_same_trail(
     assert (await store.learner(new))["full_name"] == "Nguyễn Thị Hương"  # type: ignore[index]
 
 
+async def test_a_chain_of_merges_in_one_batch_ends_under_the_last_survivor(
+    db: AsyncDatabase[Document], broker: EventLog
+) -> None:
+    """A record of A, then A merged into B, then B into C: in one batch (a replay) as in three
+    (the live consumer), the record ends under C. Found by the event fuzzing: a replay left it
+    under B, one hop short, and the rebuilt trail differed from the live one."""
+    a, b, c = (f"L-{n}-{new_event_id()}" for n in "abc")
+    stream = [recorded("r1", a, hours=10), merged(a, b), merged(b, c)]
+    for batches in ([stream], [[event] for event in stream]):
+        store = CredentialStore(db.client[f"{db.name}_{len(batches)}"])
+        await store.ensure_indexes()
+        projection = TrailProjection(store, broker, load_rules())
+        for batch in batches:
+            await projection.handle(batch)
+        assert await trail_state(store, a, b, c) == {a: [], b: [], c: [("r1", 10)]}
+        await db.client.drop_database(f"{db.name}_{len(batches)}")
+
+
 async def test_a_provider_reference_names_one_record(db: AsyncDatabase[Document]) -> None:
     store = LearnerStore(db)
     await store.ensure_indexes()
