@@ -50,14 +50,18 @@ BACKLOG_COUNTED = 10_000
 """How many waiting events the backlog gauge counts at most (a read of ids, each scrape)."""
 
 
-def relayable(event_id: str, noted_at: datetime) -> bool:
-    """Whether the relay will find an entry with this id noted at ``noted_at``: the text of a
-    UUIDv7 (lower case) whose time is not after ``noted_at`` by more than ``AHEAD_ALLOWED``
-    (the relay reads ids below a time's bound, so an id ahead is found that much later; a
-    generator may run a few milliseconds ahead when it makes many ids in one)."""
-    return _UUID7.fullmatch(event_id) is not None and event_id < event_ids_before(
-        noted_at + AHEAD_ALLOWED
-    )
+def relay_bound(noted_at: datetime) -> str:
+    """The id every entry noted at ``noted_at`` must sort below for the relay to find it: it
+    reads ids below a time's bound, so an id made ``AHEAD_ALLOWED`` after its noting is found
+    that much later (a generator may run a few milliseconds ahead when it makes many ids in
+    one), and one made later still would wait too long."""
+    return event_ids_before(noted_at + AHEAD_ALLOWED)
+
+
+def relayable(event_id: str, bound: str) -> bool:
+    """Whether the relay will find an entry with this id: the text of a UUIDv7 (lower case)
+    below ``bound`` (:func:`relay_bound` of when it is noted)."""
+    return _UUID7.fullmatch(event_id) is not None and event_id < bound
 
 
 EventOf = Callable[[Document], Document | None]
@@ -134,11 +138,12 @@ class Outbox:
     async def expect(self, kind: str, docs: Iterable[Document]) -> None:
         """Note the events these writes will carry as waiting, before the writes are made."""
         now = datetime.now(UTC)
+        bound = relay_bound(now)
         entries = []
         for doc in docs:
             event = self.event_of(kind, doc)
             if event:
-                if not relayable(event["event_id"], now):
+                if not relayable(event["event_id"], bound):
                     raise ValueError(
                         f"event id {event['event_id']!r} is not a UUIDv7 made by now: the "
                         "relay, which reads entries by id, would never find it"

@@ -15,6 +15,16 @@ from tests.integration.test_stores import Commands
 
 
 @pytest.fixture
+async def db(stack: Stack) -> AsyncIterator[AsyncDatabase[Document]]:
+    """A throwaway database on the stack's server."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    name = f"lt_test_{new_event_id()[-12:]}"
+    yield client[name]
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture
 async def watched(stack: Stack) -> AsyncIterator[tuple[AsyncDatabase[Document], Commands]]:
     """A throwaway database on the stack's server, with every command it is sent noted."""
     commands = Commands()

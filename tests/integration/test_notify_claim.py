@@ -9,7 +9,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.common.mongo import Document
 from services.notify.store import NotifyStore
-from tests.integration.test_stores import Commands
 
 
 def planned(nid: str, learner_id: str, channel: str, due_at: datetime, digest: bool) -> Document:
@@ -29,9 +28,8 @@ def planned(nid: str, learner_id: str, channel: str, due_at: datetime, digest: b
 
 
 async def test_a_claim_takes_a_page_in_queue_order_and_a_learners_due_digests_with_it(
-    watched: tuple[AsyncDatabase[Document], Commands],
+    db: AsyncDatabase[Document],
 ) -> None:
-    db, _ = watched
     store = NotifyStore(db)
     await store.ensure_indexes()
     now = datetime.now(UTC)

@@ -34,15 +34,6 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def db(stack: Stack) -> AsyncIterator[AsyncDatabase[Document]]:
-    client: AsyncMongoClient[Document] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
-    name = f"lt_test_{new_event_id()[-12:]}"
-    yield client[name]
-    await client.drop_database(name)
-    await client.close()
-
-
-@pytest.fixture
 async def broker(stack: Stack) -> AsyncIterator[EventLog]:
     log = EventLog(stack.kafka, "test-stores")
     await log.start()
