@@ -88,6 +88,16 @@ def _vietnamese_letter(letter: str) -> bool:
     )
 
 
+# Every character a name may hold on its own (in NFC): the precomposed letters the check
+# below accepts, and the punctuation. A name made only of these passes the letter-by-letter
+# check, so that check runs only for the rest (a letter with marks kept apart, anything else).
+_NAME_CHARACTERS = NAME_PUNCTUATION | frozenset(
+    char
+    for code in (*range(0x41, 0x250), *range(0x1E00, 0x1F00))
+    if unicodedata.category(char := chr(code)).startswith("L") and _vietnamese_letter(char)
+)
+
+
 def _letter_problem(label: str, letter: str) -> str:
     base = unicodedata.normalize("NFD", letter)[0]
     script = unicodedata.name(base, "OTHER").split()[0].capitalize()
@@ -116,6 +126,13 @@ def name_problem(name: str) -> str | None:
     point so it can be found and retyped. The check reads the NFC form; it changes nothing.
     """
     text = unicodedata.normalize("NFC", name)
+    if text.strip() and _NAME_CHARACTERS.issuperset(text):
+        return None if text.lstrip()[0] not in NAME_PUNCTUATION else "a name starts with a letter"
+    return name_problem_by_letter(text)
+
+
+def name_problem_by_letter(text: str) -> str | None:
+    """:func:`name_problem` of an NFC ``text``, one letter at a time."""
     if problem := hidden_character_problem(text):
         return problem
     if not text.strip():

@@ -6,13 +6,17 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from contracts.text import first_hidden_character
 from services.learner.identity import (
     checked_name,
     folded_name,
     hidden_character_problem,
     name_problem,
+    name_problem_by_letter,
 )
 from services.learner.intake import LearnerIdentity, RecordContentInput
 from services.learner.profiles import ProfileChange, SelfRegistration
@@ -170,3 +174,26 @@ def test_every_model_that_takes_a_name_or_title_checks_it() -> None:
         {"title": "Trồng nho", **programme, "description": "Dòng một\nDòng hai"}
     )
     assert ok.description == "Dòng một\nDòng hai"
+
+
+# The quick answers (one C call for most text, a set of allowed characters for most names)
+# must be the answers of the character-by-character checks, whatever the text.
+_TRICKY = st.sampled_from(
+    [
+        *"aăâeêioôơuưyđĐAĂÂ ỄễếẾợỢ-'.09\t\n\r",
+        *("\u0301", "\u0323", "\u0302", "\u031b", "\u0308", "\u0336"),  # marks apart
+        *("\u200b", "\u200d", "\u202e", "\u2066", "\ufeff", "\u00ad"),  # Cf
+        *("\u2028", "\u2029", "\u0085", "\u0007", "\u00a0", "\u3000"),  # Zl Zp Cc Zs
+        *("\ue000", "\U000e0001", "\u0378", "\u115f", "\u3164", "\u2800", "\u034f"),
+        *("е", "ο", "Ｎ", "ß", "ø", "ł", "Ǎ", "ǹ", "ḿ", "ʼ", "`"),
+    ]
+)
+
+
+@given(st.text(_TRICKY, max_size=12) | st.text(max_size=12))
+def test_quick_checks_answer_as_the_letter_by_letter_ones(text: str) -> None:
+    for line_breaks in (False, True):
+        assert hidden_character_problem(text, line_breaks) == first_hidden_character(
+            text, line_breaks
+        )
+    assert name_problem(text) == name_problem_by_letter(unicodedata.normalize("NFC", text))
