@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -31,6 +32,25 @@ from services.common.telemetry import configure_tracing
 
 def _age(since: datetime | None) -> float:
     return 0.0 if since is None else max(0.0, (datetime.now(UTC) - since).total_seconds())
+
+
+T = TypeVar("T")
+
+
+class SharedRead(Generic[T]):
+    """One read answering every caller within ``fresh_for`` seconds of its start, whether it
+    is still running or done (for gauges refreshed together, which would each read alike)."""
+
+    def __init__(self, read: Callable[[], Awaitable[T]], fresh_for: float) -> None:
+        self.read = read
+        self.fresh_for = fresh_for
+        self._last: tuple[float, asyncio.Task[T]] | None = None
+
+    async def __call__(self) -> T:
+        now = time.monotonic()
+        if self._last is None or now - self._last[0] >= self.fresh_for:
+            self._last = (now, asyncio.ensure_future(self.read()))
+        return await asyncio.shield(self._last[1])
 
 
 class Runtime:
@@ -75,14 +95,16 @@ class Runtime:
     def watch_outbox(self, backlog: Callable[[], Awaitable[tuple[int, datetime | None]]]) -> None:
         """Expose the service's outbox (how many events wait, and the oldest one's age) on
         /metrics, and report on /readyz when its relay is behind."""
-        self.outbox_backlog = backlog
+        # the two gauges are refreshed together at each scrape: one read of the outbox serves both
+        shared = SharedRead(backlog, fresh_for=1.0)
+        self.outbox_backlog = shared
 
         async def waiting() -> dict[tuple[()], float]:
-            count, _ = await backlog()
+            count, _ = await shared()
             return {(): float(count)}
 
         async def oldest() -> dict[tuple[()], float]:
-            _, since = await backlog()
+            _, since = await shared()
             return {(): _age(since)}
 
         self.metrics.gauge_from(

@@ -145,7 +145,9 @@ class NotifyProjection:
             return survivors.get(learner_id, learner_id)
 
         moving = {old: final(old) for old in merges if final(old) != old}
-        stored = await self.store.learning_of({*moving, *moving.values(), *map(final, owners)})
+        stored, documents = await self.store.stored_learning(
+            {*moving, *moving.values(), *map(final, owners)}
+        )
         changed: dict[str, dict[str, Document]] = {}  # learner -> record id -> whole record
         cleared = []
         for old, into in moving.items():
@@ -161,7 +163,7 @@ class NotifyProjection:
             stored[owner][rid] = whole
             changed.setdefault(owner, {})[rid] = whole
         trails = {lid: trail_summary(stored[lid].values()) for lid in changed}
-        await self.store.write_learning(changed, trails, cleared)
+        await self.store.write_learning(changed, trails, cleared, documents)
         return trails
 
     async def _programme(self, data: BaseModel, version_at: datetime, now: datetime) -> None:

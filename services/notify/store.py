@@ -32,7 +32,7 @@ share the outbox: a claim only takes documents still ``pending`` (or whose lease
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
@@ -341,27 +341,43 @@ class NotifyStore:
 
     async def learning_of(self, learner_ids: Iterable[str]) -> dict[str, dict[str, Document]]:
         """Each learner's records by record id (empty for a learner with none)."""
+        return (await self.stored_learning(learner_ids))[0]
+
+    async def stored_learning(
+        self, learner_ids: Iterable[str]
+    ) -> tuple[dict[str, dict[str, Document]], set[str]]:
+        """:meth:`learning_of`, and which of these learners have a learning document (for
+        :meth:`write_learning`, which then need not read them again)."""
         ids = list(dict.fromkeys(learner_ids))
         found: dict[str, dict[str, Document]] = {lid: {} for lid in ids}
+        stored = set()
         for doc in await _found(self.learning, ids):
             records = doc.get("records") or {}
             found[doc["_id"]] = {record_id_of(f): r for f, r in records.items()}
-        return found
+            stored.add(doc["_id"])
+        return found, stored
 
     async def write_learning(
         self,
         records: Mapping[str, Mapping[str, Document]],
         trails: Mapping[str, Document],
         cleared: Iterable[str] = (),
+        stored: Collection[str] | None = None,
     ) -> None:
         """Store these records whole (learner id -> record id -> record) with each learner's
         new trail summary, and drop every record of the ``cleared`` learners (merged away:
         their learning went to the survivor). A learner's first records are inserted as a new
-        document; later ones update it — one write per learner, summary included."""
+        document; later ones update it — one write per learner, summary included. ``stored``:
+        the learners that have a document, when the caller has just read them (a document
+        made since is found by the insert, which then updates it)."""
         gone = list(dict.fromkeys(cleared))
         ops = [UpdateOne({"_id": lid}, {"$unset": {"records": "", "trail": ""}}) for lid in gone]
         changed = {lid: r for lid, r in records.items() if r}
-        known = await by_ids(self.learning, changed, {"_id": 1})
+        known = (
+            set(stored)
+            if stored is not None
+            else set(await by_ids(self.learning, changed, {"_id": 1}))
+        )
         fresh = [
             {
                 "_id": lid,

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import hmac
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -128,7 +128,8 @@ async def test_quiet_hours_defer_pushed_messages_to_the_end_of_the_window(
     assert email["state"] == "pending"  # the inbox is filled at once; email waits
     due = datetime.fromisoformat(email["due_at"]).astimezone(HCM)
     assert due.strftime("%H:%M:%S") == ends + ":00"
-    assert await mails(mailbox, address) == []
+    if datetime.now(HCM) < due - timedelta(seconds=1):  # a slow machine may be past it already
+        assert await mails(mailbox, address) == []
     arrived = await eventually(lambda: mails(mailbox, address), bool, within=90)
     assert len(arrived) == 1
     assert mailbox.arrivals(address)[0] >= due.timestamp()
