@@ -126,8 +126,12 @@ def name_problem(name: str) -> str | None:
     point so it can be found and retyped. The check reads the NFC form; it changes nothing.
     """
     text = unicodedata.normalize("NFC", name)
-    if text.strip() and _NAME_CHARACTERS.issuperset(text):
-        return None if text.lstrip()[0] not in NAME_PUNCTUATION else "a name starts with a letter"
+    if (
+        text.strip()
+        and _NAME_CHARACTERS.issuperset(text)
+        and text.lstrip()[0] not in NAME_PUNCTUATION
+    ):
+        return None
     return name_problem_by_letter(text)
 
 

@@ -145,7 +145,7 @@ class NotifyProjection:
             return survivors.get(learner_id, learner_id)
 
         moving = {old: final(old) for old in merges if final(old) != old}
-        stored, documents = await self.store.stored_learning(
+        stored, documents = await self.store.learning_of(
             {*moving, *moving.values(), *map(final, owners)}
         )
         changed: dict[str, dict[str, Document]] = {}  # learner -> record id -> whole record
@@ -163,7 +163,7 @@ class NotifyProjection:
             stored[owner][rid] = whole
             changed.setdefault(owner, {})[rid] = whole
         trails = {lid: trail_summary(stored[lid].values()) for lid in changed}
-        await self.store.write_learning(changed, trails, cleared, documents)
+        await self.store.write_learning(changed, trails, documents, cleared)
         return trails
 
     async def _programme(self, data: BaseModel, version_at: datetime, now: datetime) -> None:

@@ -339,15 +339,11 @@ class NotifyStore:
 
     # learning records
 
-    async def learning_of(self, learner_ids: Iterable[str]) -> dict[str, dict[str, Document]]:
-        """Each learner's records by record id (empty for a learner with none)."""
-        return (await self.stored_learning(learner_ids))[0]
-
-    async def stored_learning(
+    async def learning_of(
         self, learner_ids: Iterable[str]
     ) -> tuple[dict[str, dict[str, Document]], set[str]]:
-        """:meth:`learning_of`, and which of these learners have a learning document (for
-        :meth:`write_learning`, which then need not read them again)."""
+        """Each learner's records by record id (empty for a learner with none), and which of
+        these learners have a learning document (for :meth:`write_learning`)."""
         ids = list(dict.fromkeys(learner_ids))
         found: dict[str, dict[str, Document]] = {lid: {} for lid in ids}
         stored = set()
@@ -361,23 +357,19 @@ class NotifyStore:
         self,
         records: Mapping[str, Mapping[str, Document]],
         trails: Mapping[str, Document],
+        stored: Collection[str],
         cleared: Iterable[str] = (),
-        stored: Collection[str] | None = None,
     ) -> None:
         """Store these records whole (learner id -> record id -> record) with each learner's
         new trail summary, and drop every record of the ``cleared`` learners (merged away:
         their learning went to the survivor). A learner's first records are inserted as a new
         document; later ones update it — one write per learner, summary included. ``stored``:
-        the learners that have a document, when the caller has just read them (a document
+        the learners that have a document, as :meth:`learning_of` just read them (a document
         made since is found by the insert, which then updates it)."""
         gone = list(dict.fromkeys(cleared))
         ops = [UpdateOne({"_id": lid}, {"$unset": {"records": "", "trail": ""}}) for lid in gone]
         changed = {lid: r for lid, r in records.items() if r}
-        known = (
-            set(stored)
-            if stored is not None
-            else set(await by_ids(self.learning, changed, {"_id": 1}))
-        )
+        known = set(stored)
         fresh = [
             {
                 "_id": lid,

@@ -332,7 +332,7 @@ async def test_notify_learning_moves_to_the_survivor_in_any_interleaving_of_the_
         old, new = f"L-old-{new_event_id()}", f"L-new-{new_event_id()}"
         for batch in order(*topics(old, new)):
             await projection.handle(batch)
-        learning = await store.learning_of([old, new])
+        learning, _ = await store.learning_of([old, new])
         assert sorted(learning[new]) == ["r1", "r2", "r3", "r4"], name
         assert learning[old] == {}, name
         assert learning[new]["r1"]["vqf_level"] == 3 and learning[new]["r3"]["revoked"], name
