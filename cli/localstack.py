@@ -43,8 +43,10 @@ DEPLOY = ROOT / "deploy" / "local"
 # resource-tracking-debug-only stops a leak tracker meant for debug builds from taking a stack
 # trace for every cursor; sqlite-id-range-pushdown (applied after sqlite-id-pushdown, whose
 # code it extends) serves a range of plain string _ids sorted by _id with a limit from the _id
-# index (the xAPI query keys). The binary's name carries the patches' digest, so a changed patch is
-# built anew.
+# index (the xAPI query keys); sqlite-string-field-pushdown (after both) lets SQLite drop the
+# documents that cannot match a filter's string equalities on other fields, by a search of their
+# text, before FerretDB decodes them. The binary's name carries the patches' digest, so a changed
+# patch is built anew.
 FERRETDB_PATCHES = sorted((DEPLOY / "ferretdb").glob("*.patch"))
 OIDC_SOURCE = DEPLOY / "oidc"  # package.json and its lock, provider.mjs, citizens.json
 OIDC_HOME = CACHE / "oidc"  # where npm installs oidc-provider, from the npm registry
@@ -475,6 +477,9 @@ def components(ports: Ports) -> list[Component]:
             f"--debug-addr={os.environ.get('LT_DEV_FERRETDB_DEBUG_ADDR', '-')}",
             f"--state-dir={ferret_run}",
             "--telemetry=disable",
+            # hand dotted field conditions of a find to the backend too (FerretDB's handler
+            # drops them otherwise), where sqlite-string-field-pushdown narrows them
+            "--test-enable-nested-pushdown",
             "--log-level=error",
         ]
 
