@@ -16,6 +16,7 @@ from rich.table import Table
 
 from cli import localstack
 from cli.config import Endpoints, secret
+from contracts.dates import today_in_vietnam
 from services.common.tokens import issue_token
 
 
@@ -523,7 +524,6 @@ def report(
     """The department's periodic report from the insights service's figures: a workbook (one
     sheet per indicator group), CSV, or a printable page laid out as an administrative report.
     PDF: print the page (a browser's "Save as PDF"); no PDF is written here."""
-    from datetime import UTC, datetime
 
     from cli.report import FORMATS, ReportFailed, fetch, write
 
@@ -535,7 +535,7 @@ def report(
     started = time.monotonic()
     try:
         found = fetch(period, unit)
-        write(found, fmt, target, number, issuing_body, datetime.now(UTC).date())
+        write(found, fmt, target, number, issuing_body, today_in_vietnam())
     except ReportFailed as exc:
         raise _fail(str(exc)) from exc
     console.print(f"wrote {target} in {time.monotonic() - started:.1f}s", markup=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated
 
@@ -16,6 +16,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from contracts.dates import today_in_vietnam
 from contracts.text import checked_long_text, checked_short_text, is_stored
 
 
@@ -97,7 +98,7 @@ def _human_birth_date(value: date, info: ValidationInfo) -> date:
         return value
     if value < EARLIEST_BIRTH_DATE:
         raise ValueError(f"a birth date is not before {EARLIEST_BIRTH_DATE.isoformat()}")
-    if value > datetime.now(UTC).date() + timedelta(days=1):  # a day's grace for time zones
+    if value > today_in_vietnam():
         raise ValueError("a birth date is not in the future")
     return value
 

@@ -17,7 +17,6 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
@@ -25,11 +24,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.support import Translations
 
+from contracts.dates import VIETNAM
+
 Lang = Literal["vi", "en"]
 LANGUAGES: tuple[Lang, ...] = ("vi", "en")
 DEFAULT_LANGUAGE: Lang = "vi"
-# Where the people who read the trail live: every time shown to a person is in this zone.
-PEOPLE_TIME_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 _LOCALE = Path(__file__).resolve().parent / "locale"
 _NUMERIC_SCALE_PREFIX = "0-"
 
@@ -130,4 +129,4 @@ def day(value: date | str) -> str:
 def moment(value: datetime, lang: Lang) -> str:
     """A point in time in Asia/Ho_Chi_Minh, as ``dd/mm/yyyy HH:mm`` (naive values are UTC)."""
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return format_datetime(aware, "dd/MM/yyyy HH:mm", tzinfo=PEOPLE_TIME_ZONE, locale=lang)
+    return format_datetime(aware, "dd/MM/yyyy HH:mm", tzinfo=VIETNAM, locale=lang)

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import words
+from contracts.dates import day_in_vietnam
 from contracts.vocabulary import Pathway
 from services.common.access import (
     app_settings,
@@ -366,7 +367,7 @@ def _issued_day(value: object) -> str | None:
         issued = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return words.day(issued.astimezone(words.PEOPLE_TIME_ZONE).date())
+    return words.day(day_in_vietnam(issued))
 
 
 @router.post(

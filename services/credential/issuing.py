@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from contracts import credentials, words
 from contracts.credentials import CredentialIssued, CredentialRevoked, CredentialVerified
+from contracts.dates import day_in_vietnam
 from contracts.envelope import new_event_id
 from services.common.broker import EventLog
 from services.common.mongo import Document
@@ -367,7 +368,7 @@ class Issuer:
         verified. A later check that day changes nothing; a failure here never fails the
         verification the caller asked for."""
         now = datetime.now(UTC)
-        day = now.astimezone(words.PEOPLE_TIME_ZONE).date()
+        day = day_in_vietnam(now)
         verdict = {0: "valid", 1: "invalid"}.get(report.exit_code, "indeterminate")
         event = CredentialVerified(
             credential_id=issued["_id"],

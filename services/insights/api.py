@@ -11,11 +11,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.dates import today_in_vietnam
 from services.common.access import caller, require_admin
 from services.common.pages import FOR_PEOPLE, page_language, wants_page
 from services.common.problems import Problem
 from services.common.tokens import Claims
-from services.insights.figures import VIETNAM, Period, Scope
+from services.insights.figures import Period, Scope
 from services.insights.figures_page import render, report_heading
 from services.insights.officer_credentials import (
     DAYS_MAX,
@@ -381,7 +382,7 @@ async def get_report(
 
 def _pdf(found: dict[str, Any], name: str) -> Response:
     """The printable report as a PDF, dated today (Vietnam), with a blank number to fill in."""
-    today = datetime.now(UTC).astimezone(VIETNAM).date()
+    today = today_in_vietnam()
     heading = report_heading(found, "     /BC-SGDĐT", "SỞ GIÁO DỤC VÀ ĐÀO TẠO", today)
     return Response(
         pdf_bytes(found, heading),

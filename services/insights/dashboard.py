@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from contracts import insights
+from contracts.dates import today_in_vietnam
 from contracts.insights import ReportSubscriptionChanged
 from services.common.outbox import pending_event
 from services.common.pages import FOR_PEOPLE, page_language, wants_page
@@ -30,7 +31,6 @@ from services.insights.api import (
     period_of,
     scope_for,
 )
-from services.insights.figures import VIETNAM
 from services.insights.figures_page import PAGES
 from services.insights.officer_credentials import WITHDRAWN
 from services.insights.officers import (
@@ -131,7 +131,7 @@ async def dashboard(
     who = await signed_in(request)
     if who is None:
         return see_other(SIGN_IN)
-    chosen = period_of(period or str(datetime.now(UTC).astimezone(VIETNAM).year))
+    chosen = period_of(period or str(today_in_vietnam().year))
     scope = scope_for(who.claims, unit or None)
     found = await computed(request, chosen, scope)
     own = catalogue().resolve(who.claims.subject)

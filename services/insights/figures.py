@@ -27,9 +27,10 @@ import calendar
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
+from contracts.dates import day_in_vietnam
 from services.common.merges import final_survivors
 from services.insights.facts import (
     CREDENTIAL_VERSIONS,
@@ -48,7 +49,6 @@ from services.insights.units import Catalogue, Level, Unit
 SMALLEST_CELL = 5
 SUPPRESSED = "<5"
 ADULT_AGE = 15
-VIETNAM = timezone(timedelta(hours=7))  # no daylight saving time
 COMPLETED = frozenset({"passed", "completed"})
 Value = float | int | str  # a number, or SUPPRESSED
 
@@ -105,7 +105,7 @@ def _month_end(year: int, month: int) -> date:
 
 def local_day(moment: str) -> date:
     """The date in Vietnam of an ISO timestamp."""
-    return datetime.fromisoformat(moment).astimezone(VIETNAM).date()
+    return day_in_vietnam(datetime.fromisoformat(moment))
 
 
 # ---------------------------------------------------------------------------- indicators

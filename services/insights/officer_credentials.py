@@ -25,6 +25,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from contracts.dates import day_in_vietnam
 from services.common.problems import Problem
 from services.common.tokens import Claims, issue_token
 from services.insights.store import InsightsStore
@@ -110,7 +111,7 @@ class OfficerCredentials:
                 "for a new one"
             )
         if doc.get("revoked_at") is not None:
-            day = doc["revoked_at"].date().isoformat()
+            day = day_in_vietnam(doc["revoked_at"]).isoformat()
             return (
                 f"the department revoked this officer credential on {day} "
                 f"({doc.get('revoked_reason')}); ask the department for a new one"

@@ -17,9 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts import insights
+from contracts.dates import day_in_vietnam
 from services.common.broker import EventLog
 from services.common.outbox import pending_event
-from services.insights.figures import VIETNAM, Period, Scope
+from services.insights.figures import Period, Scope
 from services.insights.schedule import latest_due
 from services.insights.snapshot import Snapshot
 from services.insights.store import InsightsStore
@@ -40,7 +41,7 @@ class Reporter:
         """Produce the reports due by ``now`` that are not stored yet; the periods produced."""
         moment = now or datetime.now(UTC)
         produced = []
-        for label in latest_due(moment.astimezone(VIETNAM).date()):
+        for label in latest_due(day_in_vietnam(moment)):
             if await self.store.report(label) is not None:
                 continue
             period = Period.parse(label)

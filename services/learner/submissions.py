@@ -20,6 +20,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from contracts import learners, records
+from contracts.dates import today_in_vietnam
 from contracts.learners import LearnerRegistered
 from contracts.records import LearningRecordCorrected, LearningRecordRevoked
 from contracts.text import STORED
@@ -251,7 +252,7 @@ class Records:
         (lookups by ``_id $in``, unordered bulk inserts, one bulk delete of the outbox
         entries) and two pipelined waves of appends: the learners' events, then their records'.
         """
-        today = datetime.now(UTC).date()
+        today = today_in_vietnam()
         allowed: dict[str, frozenset[Pathway]] = {}
         results: list[Outcome | Exception | None] = [None] * len(items)
         wanted: list[_Item] = []
@@ -452,7 +453,7 @@ class Records:
         assert learner is not None
         allowed = frozenset(Pathway(p) for p in provider.get("pathways", []))
         birth = date.fromisoformat(learner["birth_date"])
-        errors = check_record(correction.record, birth, allowed, datetime.now(UTC).date())
+        errors = check_record(correction.record, birth, allowed, today_in_vietnam())
         if errors:
             raise SubmissionRejected(errors)
         content = correction.record.model_dump(mode="json", exclude_none=True)

@@ -21,8 +21,8 @@ from email.utils import format_datetime
 import aiosmtplib
 import httpx
 
+from contracts.dates import VIETNAM
 from contracts.vocabulary import Language
-from contracts.words import PEOPLE_TIME_ZONE
 from services.common.mongo import Document
 from services.common.outbound import OutboundRefused, guarded_client
 from services.notify.messages import Message, digest_message, sms_text, with_footer
@@ -120,7 +120,7 @@ class EmailSender:
         email["To"] = str(delivery.learner.email)
         email["Subject"] = message.title
         # the time in Vietnam (+07:00): a mail client showing the header as written shows it
-        email["Date"] = format_datetime(datetime.now(PEOPLE_TIME_ZONE))
+        email["Date"] = format_datetime(datetime.now(VIETNAM))
         email["Message-ID"] = f"<{delivery.delivery_id.replace(':', '.')}@{self.domain}>"
         email["X-LT-Notification-Ids"] = ",".join(delivery.ids)
         # RFC 8058 one-click unsubscribe, besides the link in the text.

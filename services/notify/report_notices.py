@@ -28,9 +28,9 @@ from email.utils import format_datetime
 import aiosmtplib
 from pydantic import BaseModel
 
+from contracts.dates import VIETNAM
 from contracts.envelope import Envelope
 from contracts.insights import ReportPublished, ReportSubscriptionChanged
-from contracts.words import PEOPLE_TIME_ZONE
 from services.common.mongo import Document
 from services.notify.channels import send_mail
 from services.notify.settings import DeliverySettings
@@ -123,7 +123,7 @@ class ReportNotices:
         email["From"] = self.settings.smtp_sender
         email["To"] = notice["email"]
         email["Subject"] = SUBJECT[lang].format(period=notice["period"])
-        email["Date"] = format_datetime(datetime.now(PEOPLE_TIME_ZONE))
+        email["Date"] = format_datetime(datetime.now(VIETNAM))
         email["Message-ID"] = f"<report.{notice['_id'].replace('|', '.')}@learningtrail.vn>"
         email["X-LT-Report-Id"] = notice["report_id"]
         email["Content-Language"] = lang

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from openpyxl import load_workbook
 
+from contracts.dates import today_in_vietnam
 from services.insights.rebuild import rebuild
 from services.insights.units import catalogue
 from services.insights.workbook import TOTAL
@@ -201,14 +202,12 @@ async def test_figures_follow_the_log_by_unit_with_officers_scoped(
 async def test_the_periodic_reports_are_produced_stored_and_announced(
     stack: Stack, http: httpx.AsyncClient
 ) -> None:
-    from datetime import UTC, datetime
 
     from contracts import insights
-    from services.insights.figures import VIETNAM
     from services.insights.schedule import latest_due
     from tests.conftest import read_topic
 
-    due = latest_due(datetime.now(UTC).astimezone(VIETNAM).date())
+    due = latest_due(today_in_vietnam())
 
     async def stored() -> list[str]:
         answer = await http.get(f"{stack.endpoints.insights}/v1/reports", headers=stack.admin)
@@ -361,14 +360,12 @@ async def test_credentials_verified_are_announced_once_a_day_and_counted(
     """A credential checked three times (by its link, by POST /v1/verify, by its link again)
     is one `credential.verified` of today on credentials.v1, and one more credential verified
     in the province's figures of this month; a check of a pasted foreign document is none."""
-    from datetime import UTC, datetime
 
     from contracts import credentials
-    from services.insights.figures import VIETNAM
     from tests.conftest import read_topic
     from tests.e2e.test_credentials import learner_with_records
 
-    today = datetime.now(UTC).astimezone(VIETNAM).date()
+    today = today_in_vietnam()
     month = f"{today.year}-{today.month:02d}"
 
     async def verified() -> Any:

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import json
 import unicodedata
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 from rich.console import Console
 
 from cli.importer import import_csv
+from contracts.dates import today_in_vietnam
 from tests.conftest import (
     Stack,
     eventually,
@@ -422,6 +424,39 @@ async def test_a_batch_gives_one_result_per_item(stack: Stack, http: httpx.Async
         url(stack, "/v1/records:batch"), json={"records": [items[0]] * 1001}, headers=key(centre)
     )
     assert too_many.status_code == 422
+
+
+async def test_a_record_completed_today_in_vietnam_is_accepted_at_any_hour(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    """From 17:00 to 24:00 UTC, Vietnam is on the next day: a record completed today there is
+    not from the future (nor is its correction), and one dated tomorrow there is."""
+    centre = await new_provider(http, stack)
+    today = today_in_vietnam()
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    items = [
+        submission(national_id(), "VN-today", completed_on=today.isoformat()),
+        submission(national_id(), "VN-tomorrow", completed_on=tomorrow),
+    ]
+    answer = await http.post(
+        url(stack, "/v1/records:batch"), json={"records": items}, headers=key(centre)
+    )
+    assert answer.status_code == 200, answer.text
+    accepted, refused = answer.json()["results"]
+    assert accepted["status"] == "accepted", accepted
+    assert refused["status"] == "invalid"
+    assert refused["errors"] == [
+        {"field": "record.completed_on", "message": "cannot be in the future"}
+    ], refused
+    single = await submit(
+        http, stack, centre["api_key"], submission(national_id(), "VN-single", hours=8)
+    )
+    corrected = await http.post(
+        url(stack, f"/v1/records/{single.json()['record_id']}/corrections"),
+        json={"reason": "Học xong hôm nay", "record": record(completed_on=today.isoformat())},
+        headers=key(centre),
+    )
+    assert corrected.status_code == 202, corrected.text
 
 
 async def test_csv_import_reports_rejects_and_is_safe_to_rerun(

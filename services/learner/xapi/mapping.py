@@ -30,16 +30,16 @@ the trail (it is still stored by the LRS).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from contracts.dates import day_in_vietnam
 from contracts.vocabulary import Pathway, RecordKind, ResultStatus
 from services.learner.xapi.validation import is_iri, parse_timestamp
 
 PASSED = "http://adlnet.gov/expapi/verbs/passed"
-VIETNAM = timezone(timedelta(hours=7))
 Json = Any
 
 
@@ -194,7 +194,7 @@ def map_statement(statement: dict[str, Json], mapping: Mapping, stored: datetime
         "kind": rule.kind.value,
         "title": str(title)[:300],
         "result": {"status": status.value},
-        "completed_on": at.astimezone(VIETNAM).date().isoformat(),
+        "completed_on": day_in_vietnam(at).isoformat(),
     }
     if code is not None:
         content["code"] = str(code)[:300]
