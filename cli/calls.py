@@ -29,10 +29,13 @@ def call(
     creating: bool = False,
     timeout: float = 15,
     pause: Callable[[float], None] = time.sleep,
+    address: str = "LT_LEARNER_URL",
+    listing: str = "trail providers list",
 ) -> httpx.Response:
     """Send the request, retrying time-outs, lost connections and 5xx answers with back-off
     (1, 2, 4 s) — a creating call only with an Idempotency-Key, the same each time. Any other
-    answer is returned as it is, for the caller to judge."""
+    answer is returned as it is, for the caller to judge. ``address`` names the setting that
+    points at the service, ``listing`` the command that shows whether a creation went through."""
     sent = dict(headers)
     if creating:
         sent["Idempotency-Key"] = str(uuid.uuid4())
@@ -55,13 +58,13 @@ def call(
     where = httpx.URL(url).copy_with(query=None)
     again = (
         " Running the same command again is safe only if it created nothing: check first "
-        "(e.g. `trail providers list`)."
+        f"(`{listing}`)."
         if creating
         else ""
     )
     raise CallFailed(
         f"{method} {where} failed after {RETRIES} attempts: {last}. Is the service running "
-        f"(`trail dev status`), and is the address right (LT_LEARNER_URL…)?{again}"
+        f"(`trail dev status`), and is the address right ({address})?{again}"
     )
 
 

@@ -8,7 +8,7 @@ import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -195,18 +195,32 @@ def _pathways(given: list[str]) -> list[str]:
     return found
 
 
-def _admin(method: str, path: str, body: object = None, creating: bool = False) -> object:
-    """A department call to the learner service: retried safely, no traceback, the problem's
-    detail on failure."""
+def _admin(
+    method: str,
+    path: str,
+    body: object = None,
+    creating: bool = False,
+    service: Literal["learner", "insights"] = "learner",
+) -> object:
+    """A department call to the learner service (or the insights service): retried safely, no
+    traceback, the problem's detail on failure."""
     from cli.calls import CallFailed, call, problem_text
 
+    endpoints = Endpoints.from_env()
+    base, address, listing = (
+        (endpoints.insights, "LT_INSIGHTS_URL", "trail officers list")
+        if service == "insights"
+        else (endpoints.learner, "LT_LEARNER_URL", "trail providers list")
+    )
     try:
         response = call(
             method,
-            f"{Endpoints.from_env().learner}{path}",
+            f"{base}{path}",
             headers={"Authorization": f"Bearer {secret('LT_ADMIN_TOKEN')}"},
             json=body,
             creating=creating,
+            address=address,
+            listing=listing,
         )
     except CallFailed as exc:
         raise _fail(str(exc)) from exc
@@ -308,6 +322,88 @@ def keys_revoke(
     """Revoke a key: it stops working at once."""
     _admin("DELETE", f"/v1/admin/providers/{provider_id}/keys/{key_id}")
     console.print(f"revoked {key_id}", markup=False)
+
+
+officers = typer.Typer(
+    help="Officer credentials: a unit's statistics officer signs in to the figures (department "
+    "only)."
+)
+app.add_typer(officers, name="officers")
+
+
+def _describe_officer(found: dict[str, Any]) -> str:
+    """One line a person reads: the unit, whom it is for, and whether it is good."""
+    unit = found["unit"]
+    where = f"{unit.get('name', '?')} ({unit['code']})"
+    label = f" — {found['label']}" if found.get("label") else ""
+    if found["status"] == "revoked":
+        state = f"revoked {_when(found['revoked_at'])} ({found.get('revoked_reason')})"
+    elif found["status"] == "expired":
+        state = f"expired {_when(found['expires_at'])}"
+    else:
+        state = f"live until {_when(found['expires_at'])}"
+    return f"{where}{label}: {state} (Vietnam time)"
+
+
+@officers.command("issue")
+def officers_issue(
+    unit_code: Annotated[str, typer.Option(help="The unit the officer serves (e.g. 56, 22735).")],
+    days: Annotated[int, typer.Option(help="How long it is good (1–90 days).")] = 30,
+    label: Annotated[
+        str | None,
+        typer.Option(help="Whom it is for: a job title or office, never a national ID."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue an officer credential for one unit and print it (shown once, never stored). A
+    time-out or a lost answer is retried with the same Idempotency-Key: one credential."""
+    body: dict[str, object] = {"unit_code": unit_code, "days": days}
+    if label is not None:
+        body["label"] = label
+    issued = _admin("POST", "/v1/admin/officers", body, creating=True, service="insights")
+    assert isinstance(issued, dict)
+    if as_json:
+        print(json.dumps(issued, ensure_ascii=False))
+        return
+    console.print(_describe_officer(issued), markup=False, soft_wrap=True)
+    console.print("credential id (to list or revoke it):", markup=False)
+    print(issued["id"])
+    console.print(
+        "officer credential (shown once — give it to the officer now; they sign in at "
+        f"{Endpoints.from_env().insights}/figures/sign-in):",
+        markup=False,
+    )
+    print(issued["token"])
+
+
+@officers.command("list")
+def officers_list(as_json: JsonFlag = False) -> None:
+    """Every officer credential issued, newest first, live or not; never the credential."""
+    found = _admin("GET", "/v1/admin/officers", service="insights")
+    assert isinstance(found, list)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False))
+        return
+    for credential in found:  # a description, then the id whole on a line of its own
+        console.print(_describe_officer(credential), markup=False, soft_wrap=True)
+        print(credential["id"])
+
+
+@officers.command("revoke")
+def officers_revoke(
+    credential_id: Annotated[str, typer.Argument(help="The credential's id (`officers list`).")],
+    reason: Annotated[str, typer.Option(help="Why: the officer moved on, it leaked…")],
+) -> None:
+    """Revoke an officer credential: refused at once on the API and at sign-in, and every
+    browser session started with it ends. Revoking again changes nothing."""
+    found = _admin(
+        "POST",
+        f"/v1/admin/officers/{credential_id}/revocation",
+        {"reason": reason},
+        service="insights",
+    )
+    assert isinstance(found, dict)
+    console.print(_describe_officer(found), markup=False, soft_wrap=True)
 
 
 contracts_app = typer.Typer(help="Event contracts: JSON Schemas and the AsyncAPI document.")

@@ -213,8 +213,9 @@ class OfficerRequest(BaseModel):
     "/v1/admin/officers",
     status_code=201,
     summary="Issue an officer credential scoped to one unit (the department)",
-    description="The answer holds the credential (`token`) — shown this once, never stored — "
-    "and its `id`, by which the department lists and revokes it.",
+    description="The answer holds the credential (`token`) — shown this once, not stored with "
+    "it — and its `id`, by which the department lists and revokes it. With `Idempotency-Key`, "
+    "a retry gets the same answer (kept 24 h), not a second credential.",
 )
 async def issue_officer(
     body: OfficerRequest,

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contracts import credentials, learners, notifications, programmes, records
 from services.common.http import create_app
+from services.common.idempotency import routes
 from services.common.runtime import Runtime
 from services.insights.api import router
 from services.insights.dashboard import router as pages
@@ -65,6 +66,9 @@ def build(settings: InsightsSettings) -> FastAPI:
         lifespan=runtime.lifespan(on_start, on_stop),
         readiness=runtime.readiness,
         metrics=runtime.metrics,
+        # a retried issuance (the answer was lost) gets the same credential, not a second one
+        # nobody has seen, live until it expires
+        idempotent=(lambda: runtime.db["idempotency"], routes(("POST", "/v1/admin/officers"))),
     )
     app.state.store = store
     app.state.snapshot = snapshot

@@ -5,7 +5,9 @@ reaches, at most :data:`DAYS_MAX` days) that names its own id (``cid``). The id 
 of a document in ``officer_credentials`` — unit, label, issued, expires, revoked — so every
 request that carries the credential is checked with one read by ``_id`` (the only lookup
 FerretDB pushes down), and the department lists and revokes them by id. The token itself is
-never stored: it is shown once, when issued.
+never stored with it: it is shown once, when issued (a request with ``Idempotency-Key`` has
+its answer kept 24 h in ``idempotency``, so a retry after a lost answer gets the same
+credential instead of a second one nobody has seen).
 
 Revoking marks the document (``revoked_at``, ``revoked_reason``) and ends every browser session
 started with the credential (:mod:`services.insights.officers`); revoking again changes

@@ -102,3 +102,20 @@ async def test_a_retried_credential_issue_is_one_credential(
     assert first.status_code == second.status_code == 201
     assert first.headers["Location"] == second.headers["Location"]
     assert first.content == second.content
+
+
+async def test_a_retried_officer_credential_is_one_credential(
+    stack: Stack, http: httpx.AsyncClient
+) -> None:
+    base = stack.endpoints.insights
+    label = f"Cán bộ thống kê {uuid.uuid4().hex[:8]}"
+    body = {"unit_code": "56", "days": 3, "label": label}
+    headers = {**stack.admin, "Idempotency-Key": str(uuid.uuid4())}
+    first = await http.post(f"{base}/v1/admin/officers", json=body, headers=headers)
+    retry = await http.post(f"{base}/v1/admin/officers", json=body, headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 201), retry.text
+    assert retry.json() == first.json() and retry.headers["Idempotent-Replayed"] == "true"
+    other = await http.post(f"{base}/v1/admin/officers", json={**body, "days": 4}, headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
+    listed = await http.get(f"{base}/v1/admin/officers", headers=stack.admin)
+    assert [c["id"] for c in listed.json() if c["label"] == label] == [first.json()["id"]]
