@@ -355,8 +355,8 @@ def officers_issue(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Issue an officer credential for one unit and print it (shown once, never stored). A
-    time-out or a lost answer is retried with the same Idempotency-Key: one credential."""
+    """Issue an officer credential for one unit and print it, once. A time-out or a lost
+    answer is retried with the same Idempotency-Key: one credential."""
     body: dict[str, object] = {"unit_code": unit_code, "days": days}
     if label is not None:
         body["label"] = label
@@ -620,7 +620,6 @@ def report(
     """The department's periodic report from the insights service's figures: a workbook (one
     sheet per indicator group), CSV, or a printable page laid out as an administrative report.
     PDF: print the page (a browser's "Save as PDF"); no PDF is written here."""
-
     from cli.report import FORMATS, ReportFailed, fetch, write
 
     if fmt not in FORMATS:
