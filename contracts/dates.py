@@ -16,10 +16,9 @@ VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def day_in_vietnam(moment: datetime) -> date:
-    """The date in Vietnam at an aware ``moment``."""
-    if moment.tzinfo is None:
-        raise ValueError("a moment without a time zone names no date in Vietnam")
-    return moment.astimezone(VIETNAM).date()
+    """The date in Vietnam at ``moment`` (a naive one is UTC, as the databases keep time)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(VIETNAM).date()
 
 
 def today_in_vietnam() -> date:

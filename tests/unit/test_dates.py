@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 
-import pytest
-
 from contracts.dates import day_in_vietnam, today_in_vietnam
 
 
@@ -20,9 +18,9 @@ def test_a_moment_in_any_zone_names_the_same_day() -> None:
     assert day_in_vietnam(datetime(2026, 12, 2, 18, 30, tzinfo=paris)) == date(2026, 12, 3)
 
 
-def test_a_moment_without_a_zone_is_refused() -> None:
-    with pytest.raises(ValueError, match="time zone"):
-        day_in_vietnam(datetime(2026, 12, 2, 18, 0))
+def test_a_moment_without_a_zone_is_utc_as_the_databases_keep_it() -> None:
+    assert day_in_vietnam(datetime(2026, 12, 2, 18, 0)) == date(2026, 12, 3)
+    assert day_in_vietnam(datetime(2026, 12, 2, 16, 0)) == date(2026, 12, 2)
 
 
 def test_today_is_the_date_on_a_clock_in_hanoi() -> None:
